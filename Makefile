@@ -1,0 +1,14 @@
+# The two commands a newcomer needs. Both install what is missing first (scripts/setup).
+.PHONY: run test setup
+
+## Build and serve Refloop on http://127.0.0.1:3000 (SQLite at data/refloop.db).
+run:
+	scripts/run
+
+## Every check: formatting, clippy (server and WASM), Rust tests on SQLite and PostgreSQL, browser tests.
+test:
+	scripts/test
+
+## Only install the toolchain and tools.
+setup:
+	scripts/setup

@@ -1,0 +1,66 @@
+import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// The suite starts its own Refloop: the release build, on a free port, with a fresh SQLite
+// database in a temporary folder and the front end from LEPTOS_SITE_ROOT. Values are kept in
+// the environment so that Playwright's worker processes, which load this file again, agree.
+const env = process.env;
+env.REFLOOP_E2E_PORT ??= execFileSync(process.execPath, [
+  '-e',
+  "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
+])
+  .toString()
+  .trim();
+env.REFLOOP_E2E_DATA ??= mkdtempSync(join(tmpdir(), 'refloop-e2e-'));
+
+const targetDir = env.CARGO_TARGET_DIR ?? resolve(__dirname, '..', 'target');
+const baseURL = `http://127.0.0.1:${env.REFLOOP_E2E_PORT}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!env.CI,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  projects: [
+    { name: 'chromium', testIgnore: /\.nojs\.spec\.ts$/ },
+    // Pages that must work without scripts: forms post to the server and pages reload.
+    { name: 'no-javascript', testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'),
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${env.REFLOOP_E2E_PORT}`,
+      LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
+      DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,67 @@
+//! The HTML shell and the route table. Pages live in `ui::pages`.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
+};
+
+use crate::ui::{
+    components::layout::Layout,
+    pages::{not_found::NotFoundPage, welcome::WelcomePage},
+};
+
+/// The document around every server-rendered page. Its Content-Security-Policy allows scripts
+/// only from this origin and the inline hydration script carrying this response's nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let csp = leptos::nonce::use_nonce().map(|nonce| {
+        format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; \
+             base-uri 'self'; form-action 'self'; object-src 'none'"
+        )
+    });
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta http-equiv="Content-Security-Policy" content=csp />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: the mark says the WASM bundle has taken over the page.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/refloop.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Refloop".to_string() } else { format!("{title} · Refloop") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFoundPage>
+                    // In-order rendering: the page is complete without scripts.
+                    <Route path=StaticSegment("") view=WelcomePage ssr=SsrMode::InOrder />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,186 @@
+//! Storage over SQLite (the embedded default) or PostgreSQL, with one SQL dialect.
+//!
+//! Statements go through sqlx's `Any` driver and are written once for both backends: `$1`
+//! placeholders, ids as text, times as integer Unix seconds, money as integer minor units,
+//! every integer column `BIGINT` on PostgreSQL. Only the DDL in `migrations/{sqlite,postgres}`
+//! and the few statements that really differ are written per backend.
+
+pub mod settings;
+
+use std::{path::Path, str::FromStr, sync::Once, time::Duration};
+
+use sqlx::{
+    any::{AnyPoolOptions, AnyRow},
+    migrate::Migrator,
+    Any, AnyPool, Executor, Transaction,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    /// Accepts `sqlite:…` and `postgres://…` (or `postgresql://…`).
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(format!(
+                "`{url}` is not a database URL Refloop can use: start it with `sqlite://` \
+                 (for example sqlite://data/refloop.db) or `postgres://` \
+                 (for example postgres://user:password@localhost/refloop)"
+            ))
+        }
+    }
+}
+
+/// A connection pool to a migrated database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder if needed) and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        let backend = Backend::from_str(url).map_err(|m| sqlx::Error::Configuration(m.into()))?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = prepare_sqlite_url(url)?;
+                options
+                    .max_connections(if url.contains(":memory:") { 1 } else { 8 })
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(url).await?,
+        };
+        let db = Db { pool, backend };
+        db.migrator().run(&db.pool).await?;
+        Ok(db)
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Proves the database answers a query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let _: AnyRow = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the folder of a SQLite file exists and that sqlx may create the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(sqlx::Error::Configuration(
+            "DATABASE_URL names no SQLite file: use e.g. sqlite://data/refloop.db".into(),
+        ));
+    }
+    if path != ":memory:" {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    Ok(if query.contains("mode=") {
+        url.to_string()
+    } else if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        format!("{url}&mode=rwc")
+    })
+}
+
+/// Seconds since the Unix epoch: how every time is stored.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_read_from_the_url() {
+        assert_eq!("sqlite://data/refloop.db".parse(), Ok(Backend::Sqlite));
+        assert_eq!("sqlite::memory:".parse(), Ok(Backend::Sqlite));
+        assert_eq!("postgres://u@h/db".parse(), Ok(Backend::Postgres));
+        assert_eq!("postgresql://u@h/db".parse(), Ok(Backend::Postgres));
+        let err = "mysql://u@h/db".parse::<Backend>().unwrap_err();
+        assert!(err.contains("sqlite://"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_urls_may_create_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/nested/refloop.db", dir.path().display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.path().join("nested").is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:?cache=shared").unwrap(),
+            "sqlite::memory:?cache=shared&mode=rwc"
+        );
+        assert!(prepare_sqlite_url("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Refloop: self-hosted referral programs with a deep Stripe integration.
+//!
+//! One crate, two targets: with `ssr` it is the axum server (and everything that talks to the
+//! database and Stripe); with `hydrate` it is the WASM bundle that makes the server-rendered
+//! pages interactive. `domain`, `api` and `ui` compile into both.
+
+pub mod api;
+pub mod app;
+pub mod error;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,174 @@
+//! Configuration from the command line and the environment, with defaults and validation.
+//! A bad value stops start-up with a message that names the setting.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use leptos::config::{Env, LeptosOptions};
+
+use crate::db::Backend;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "refloop",
+    version,
+    about = "Self-hosted referral programs on your Stripe data"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the web app (the default).
+    Serve,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Database: sqlite://PATH (created and migrated on start) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/refloop.db", value_parser = parse_database_url)]
+    pub database_url: String,
+
+    /// Folder holding the built front end (pkg/ with the WASM bundle, styles, public files).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Log format: `text` for people, `json` for log collectors. Levels come from RUST_LOG.
+    #[arg(long, env = "REFLOOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Seconds that requests in flight get to finish after SIGINT or SIGTERM.
+    #[arg(long, env = "REFLOOP_SHUTDOWN_GRACE_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_grace_secs: u64,
+
+    /// `production` (no live reload) or `development`.
+    #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
+    pub mode: RunMode,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    Production,
+    Development,
+}
+
+fn parse_database_url(value: &str) -> Result<String, String> {
+    value.parse::<Backend>()?;
+    Ok(value.to_string())
+}
+
+impl Config {
+    /// The configuration with every default, for tests and tools.
+    pub fn defaults() -> Config {
+        Cli::parse_from(["refloop"]).config
+    }
+
+    pub fn leptos_options(&self) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name("refloop")
+            .site_root(self.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(self.addr)
+            .env(match self.mode {
+                RunMode::Production => Env::PROD,
+                RunMode::Development => Env::DEV,
+            })
+            .build()
+    }
+
+    /// Pages still render without the WASM bundle, but do not become interactive: say so.
+    pub fn warn_if_front_end_missing(&self) {
+        let bundle = self.site_root.join("pkg").join("refloop.wasm");
+        if !bundle.exists() {
+            tracing::warn!(
+                "no front-end bundle at {} (LEPTOS_SITE_ROOT): pages will render but not hydrate; \
+                 build it with `make run`",
+                bundle.display()
+            );
+        }
+    }
+}
+
+/// A database URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = fmt().with_env_filter(filter).with_target(false);
+    let _ = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Cli::try_parse_from(std::iter::once("refloop").chain(args.iter().copied()))
+            .map(|cli| cli.config)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/refloop.db");
+        assert_eq!(c.shutdown_grace_secs, 20);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = parse(&["--addr", "nowhere"]).unwrap_err();
+        assert!(err.contains("--addr"), "{err}");
+        let err = parse(&["--database-url", "mysql://x"]).unwrap_err();
+        assert!(
+            err.contains("--database-url") && err.contains("sqlite://"),
+            "{err}"
+        );
+        let err = parse(&["--shutdown-grace-secs", "9999"]).unwrap_err();
+        assert!(err.contains("--shutdown-grace-secs"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal/refloop"),
+            "postgres://app:***@db.internal/refloop"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/refloop.db"),
+            "sqlite://data/refloop.db"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! The axum server: configuration, state, routes, middleware, and start-up and shutdown.
+
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod router;
+pub mod state;
+
+use std::{future::IntoFuture, process::ExitCode, sync::Arc, time::Duration};
+
+use clap::Parser;
+use rand::Rng;
+use tokio::{net::TcpListener, sync::Notify};
+
+pub use config::{Cli, Config};
+pub use state::AppState;
+
+use crate::db::Db;
+
+/// The binary's entry point: parse the configuration, start logging, serve until a signal.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    config::init_logging(&cli.config);
+    match serve(cli.config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("refloop: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database, binds the address and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "could not open the database named by DATABASE_URL ({}): {e}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
+    config.warn_if_front_end_missing();
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+        format!(
+            "could not listen on {} (LEPTOS_SITE_ADDR): {e}",
+            config.addr
+        )
+    })?;
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let state = AppState::new(config, db.clone());
+    let app = router::router(state);
+    tracing::info!(
+        addr = %listener.local_addr().map_err(|e| e.to_string())?,
+        database = db.backend().name(),
+        "Refloop is listening on http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+
+    let stop = Arc::new(Notify::new());
+    let serving = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.notified().await }
+    });
+    let mut serving = std::pin::pin!(serving.into_future());
+    tokio::select! {
+        result = &mut serving => result.map_err(|e| format!("the server stopped: {e}"))?,
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down: finishing requests in flight (at most {}s)", grace.as_secs());
+            stop.notify_one();
+            match tokio::time::timeout(grace, serving).await {
+                Ok(result) => result.map_err(|e| format!("the server stopped: {e}"))?,
+                Err(_) => tracing::warn!("grace period over; stopping with requests still running"),
+            }
+        }
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => "SIGINT",
+        _ = term => "SIGTERM",
+    }
+}
+
+/// A short random id that ties a message shown to a person to the log line with the details.
+pub fn reference_id() -> String {
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
+}

@@ -1,0 +1,18 @@
+use axum::{routing::get, Router};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use super::{health, middleware, AppState};
+use crate::app::{shell, App};
+
+/// Every route Refloop serves: the pages and server functions, health, and static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    middleware::apply(pages).with_state(state)
+}

@@ -1,0 +1,104 @@
+//! The router answered in-process (tower's `oneshot`), against a real SQLite database.
+
+use axum::{
+    body::{to_bytes, Body},
+    http::{Request, StatusCode},
+    response::Response,
+    Router,
+};
+use refloop::server::{router::router, AppState, Config};
+use tower::ServiceExt;
+
+use crate::support::TestDb;
+
+async fn app() -> (Router, TestDb) {
+    let t = TestDb::sqlite().await;
+    let state = AppState::new(Config::defaults(), t.db.clone());
+    (router(state), t)
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (Response, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let text = String::from_utf8(to_bytes(body, 4 << 20).await.unwrap().to_vec()).unwrap();
+    (Response::from_parts(parts, Body::empty()), text)
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let (app, _t) = app().await;
+    let (res, body) = send(&app, get("/healthz")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["database"], "SQLite");
+}
+
+#[tokio::test]
+async fn health_fails_when_the_database_is_gone() {
+    let (app, t) = app().await;
+    t.db.close().await;
+    let (res, body) = send(&app, get("/healthz")).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("unavailable"), "{body}");
+}
+
+#[tokio::test]
+async fn the_welcome_page_is_rendered_on_the_server_with_security_headers() {
+    let (app, _t) = app().await;
+    let (res, body) = send(&app, get("/")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body.contains("Referral programs that run on your Stripe data"));
+    // The instance facts are rendered in the first response, not left to the browser.
+    assert!(body.contains("storing its data in"), "{body}");
+    assert!(body.contains("<strong>SQLite</strong>"), "{body}");
+    let headers = res.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers.contains_key("referrer-policy"));
+    assert!(headers.contains_key("x-request-id"));
+    // The page's script policy allows only this origin and this response's nonce.
+    let csp_start = body
+        .find("Content-Security-Policy")
+        .expect("a CSP meta tag");
+    let csp = &body[csp_start..body[csp_start..].find('>').unwrap() + csp_start];
+    assert!(csp.contains("script-src 'self' 'nonce-"), "{csp}");
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_with_a_way_back() {
+    let (app, _t) = app().await;
+    let (res, body) = send(&app, get("/no/such/page")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(body.contains("Page not found"));
+    assert!(body.contains("href=\"/\""));
+}
+
+#[tokio::test]
+async fn server_functions_answer_with_shared_types() {
+    let (app, _t) = app().await;
+    let req = Request::post("/api/instance_info")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    let (res, body) = send(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK, "{body}");
+    let info: refloop::api::instance::InstanceInfo = serde_json::from_str(&body).unwrap();
+    assert_eq!(info.database, "SQLite");
+    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn responses_are_compressed_for_browsers_that_ask() {
+    let (app, _t) = app().await;
+    let req = Request::get("/")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+}

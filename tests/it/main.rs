@@ -1,0 +1,8 @@
+//! Integration tests: the database layer on SQLite and PostgreSQL, the HTTP router, and the
+//! real binary. One test binary keeps linking fast.
+
+mod support;
+
+mod db_settings;
+mod http;
+mod process;

@@ -1,0 +1,135 @@
+//! The real binary: start-up with defaults, validation of settings, graceful shutdown.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_refloop");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn refloop(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("LEPTOS_SITE_ADDR")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn wait_healthy(port: u16, child: &mut Child) {
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(res) = reqwest::get(&url).await {
+            if res.status().is_success() {
+                return;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("refloop exited early with {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("refloop did not become healthy on port {port}");
+}
+
+fn wait_exit(child: Child) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "refloop did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn starts_with_the_embedded_defaults_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = refloop(dir.path())
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child).await;
+    // The default database is a SQLite file under data/, created and migrated on start.
+    assert!(dir.path().join("data/refloop.db").is_file());
+    signal(&child, "TERM");
+    let out = wait_exit(child);
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("SIGTERM") && log.contains("stopped"), "{log}");
+}
+
+#[tokio::test]
+async fn stops_cleanly_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = refloop(dir.path())
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child).await;
+    signal(&child, "INT");
+    let out = wait_exit(child);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SIGINT"));
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_and_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = refloop(dir.path())
+        .env("DATABASE_URL", "mysql://localhost/refloop")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--database-url") && err.contains("sqlite://"),
+        "{err}"
+    );
+
+    let out = refloop(dir.path())
+        .args(["--addr", "somewhere"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--addr"));
+}
+
+#[test]
+fn an_unusable_database_stops_start_up_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
+    let out = refloop(dir.path())
+        .env("DATABASE_URL", "sqlite://not-a-folder/refloop.db")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not open the database named by DATABASE_URL"),
+        "{err}"
+    );
+}
