@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 // The suite starts its own Refloop: the release build, on a free port, with a fresh SQLite
-// database in a temporary folder and the front end from LEPTOS_SITE_ROOT. Values are kept in
+// database (and secret key) in a temporary folder and the front end from LEPTOS_SITE_ROOT. Values are kept in
 // the environment so that Playwright's worker processes, which load this file again, agree.
 const env = process.env;
 env.REFLOOP_E2E_PORT ??= execFileSync(process.execPath, [
@@ -60,6 +60,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${env.REFLOOP_E2E_PORT}`,
       LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
       DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,
+      REFLOOP_SECRET_KEY_FILE: `${env.REFLOOP_E2E_DATA}/secret.key`,
       RUST_LOG: 'warn',
     },
   },

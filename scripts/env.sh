@@ -15,3 +15,6 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="${CARGO_TARGET_WASM32_UNKNOWN
 [ -n "$CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER" ] || unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 unset _rustc_tag
+# cargo-leptos sets this when it builds; setting it for every build keeps plain `cargo test` and
+# `cargo clippy` from recompiling leptos with a different value (and file name for the bundle).
+export LEPTOS_OUTPUT_NAME=refloop

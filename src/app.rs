@@ -3,13 +3,17 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    components::{Outlet, ParentRoute, Route, Router, Routes},
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 use crate::ui::{
     components::layout::Layout,
-    pages::{not_found::NotFoundPage, welcome::WelcomePage},
+    pages::{
+        accept_invite::AcceptInvitePage, activity::ActivityPage, dashboard::DashboardPage,
+        integrations::IntegrationsPage, not_found::NotFoundPage, sign_in::SignInPage,
+        sign_up::SignUpPage, team::TeamPage, welcome::WelcomePage,
+    },
 };
 
 /// The document around every server-rendered page. Its Content-Security-Policy allows scripts
@@ -57,9 +61,24 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Layout>
+                // Every page arrives complete (the public ones work without scripts). Pages under
+                // /app render once their data is loaded, so that a visitor who is not signed in
+                // gets a real redirect to /signin (see `require_user`).
                 <Routes fallback=NotFoundPage>
-                    // In-order rendering: the page is complete without scripts.
                     <Route path=StaticSegment("") view=WelcomePage ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::InOrder />
+                    <Route
+                        path=(StaticSegment("invite"), ParamSegment("token"))
+                        view=AcceptInvitePage
+                        ssr=SsrMode::InOrder
+                    />
+                    <ParentRoute path=StaticSegment("app") view=Outlet ssr=SsrMode::Async>
+                        <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("integrations") view=IntegrationsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("team") view=TeamPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />
+                    </ParentRoute>
                 </Routes>
             </Layout>
         </Router>

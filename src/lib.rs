@@ -4,13 +4,27 @@
 //! database and Stripe); with `hydrate` it is the WASM bundle that makes the server-rendered
 //! pages interactive. `domain`, `api` and `ui` compile into both.
 
+// Leptos views are deeply nested types; the release build of the WASM bundle needs more room.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
+pub mod domain;
 pub mod error;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
+pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod integrations;
+#[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -5,7 +5,13 @@
 //! every integer column `BIGINT` on PostgreSQL. Only the DDL in `migrations/{sqlite,postgres}`
 //! and the few statements that really differ are written per backend.
 
+pub mod accounts;
+pub mod activity;
+pub mod invitations;
+pub mod sessions;
 pub mod settings;
+pub mod sign_in_failures;
+pub mod stripe_connections;
 
 use std::{path::Path, str::FromStr, sync::Once, time::Duration};
 
@@ -147,6 +153,18 @@ fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
     } else {
         format!("{url}&mode=rwc")
     })
+}
+
+/// A new id: a prefix naming the kind, then hex digits that sort by creation time
+/// (milliseconds) and end in 40 random bits, e.g. `usr_0193a5c2b1f0c8e1d2a3b4`.
+pub fn new_id(prefix: &str) -> String {
+    use rand::Rng;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let random: u64 = rand::thread_rng().gen::<u64>() & 0xff_ffff_ffff;
+    format!("{prefix}_{millis:011x}{random:010x}")
 }
 
 /// Seconds since the Unix epoch: how every time is stored.

@@ -50,9 +50,57 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_grace_secs: u64,
 
+    /// The address people reach Refloop at, for links in invitations and referral pages
+    /// (default: http:// and the listening address). `https://…` makes cookies Secure.
+    #[arg(long, env = "REFLOOP_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// SMTP server for invitation emails, e.g. smtp://user:pass@mail.example.com:587?tls=required.
+    /// Without one, invitation links are shown to copy.
+    #[arg(long, env = "REFLOOP_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Refloop's emails.
+    #[arg(
+        long,
+        env = "REFLOOP_SMTP_FROM",
+        default_value = "Refloop <refloop@localhost>"
+    )]
+    pub smtp_from: String,
+
+    /// The key that seals secrets at rest (Stripe keys, webhook secrets): 32 bytes in base64.
+    /// Give every process sharing one PostgreSQL the same key. Default: the key file below.
+    #[arg(long, env = "REFLOOP_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Redacted>,
+
+    /// Where the generated secret key is kept when REFLOOP_SECRET_KEY is not set.
+    #[arg(
+        long,
+        env = "REFLOOP_SECRET_KEY_FILE",
+        default_value = "data/secret.key"
+    )]
+    pub secret_key_file: PathBuf,
+
     /// `production` (no live reload) or `development`.
     #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
     pub mode: RunMode,
+}
+
+/// A setting whose value must not appear in logs or debug output.
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_string()))
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +115,17 @@ pub enum RunMode {
     Development,
 }
 
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{value}` must start with http:// or https://"))?;
+    if rest.trim_end_matches('/').is_empty() {
+        return Err(format!("`{value}` names no host"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
 fn parse_database_url(value: &str) -> Result<String, String> {
     value.parse::<Backend>()?;
     Ok(value.to_string())
@@ -76,6 +135,18 @@ impl Config {
     /// The configuration with every default, for tests and tools.
     pub fn defaults() -> Config {
         Cli::parse_from(["refloop"]).config
+    }
+
+    /// Where people reach this Refloop, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    /// Session cookies are marked Secure when Refloop is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
     }
 
     pub fn leptos_options(&self) -> LeptosOptions {
@@ -154,6 +225,11 @@ mod tests {
         let err = parse(&["--database-url", "mysql://x"]).unwrap_err();
         assert!(
             err.contains("--database-url") && err.contains("sqlite://"),
+            "{err}"
+        );
+        let err = parse(&["--public-url", "refloop.example"]).unwrap_err();
+        assert!(
+            err.contains("--public-url") && err.contains("http"),
             "{err}"
         );
         let err = parse(&["--shutdown-grace-secs", "9999"]).unwrap_err();

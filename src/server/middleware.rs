@@ -35,6 +35,9 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
 
 pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     let mut router = router
+        .layer(axum::middleware::from_fn(
+            crate::auth::csrf::same_origin_only,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID));
     for (name, value) in SECURITY_HEADERS {

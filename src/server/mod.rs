@@ -40,14 +40,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
         )
     })?;
     config.warn_if_front_end_missing();
-    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
-        format!(
-            "could not listen on {} (LEPTOS_SITE_ADDR): {e}",
-            config.addr
-        )
-    })?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let state = AppState::new(config, db.clone());
+    let state = AppState::new(config, db.clone())?;
+    let addr = state.config.addr;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("could not listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
     let app = router::router(state);
     tracing::info!(
         addr = %listener.local_addr().map_err(|e| e.to_string())?,

@@ -4,23 +4,31 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::Config;
-use crate::db::Db;
+use crate::{db::Db, mail::Mailer, secrets::Sealer};
 
 /// What every handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    pub mailer: Mailer,
+    pub sealer: Sealer,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db) -> Self {
-        AppState {
+    /// Fails, naming the setting, when the mail or secret-key settings are unusable.
+    pub fn new(config: Config, db: Db) -> Result<Self, String> {
+        Ok(AppState {
             leptos_options: config.leptos_options(),
+            mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
+            sealer: Sealer::load(
+                config.secret_key.as_ref().map(|k| k.0.as_str()),
+                &config.secret_key_file,
+            )?,
             db,
             config: Arc::new(config),
-        }
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use crate::support::TestDb;
 
 async fn app() -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
-    let state = AppState::new(Config::defaults(), t.db.clone());
+    let state = AppState::new(Config::defaults(), t.db.clone()).unwrap();
     (router(state), t)
 }
 

@@ -3,6 +3,10 @@
 
 mod support;
 
+mod accounts;
 mod db_settings;
 mod http;
+mod mail;
+mod permissions;
 mod process;
+mod stripe_connection;

@@ -1,9 +1,40 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{
+    components::{Redirect, A},
+    hooks::use_location,
+};
+
+use crate::{
+    api::auth::{get_current_user, SignOut},
+    domain::team::CurrentUser,
+    error::AppError,
+};
+
+/// The signed-in person, loaded once per navigation by the layout and shared with every page.
+pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
+
+/// The signed-in person for a page under `/app`, awaited inside the page's own `Suspend`
+/// (one level of suspense per page: nesting them breaks hydration). Anyone else is sent to
+/// sign in; a failure shows its message.
+pub fn require_user(user: Result<Option<CurrentUser>, AppError>) -> Result<CurrentUser, AnyView> {
+    match user {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(view! { <Redirect path="/signin" /> }.into_any()),
+        Err(e) => Err(
+            view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }
+                .into_any(),
+        ),
+    }
+}
 
 /// The frame of every page: the header with navigation, the page, the footer.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let location = use_location();
+    let user: UserResource = Resource::new(move || location.pathname.get(), |_| get_current_user());
+    provide_context(user);
+    let sign_out = ServerAction::<SignOut>::new();
+
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -11,9 +42,37 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"↻"</span>
                 "Refloop"
             </a>
-            <nav aria-label="Main">
-                <A href="/" exact=true>"Welcome"</A>
-            </nav>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(u)) => view! {
+                            <nav aria-label="Main">
+                                <A href="/app" exact=true>"Dashboard"</A>
+                                <A href="/app/integrations">"Integrations"</A>
+                                <A href="/app/team">"Team"</A>
+                                <A href="/app/activity">"Activity"</A>
+                            </nav>
+                            <div class="account-menu">
+                                <span class="who">{u.name.clone()} " · " {u.account_name.clone()}</span>
+                                <ActionForm action=sign_out>
+                                    <button type="submit" class="secondary small">"Sign out"</button>
+                                </ActionForm>
+                            </div>
+                        }
+                        .into_any(),
+                        _ => view! {
+                            <nav aria-label="Main">
+                                <A href="/" exact=true>"Welcome"</A>
+                            </nav>
+                            <div class="account-menu">
+                                <a class="button secondary small" href="/signin">"Sign in"</a>
+                                <a class="button small" href="/signup">"Create an account"</a>
+                            </div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
         </header>
         <main id="main" class="page">{children()}</main>
         <footer class="site-footer">

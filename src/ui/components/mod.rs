@@ -1,2 +1,3 @@
 pub mod error_view;
+pub mod form;
 pub mod layout;

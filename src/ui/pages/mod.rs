@@ -1,2 +1,9 @@
+pub mod accept_invite;
+pub mod activity;
+pub mod dashboard;
+pub mod integrations;
 pub mod not_found;
+pub mod sign_in;
+pub mod sign_up;
+pub mod team;
 pub mod welcome;

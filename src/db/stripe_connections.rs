@@ -1,0 +1,89 @@
+//! The Stripe account connected to each Refloop account (at most one).
+
+use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+
+use crate::domain::integrations::{StripeConnection, StripeMode};
+
+#[derive(Debug, Clone)]
+pub struct ConnectionRow {
+    pub account_id: String,
+    pub mode: StripeMode,
+    pub sealed_key: Option<String>,
+    pub key_hint: Option<String>,
+    pub livemode: bool,
+    pub connected_by: String,
+    pub connected_at: i64,
+}
+
+impl ConnectionRow {
+    /// What may be shown in the browser: no key.
+    pub fn public(&self) -> StripeConnection {
+        StripeConnection {
+            mode: self.mode,
+            key_hint: self.key_hint.clone(),
+            livemode: self.livemode,
+            connected_by: self.connected_by.clone(),
+            connected_at: self.connected_at,
+        }
+    }
+}
+
+impl FromRow<'_, AnyRow> for ConnectionRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let mode: String = row.try_get("mode")?;
+        Ok(ConnectionRow {
+            account_id: row.try_get("account_id")?,
+            mode: StripeMode::from_key(&mode).unwrap_or(StripeMode::Key),
+            sealed_key: row.try_get("sealed_key")?,
+            key_hint: row.try_get("key_hint")?,
+            livemode: row.try_get::<i64, _>("livemode")? != 0,
+            connected_by: row.try_get("connected_by")?,
+            connected_at: row.try_get("connected_at")?,
+        })
+    }
+}
+
+pub async fn get<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Option<ConnectionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT account_id, mode, sealed_key, key_hint, livemode, connected_by, connected_at \
+         FROM stripe_connections WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Stores the connection; false if the account already has one (disconnect it first).
+pub async fn insert<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    row: &ConnectionRow,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO stripe_connections (account_id, mode, sealed_key, key_hint, livemode, connected_by, connected_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING",
+    )
+    .bind(&row.account_id)
+    .bind(row.mode.key())
+    .bind(&row.sealed_key)
+    .bind(&row.key_hint)
+    .bind(i64::from(row.livemode))
+    .bind(&row.connected_by)
+    .bind(row.connected_at)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM stripe_connections WHERE account_id = $1")
+        .bind(account_id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,79 @@
+//! The kinds of change the activity log records.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ActivityKind {
+    AccountCreated,
+    MemberInvited,
+    InvitationRevoked,
+    MemberJoined,
+    RoleChanged,
+    PermissionChanged,
+    MemberRemoved,
+    OwnershipTransferred,
+    StripeConnected,
+    StripeDisconnected,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 10] = [
+        ActivityKind::AccountCreated,
+        ActivityKind::MemberInvited,
+        ActivityKind::InvitationRevoked,
+        ActivityKind::MemberJoined,
+        ActivityKind::RoleChanged,
+        ActivityKind::PermissionChanged,
+        ActivityKind::MemberRemoved,
+        ActivityKind::OwnershipTransferred,
+        ActivityKind::StripeConnected,
+        ActivityKind::StripeDisconnected,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ActivityKind::AccountCreated => "account.created",
+            ActivityKind::MemberInvited => "team.invited",
+            ActivityKind::InvitationRevoked => "team.invitation_revoked",
+            ActivityKind::MemberJoined => "team.joined",
+            ActivityKind::RoleChanged => "team.role_changed",
+            ActivityKind::PermissionChanged => "team.permission_changed",
+            ActivityKind::MemberRemoved => "team.removed",
+            ActivityKind::OwnershipTransferred => "team.ownership_transferred",
+            ActivityKind::StripeConnected => "stripe.connected",
+            ActivityKind::StripeDisconnected => "stripe.disconnected",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::AccountCreated => "Account created",
+            ActivityKind::MemberInvited => "Teammate invited",
+            ActivityKind::InvitationRevoked => "Invitation revoked",
+            ActivityKind::MemberJoined => "Teammate joined",
+            ActivityKind::RoleChanged => "Role changed",
+            ActivityKind::PermissionChanged => "Permission changed",
+            ActivityKind::MemberRemoved => "Teammate removed",
+            ActivityKind::OwnershipTransferred => "Ownership transferred",
+            ActivityKind::StripeConnected => "Stripe connected",
+            ActivityKind::StripeDisconnected => "Stripe disconnected",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ActivityKind> {
+        ActivityKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_keys() {
+        for k in ActivityKind::ALL {
+            assert_eq!(ActivityKind::from_key(k.key()), Some(k));
+        }
+        assert_eq!(ActivityKind::from_key("nope"), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! What the browser may know about a Stripe connection: never the key, only its hint.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StripeMode {
+    /// The Stripe sandbox built into Refloop (test mode).
+    Sandbox,
+    /// The merchant's own Stripe account, through a secret or restricted key.
+    Key,
+}
+
+impl StripeMode {
+    pub fn key(self) -> &'static str {
+        match self {
+            StripeMode::Sandbox => "sandbox",
+            StripeMode::Key => "key",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<StripeMode> {
+        [StripeMode::Sandbox, StripeMode::Key]
+            .into_iter()
+            .find(|m| m.key() == key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeConnection {
+    pub mode: StripeMode,
+    /// e.g. "rk_test_…a1b2": the kind of key and its last four characters.
+    pub key_hint: Option<String>,
+    pub livemode: bool,
+    pub connected_by: String,
+    pub connected_at: i64,
+}
+
+impl StripeConnection {
+    pub fn describe(&self) -> String {
+        match (self.mode, &self.key_hint) {
+            (StripeMode::Sandbox, _) => "Built-in Stripe sandbox (test mode)".to_string(),
+            (StripeMode::Key, Some(hint)) => format!(
+                "Your Stripe account ({} mode) with key {hint}",
+                if self.livemode { "live" } else { "test" }
+            ),
+            (StripeMode::Key, None) => "Your Stripe account".to_string(),
+        }
+    }
+}
+
+/// Checks the shape of a pasted Stripe key; returns whether it is a live-mode key.
+pub fn check_key_format(key: &str) -> Result<bool, String> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("Paste your Stripe secret or restricted key.".into());
+    }
+    if key.starts_with("pk_") {
+        return Err("That is a publishable key (pk_…). Refloop needs a restricted key (rk_…) or a secret key (sk_…).".into());
+    }
+    let live = if key.starts_with("rk_live_") || key.starts_with("sk_live_") {
+        true
+    } else if key.starts_with("rk_test_") || key.starts_with("sk_test_") {
+        false
+    } else {
+        return Err("A Stripe key starts with rk_test_, rk_live_, sk_test_ or sk_live_.".into());
+    };
+    if key.len() < 20 || key.chars().any(|c| !c.is_ascii_alphanumeric() && c != '_') {
+        return Err(
+            "That key looks cut short or has stray characters; copy it again from Stripe.".into(),
+        );
+    }
+    Ok(live)
+}
+
+/// "rk_test_…a1b2"
+pub fn key_hint(key: &str) -> String {
+    let key = key.trim();
+    let prefix_len = key.match_indices('_').nth(1).map_or(0, |(i, _)| i + 1);
+    format!(
+        "{}…{}",
+        &key[..prefix_len],
+        &key[key.len().saturating_sub(4)..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_hinted() {
+        assert_eq!(check_key_format("rk_test_51Habcdefghijklmnop"), Ok(false));
+        assert_eq!(check_key_format(" sk_live_51Habcdefghijklmnop "), Ok(true));
+        assert!(check_key_format("pk_test_51Habcdefghijklmnop")
+            .unwrap_err()
+            .contains("publishable"));
+        assert!(check_key_format("hello").is_err());
+        assert!(check_key_format("rk_test_12")
+            .unwrap_err()
+            .contains("cut short"));
+        assert!(check_key_format("").is_err());
+        assert_eq!(key_hint("rk_test_51Habcdefghijklmnop"), "rk_test_…mnop");
+    }
+}

@@ -1,0 +1,8 @@
+//! Plain Rust rules shared by the server and the browser. Depends on nothing but serde.
+
+pub mod activity;
+pub mod integrations;
+pub mod permissions;
+pub mod team;
+pub mod time;
+pub mod validate;

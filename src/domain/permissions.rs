@@ -1,0 +1,306 @@
+//! Roles, permissions, and per-teammate overrides.
+//!
+//! The server decides with these rules on every request; the browser uses the same rules only
+//! to disable controls and explain why.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Owner,
+    Admin,
+    Manager,
+    Viewer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    ManageTeam,
+    ManageIntegrations,
+    EditCampaigns,
+    ViewParticipants,
+    ExportParticipants,
+    ManageRewards,
+    ViewActivity,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Manager, Role::Viewer];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Manager => "Manager",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// The stored and wire name.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    /// What the role may do before any per-teammate override.
+    pub fn defaults(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::Owner | Role::Admin => &Permission::ALL,
+            Role::Manager => &[
+                EditCampaigns,
+                ViewParticipants,
+                ExportParticipants,
+                ManageRewards,
+                ViewActivity,
+            ],
+            Role::Viewer => &[ViewParticipants],
+        }
+    }
+}
+
+impl Permission {
+    pub const ALL: [Permission; 7] = [
+        Permission::ManageTeam,
+        Permission::ManageIntegrations,
+        Permission::EditCampaigns,
+        Permission::ViewParticipants,
+        Permission::ExportParticipants,
+        Permission::ManageRewards,
+        Permission::ViewActivity,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::ManageTeam => "Manage team",
+            Permission::ManageIntegrations => "Manage integrations",
+            Permission::EditCampaigns => "Edit campaigns",
+            Permission::ViewParticipants => "View participants",
+            Permission::ExportParticipants => "Export participants",
+            Permission::ManageRewards => "Manage rewards",
+            Permission::ViewActivity => "View activity",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Permission::ManageTeam => "manage_team",
+            Permission::ManageIntegrations => "manage_integrations",
+            Permission::EditCampaigns => "edit_campaigns",
+            Permission::ViewParticipants => "view_participants",
+            Permission::ExportParticipants => "export_participants",
+            Permission::ManageRewards => "manage_rewards",
+            Permission::ViewActivity => "view_activity",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.key() == key)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Single permissions given or taken away on top of a teammate's role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overrides {
+    pub granted: BTreeSet<Permission>,
+    pub revoked: BTreeSet<Permission>,
+}
+
+impl Overrides {
+    /// Stored as `+key,-key,…`; unknown keys are ignored.
+    pub fn encode(&self) -> String {
+        self.granted
+            .iter()
+            .map(|p| format!("+{}", p.key()))
+            .chain(self.revoked.iter().map(|p| format!("-{}", p.key())))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn decode(text: &str) -> Overrides {
+        let mut o = Overrides::default();
+        for item in text.split(',').map(str::trim) {
+            if let Some(p) = item.strip_prefix('+').and_then(Permission::from_key) {
+                o.granted.insert(p);
+            } else if let Some(p) = item.strip_prefix('-').and_then(Permission::from_key) {
+                o.revoked.insert(p);
+            }
+        }
+        o
+    }
+
+    /// Sets whether `role` plus these overrides allows `permission`, keeping overrides minimal:
+    /// an override that agrees with the role's default is dropped.
+    pub fn set(&mut self, role: Role, permission: Permission, allowed: bool) {
+        self.granted.remove(&permission);
+        self.revoked.remove(&permission);
+        let by_default = role.defaults().contains(&permission);
+        match (by_default, allowed) {
+            (false, true) => {
+                self.granted.insert(permission);
+            }
+            (true, false) => {
+                self.revoked.insert(permission);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What one teammate may do: their role's defaults, plus grants, minus revocations. An Owner
+/// may always do everything.
+pub fn effective(role: Role, overrides: &Overrides) -> BTreeSet<Permission> {
+    if role == Role::Owner {
+        return Permission::ALL.into_iter().collect();
+    }
+    role.defaults()
+        .iter()
+        .copied()
+        .chain(overrides.granted.iter().copied())
+        .filter(|p| !overrides.revoked.contains(p))
+        .collect()
+}
+
+/// A teammate who can help someone who lacks a permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Helper {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// "You need Manage integrations. Ask Alice Example (alice@example.com), the account owner."
+pub fn explain_missing(permission: Permission, helpers: &[Helper]) -> String {
+    let ask = match helpers {
+        [] => "Ask the account owner.".to_string(),
+        [one] => format!("Ask {}.", describe(one)),
+        many => {
+            let (last, rest) = many.split_last().expect("non-empty");
+            let rest: Vec<String> = rest.iter().map(describe).collect();
+            format!("Ask {} or {}.", rest.join(", "), describe(last))
+        }
+    };
+    format!("You need {}. {ask}", permission.label())
+}
+
+fn describe(h: &Helper) -> String {
+    let role = match h.role {
+        Role::Owner => "the account owner",
+        Role::Admin => "an admin",
+        Role::Manager => "a manager",
+        Role::Viewer => "a viewer",
+    };
+    format!("{} ({}), {role}", h.name, h.email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+
+    #[test]
+    fn the_default_matrix() {
+        let none = Overrides::default();
+        assert_eq!(effective(Role::Owner, &none).len(), Permission::ALL.len());
+        assert_eq!(effective(Role::Admin, &none).len(), Permission::ALL.len());
+        let manager = effective(Role::Manager, &none);
+        assert!(manager.contains(&EditCampaigns) && manager.contains(&ManageRewards));
+        assert!(!manager.contains(&ManageTeam) && !manager.contains(&ManageIntegrations));
+        let viewer = effective(Role::Viewer, &none);
+        assert_eq!(
+            viewer.into_iter().collect::<Vec<_>>(),
+            vec![ViewParticipants]
+        );
+    }
+
+    #[test]
+    fn grants_and_revocations_adjust_the_role() {
+        let mut o = Overrides::default();
+        o.set(Role::Viewer, ManageIntegrations, true);
+        o.set(Role::Viewer, ViewParticipants, false);
+        let viewer = effective(Role::Viewer, &o);
+        assert!(viewer.contains(&ManageIntegrations));
+        assert!(!viewer.contains(&ViewParticipants));
+        // Setting a permission back to the role's default leaves no override behind.
+        o.set(Role::Viewer, ViewParticipants, true);
+        o.set(Role::Viewer, ManageIntegrations, false);
+        assert_eq!(o, Overrides::default());
+    }
+
+    #[test]
+    fn an_owner_cannot_lose_a_permission() {
+        let mut o = Overrides::default();
+        o.revoked.insert(ManageTeam);
+        assert!(effective(Role::Owner, &o).contains(&ManageTeam));
+    }
+
+    #[test]
+    fn overrides_survive_storage() {
+        let mut o = Overrides::default();
+        o.set(Role::Manager, ManageIntegrations, true);
+        o.set(Role::Manager, ExportParticipants, false);
+        let text = o.encode();
+        assert_eq!(text, "+manage_integrations,-export_participants");
+        assert_eq!(Overrides::decode(&text), o);
+        assert_eq!(
+            Overrides::decode("+nonsense,,-view_activity").revoked.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_key(r.key()), Some(r));
+        }
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_key(p.key()), Some(p));
+        }
+    }
+
+    #[test]
+    fn the_explanation_names_who_can_help() {
+        let alice = Helper {
+            name: "Alice Example".into(),
+            email: "alice@example.com".into(),
+            role: Role::Owner,
+        };
+        assert_eq!(
+            explain_missing(ManageIntegrations, std::slice::from_ref(&alice)),
+            "You need Manage integrations. Ask Alice Example (alice@example.com), the account owner."
+        );
+        let bob = Helper {
+            name: "Bob".into(),
+            email: "bob@example.com".into(),
+            role: Role::Admin,
+        };
+        assert_eq!(
+            explain_missing(ManageTeam, &[alice, bob]),
+            "You need Manage team. Ask Alice Example (alice@example.com), the account owner or \
+             Bob (bob@example.com), an admin."
+        );
+    }
+}

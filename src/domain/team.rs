@@ -1,0 +1,82 @@
+//! The people of an account as the browser sees them.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::permissions::{explain_missing, Helper, Overrides, Permission, Role};
+
+/// The signed-in person, with what they may do and who can help when they may not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub user_id: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub permissions: BTreeSet<Permission>,
+    /// Teammates who can change permissions (owners first).
+    pub helpers: Vec<Helper>,
+}
+
+impl CurrentUser {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Why a control is disabled, or `None` when the person may use it.
+    pub fn explain(&self, permission: Permission) -> Option<String> {
+        (!self.can(permission)).then(|| explain_missing(permission, &self.helpers))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub overrides: Overrides,
+    pub permissions: BTreeSet<Permission>,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInvitation {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: i64,
+}
+
+/// What the invitation link shows before the invitee joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationPreview {
+    pub account_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+}
+
+/// The result of inviting someone: the single-use link, and whether it was also emailed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationSent {
+    pub email: String,
+    pub link: String,
+    pub emailed: bool,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub summary: String,
+    pub ip: String,
+    pub at: i64,
+}

@@ -1,0 +1,155 @@
+//! Secrets at rest (Stripe keys, webhook secrets) are sealed with XChaCha20-Poly1305 under the
+//! instance's secret key: `REFLOOP_SECRET_KEY` (32 bytes, base64), or a key generated on first
+//! start and kept in a file beside the database (`REFLOOP_SECRET_KEY_FILE`, mode 0600).
+
+use std::path::Path;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chacha20poly1305::{
+    aead::{Aead, AeadCore, KeyInit, OsRng},
+    XChaCha20Poly1305, XNonce,
+};
+
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<key hidden>)")
+    }
+}
+
+impl Sealer {
+    /// From a base64 key, or the key file (created with a new random key if missing).
+    pub fn load(key_b64: Option<&str>, key_file: &Path) -> Result<Sealer, String> {
+        let key = match key_b64.filter(|k| !k.is_empty()) {
+            Some(k) => decode_key(k).map_err(|e| format!("REFLOOP_SECRET_KEY {e}"))?,
+            None if key_file.exists() => {
+                let text = std::fs::read_to_string(key_file).map_err(|e| {
+                    format!(
+                        "cannot read {} (REFLOOP_SECRET_KEY_FILE): {e}",
+                        key_file.display()
+                    )
+                })?;
+                decode_key(text.trim())
+                    .map_err(|e| format!("{} (REFLOOP_SECRET_KEY_FILE) {e}", key_file.display()))?
+            }
+            None => {
+                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+                write_key_file(key_file, &STANDARD.encode(key)).map_err(|e| {
+                    format!(
+                        "cannot create {} (REFLOOP_SECRET_KEY_FILE): {e}",
+                        key_file.display()
+                    )
+                })?;
+                tracing::info!(file = %key_file.display(), "generated the secret key for secrets at rest");
+                key.to_vec()
+            }
+        };
+        Ok(Sealer {
+            cipher: XChaCha20Poly1305::new_from_slice(&key).expect("a 32-byte key"),
+        })
+    }
+
+    /// A sealer with a fresh random key, for tests.
+    pub fn random() -> Sealer {
+        Sealer {
+            cipher: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+        }
+    }
+
+    /// base64(nonce ‖ ciphertext).
+    pub fn seal(&self, plaintext: &str) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .cipher
+            .encrypt(&nonce, plaintext.as_bytes())
+            .expect("encryption of a short secret cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        STANDARD.encode(out)
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<String, String> {
+        let bytes = STANDARD
+            .decode(sealed)
+            .map_err(|_| "not base64".to_string())?;
+        if bytes.len() < 24 {
+            return Err("too short".into());
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), ciphertext)
+            .map_err(|_| "sealed with another key, or altered".to_string())?;
+        String::from_utf8(plain).map_err(|_| "not text".into())
+    }
+}
+
+fn decode_key(text: &str) -> Result<Vec<u8>, String> {
+    let key = STANDARD.decode(text).map_err(|_| {
+        "must be 32 bytes in base64 (e.g. from `openssl rand -base64 32`)".to_string()
+    })?;
+    if key.len() != 32 {
+        return Err(format!(
+            "must be 32 bytes in base64; it decodes to {} bytes",
+            key.len()
+        ));
+    }
+    Ok(key)
+}
+
+fn write_key_file(path: &Path, content: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, content.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let a = Sealer::random();
+        let sealed = a.seal("rk_test_abc123");
+        assert!(!sealed.contains("rk_test"));
+        assert_ne!(sealed, a.seal("rk_test_abc123"), "a fresh nonce each time");
+        assert_eq!(a.open(&sealed).unwrap(), "rk_test_abc123");
+        assert!(Sealer::random().open(&sealed).is_err());
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data/secret.key");
+        let first = Sealer::load(None, &file).unwrap();
+        let sealed = first.seal("whsec_x");
+        let again = Sealer::load(None, &file).unwrap();
+        assert_eq!(again.open(&sealed).unwrap(), "whsec_x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_configured_key_is_refused_with_the_setting_named() {
+        let err = Sealer::load(Some("c2hvcnQ="), Path::new("/nonexistent")).unwrap_err();
+        assert!(
+            err.contains("REFLOOP_SECRET_KEY") && err.contains("5 bytes"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Pieces every form uses: the message under a field, and the problem above the form.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+use crate::error::AppError;
+
+/// The error of an action's last run, if it failed.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// The message for one field, shown under it.
+#[component]
+pub fn FieldMessage(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .and_then(|e| e.field_message(field).map(str::to_string))
+            .map(|m| view! { <p class="field-error" id=format!("{field}-error")>{m}</p> })
+    }
+}
+
+/// A failure that is not about one field (permission, conflict, the server), above the form.
+#[component]
+pub fn FormProblem(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Invalid(_)))
+            .map(|e| view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> })
+    }
+}
+
+/// Why a control is disabled, next to it.
+#[component]
+pub fn Explanation(#[prop(into)] text: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        text.get()
+            .map(|t| view! { <p class="notice notice-warn permission-explanation">{t}</p> })
+    }
+}

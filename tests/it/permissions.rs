@@ -1,0 +1,413 @@
+//! Every protected server function, called over HTTP as each role: allowed, or 403 naming the
+//! permission. Without a session: 401. With another account's ids: 404, and nothing changes.
+
+use axum::{
+    body::{to_bytes, Body},
+    http::{Request, StatusCode},
+    Router,
+};
+use refloop::{
+    accounts,
+    auth::Ctx,
+    domain::{integrations::StripeMode, permissions::Role},
+    mail::Mailer,
+    secrets::Sealer,
+    server::{router::router, AppState, Config},
+};
+use tower::ServiceExt;
+
+use crate::{
+    accounts::{owner, teammate},
+    support::TestDb,
+};
+
+struct Team {
+    owner: (Ctx, String),
+    admin: (Ctx, String),
+    manager: (Ctx, String),
+    viewer: (Ctx, String),
+}
+
+impl Team {
+    async fn new(t: &TestDb, company: &str) -> Team {
+        let domain = company.to_lowercase();
+        let owner = owner(&t.db, company, &format!("owner@{domain}.test")).await;
+        let admin = teammate(
+            &t.db,
+            &owner.0,
+            &format!("admin@{domain}.test"),
+            Role::Manager,
+        )
+        .await;
+        accounts::set_role(&t.db, &owner.0, &admin.0.user_id, Role::Admin)
+            .await
+            .unwrap();
+        let manager = teammate(
+            &t.db,
+            &owner.0,
+            &format!("manager@{domain}.test"),
+            Role::Manager,
+        )
+        .await;
+        let viewer = teammate(
+            &t.db,
+            &owner.0,
+            &format!("viewer@{domain}.test"),
+            Role::Viewer,
+        )
+        .await;
+        Team {
+            owner,
+            admin,
+            manager,
+            viewer,
+        }
+    }
+
+    fn session(&self, role: Role) -> &str {
+        match role {
+            Role::Owner => &self.owner.1,
+            Role::Admin => &self.admin.1,
+            Role::Manager => &self.manager.1,
+            Role::Viewer => &self.viewer.1,
+        }
+    }
+}
+
+async fn call(
+    app: &Router,
+    endpoint: &str,
+    session: Option<&str>,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut req = Request::post(format!("/api/{endpoint}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json");
+    if let Some(s) = session {
+        req = req.header("cookie", format!("refloop_session={s}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let text =
+        String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    (status, text)
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn app(t: &TestDb) -> Router {
+    router(AppState::new(Config::defaults(), t.db.clone()).unwrap())
+}
+
+/// Fresh objects for one call, made by the owner through the services.
+async fn fresh_viewer(t: &TestDb, team: &Team, n: &mut u32) -> String {
+    *n += 1;
+    teammate(
+        &t.db,
+        &team.owner.0,
+        &format!("target{n}@targets.test"),
+        Role::Viewer,
+    )
+    .await
+    .0
+    .user_id
+}
+
+async fn fresh_invitation(t: &TestDb, team: &Team, n: &mut u32) -> String {
+    *n += 1;
+    accounts::invite(
+        &t.db,
+        &Mailer::disabled(),
+        "http://x",
+        &team.owner.0,
+        &format!("invitee{n}@targets.test"),
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    accounts::list_invitations(&t.db, &team.owner.0)
+        .await
+        .unwrap()[0]
+        .id
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_may_call_exactly_what_its_permissions_allow() {
+    use Role::*;
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let team = Team::new(&t, "Acme").await;
+    let sealer = Sealer::random();
+    let mut n = 0;
+
+    // (endpoint, roles allowed): every other role gets 403.
+    let matrix: [(&str, &[Role]); 12] = [
+        ("current_user", &[Owner, Admin, Manager, Viewer]),
+        ("team", &[Owner, Admin, Manager, Viewer]),
+        ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
+        ("activity", &[Owner, Admin, Manager]),
+        ("invite_teammate", &[Owner, Admin]),
+        ("revoke_invitation", &[Owner, Admin]),
+        ("set_member_role", &[Owner, Admin]),
+        ("remove_member", &[Owner, Admin]),
+        ("set_member_permission", &[Owner]),
+        ("connect_stripe", &[Owner, Admin]),
+        ("disconnect_stripe", &[Owner, Admin]),
+        ("transfer_ownership", &[Owner]),
+    ];
+    for (endpoint, allowed) in matrix {
+        for role in [Viewer, Manager, Admin, Owner] {
+            n += 1;
+            let email = format!("new{n}@acme.test");
+            let form: Vec<(&str, String)> = match endpoint {
+                "invite_teammate" => vec![("email", email), ("role", "viewer".into())],
+                "revoke_invitation" => {
+                    vec![("invitation_id", fresh_invitation(&t, &team, &mut n).await)]
+                }
+                "set_member_role" => vec![
+                    ("member_id", fresh_viewer(&t, &team, &mut n).await),
+                    ("role", "manager".into()),
+                ],
+                "remove_member" => vec![("member_id", fresh_viewer(&t, &team, &mut n).await)],
+                "set_member_permission" => vec![
+                    ("member_id", fresh_viewer(&t, &team, &mut n).await),
+                    ("permission", "view_activity".into()),
+                    ("allowed", "true".into()),
+                ],
+                "connect_stripe" => vec![("mode", "sandbox".into())],
+                "disconnect_stripe" => {
+                    let _ = refloop::integrations::connect_stripe(
+                        &t.db,
+                        &sealer,
+                        &team.owner.0,
+                        StripeMode::Sandbox,
+                        "",
+                    )
+                    .await;
+                    vec![]
+                }
+                "transfer_ownership" => vec![("member_id", team.admin.0.user_id.clone())],
+                _ => vec![],
+            };
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body) = call(&app, endpoint, Some(team.session(role)), &form).await;
+            if allowed.contains(&role) {
+                assert_eq!(status, StatusCode::OK, "{endpoint} as {role}: {body}");
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{endpoint} as {role}: {body}"
+                );
+                assert!(
+                    body.contains("You need") || body.contains("Only an account owner"),
+                    "{endpoint} as {role}: {body}"
+                );
+            }
+            if endpoint == "connect_stripe" && status == StatusCode::OK {
+                refloop::integrations::disconnect_stripe(&t.db, &team.owner.0)
+                    .await
+                    .unwrap();
+            }
+            // Without a session, nothing but the public answer of current_user.
+            let (status, _) = call(&app, endpoint, None, &form).await;
+            let expected = if endpoint == "current_user" {
+                StatusCode::OK
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            assert_eq!(status, expected, "{endpoint} signed out");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_403_says_which_permission_and_who_can_grant_it() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let team = Team::new(&t, "Acme").await;
+    let (status, body) = call(
+        &app,
+        "connect_stripe",
+        Some(team.session(Role::Viewer)),
+        &[("mode", "sandbox")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("You need Manage integrations. Ask Acme Owner (owner@acme.test), the account owner or Mate admin@acme.test (admin@acme.test), an admin."),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_ids_are_not_found_and_stay_untouched() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let acme = Team::new(&t, "Acme").await;
+    let beta = Team::new(&t, "Beta").await;
+    let mut n = 0;
+    let acme_invitation = fresh_invitation(&t, &acme, &mut n).await;
+    let acme_viewer = acme.viewer.0.user_id.clone();
+    let attempts: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "set_member_role",
+            vec![("member_id", &acme_viewer), ("role", "admin")],
+        ),
+        (
+            "set_member_permission",
+            vec![
+                ("member_id", &acme_viewer),
+                ("permission", "manage_team"),
+                ("allowed", "true"),
+            ],
+        ),
+        ("remove_member", vec![("member_id", &acme_viewer)]),
+        ("transfer_ownership", vec![("member_id", &acme_viewer)]),
+        (
+            "revoke_invitation",
+            vec![("invitation_id", &acme_invitation)],
+        ),
+    ];
+    for (endpoint, form) in attempts {
+        let (status, body) = call(&app, endpoint, Some(beta.session(Role::Owner)), &form).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{endpoint}: {body}");
+        assert!(body.contains("NotFound"), "{body}");
+    }
+    let members = accounts::list_members(&t.db, &acme.owner.0).await.unwrap();
+    let viewer = members
+        .iter()
+        .find(|m| m.id == acme_viewer)
+        .expect("still there");
+    assert_eq!(viewer.role, Role::Viewer);
+    assert!(viewer.overrides.granted.is_empty());
+    assert_eq!(
+        accounts::list_invitations(&t.db, &acme.owner.0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // And Beta's team lists only Beta's people.
+    let (_, body) = call(&app, "team", Some(beta.session(Role::Viewer)), &[]).await;
+    assert!(!body.contains("acme.test"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_post_is_refused_before_it_runs() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let req = Request::post("/api/sign_up")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(
+            "company=Evil&name=E&email=e%40evil.test&password=correct+horse+battery",
+        ))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refloop::db::accounts::user_by_email(t.db.pool(), "e@evil.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_sets_an_http_only_cookie_that_opens_the_app() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    owner(&t.db, "Acme", "alice@acme.test").await;
+    let req = Request::post("/api/sign_in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(
+            "email=alice%40acme.test&password=correct+horse+battery",
+        ))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("refloop_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("refloop_session=");
+    let (status, body) = call(&app, "current_user", Some(token), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("alice@acme.test"), "{body}");
+    // The dashboard renders for the session, and sends others to sign in.
+    let page = |cookie: Option<String>| {
+        let mut req = Request::get("/app").header("accept", "text/html");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let res = page(Some(format!("refloop_session={token}")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html =
+        String::from_utf8(to_bytes(res.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("Welcome, Acme Owner"), "{html}");
+    let res = page(None).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/signin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_post_without_javascript_returns_to_the_page_with_the_error() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let req = Request::post("/api/sign_in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("referer", "http://127.0.0.1:3000/signin")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from("email=nobody%40acme.test&password=x"))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("http://127.0.0.1:3000/signin?") && location.contains("__err="),
+        "{location}"
+    );
+    let path = &location["http://127.0.0.1:3000".len()..];
+    let res = app
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let html =
+        String::from_utf8(to_bytes(res.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap();
+    assert!(
+        html.contains("No Refloop account uses nobody@acme.test"),
+        "{html}"
+    );
+}
