@@ -27,6 +27,10 @@ pub mod mail;
 pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod stripe;
+#[cfg(feature = "ssr")]
+pub mod stripe_sandbox;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -25,6 +25,12 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app (the default).
     Serve,
+    /// Serve only the built-in Stripe sandbox (its API at /v1, test controls at /_sandbox).
+    StripeSandbox {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 12111)]
+        port: u16,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -21,7 +21,11 @@ use crate::db::Db;
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     config::init_logging(&cli.config);
-    match serve(cli.config).await {
+    let outcome = match cli.command {
+        None | Some(config::Command::Serve) => serve(cli.config).await,
+        Some(config::Command::StripeSandbox { port }) => serve_sandbox(cli.config, port).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -77,6 +81,27 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     db.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves the Stripe sandbox alone, on 127.0.0.1:`port`, storing its state in DATABASE_URL.
+pub async fn serve_sandbox(config: Config, port: u16) -> Result<(), String> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("could not open the database named by DATABASE_URL: {e}"))?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("could not listen on {addr} (--port): {e}"))?;
+    tracing::info!("Stripe sandbox listening on http://{addr} (API at /v1, controls at /_sandbox)");
+    let app = crate::stripe_sandbox::Sandbox::start(db.clone()).router();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+        })
+        .await
+        .map_err(|e| format!("the sandbox stopped: {e}"))?;
+    db.close().await;
     Ok(())
 }
 

@@ -4,11 +4,13 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use super::{health, middleware, AppState};
 use crate::app::{shell, App};
 
-/// Every route Refloop serves: the pages and server functions, health, and static files.
+/// Every route Refloop serves: the pages and server functions, health, the built-in Stripe
+/// sandbox, and static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let pages = Router::new()
         .route("/healthz", get(health::healthz))
+        .nest_service("/sandbox/stripe", state.sandbox.clone().router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

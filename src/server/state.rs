@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::Config;
-use crate::{db::Db, mail::Mailer, secrets::Sealer};
+use crate::{db::Db, mail::Mailer, secrets::Sealer, stripe_sandbox::Sandbox};
 
 /// What every handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -13,11 +13,14 @@ pub struct AppState {
     pub db: Db,
     pub mailer: Mailer,
     pub sealer: Sealer,
+    /// The built-in Stripe sandbox, served at /sandbox/stripe.
+    pub sandbox: Sandbox,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    /// Fails, naming the setting, when the mail or secret-key settings are unusable.
+    /// Fails, naming the setting, when the mail or secret-key settings are unusable. Starts the
+    /// sandbox's webhook deliverer, so it must run inside a Tokio runtime.
     pub fn new(config: Config, db: Db) -> Result<Self, String> {
         Ok(AppState {
             leptos_options: config.leptos_options(),
@@ -26,6 +29,7 @@ impl AppState {
                 config.secret_key.as_ref().map(|k| k.0.as_str()),
                 &config.secret_key_file,
             )?,
+            sandbox: Sandbox::start(db.clone()),
             db,
             config: Arc::new(config),
         })

@@ -9,4 +9,6 @@ mod http;
 mod mail;
 mod permissions;
 mod process;
+mod stripe_client;
 mod stripe_connection;
+mod stripe_payments;

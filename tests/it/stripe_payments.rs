@@ -1,0 +1,409 @@
+//! Payments, refunds, disputes, rewards and signed webhook deliveries in the sandbox, through
+//! the client over real HTTP.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
+use futures::TryStreamExt;
+use refloop::stripe::{
+    signature,
+    types::{CustomerParams, ListFilter},
+    StripeClient, StripeError,
+};
+use serde_json::{json, Value};
+
+use crate::{stripe_client::SandboxServer, support::TestDb};
+
+async fn customer(client: &StripeClient, email: &str) -> String {
+    client
+        .create_customer(
+            &CustomerParams {
+                email: Some(email.into()),
+                ..Default::default()
+            },
+            &format!("cus-{email}"),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+crate::on_both_backends!(payments_refunds_and_disputes_change_charges_and_emit_events);
+
+async fn payments_refunds_and_disputes_change_charges_and_emit_events(t: &TestDb) {
+    let sb = SandboxServer::start(t).await;
+    sb.control("settings", json!({"rate_limit": null})).await;
+    let (account, client) = sb.account().await;
+    let jane = customer(&client, "jane@example.com").await;
+
+    let paid = client
+        .pay(&jane, 2000, "usd", "pm_card_visa", "pay-1")
+        .await
+        .unwrap();
+    assert_eq!(paid.status, "succeeded");
+    let charge = client
+        .retrieve_charge(paid.latest_charge.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (charge.amount_captured, charge.status.as_str()),
+        (2000, "succeeded")
+    );
+    assert_eq!(
+        charge.billing_details.unwrap().email.as_deref(),
+        Some("jane@example.com")
+    );
+
+    let err = client
+        .pay(&jane, 500, "usd", "pm_card_chargeDeclined", "pay-2")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StripeError::Card { code: Some(c), .. } if c == "card_declined"),
+        "{err:?}"
+    );
+
+    // A payment in the past, as the merchant's side of the story.
+    let earlier = sb.control("payment", json!({"account": account, "customer": jane, "amount": 1500, "currency": "usd", "created": 1_700_000_000})).await;
+    assert_eq!(earlier["created"], 1_700_000_000);
+    let charges: Vec<_> = client
+        .list_charges(&jane, ListFilter::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(charges.len(), 3, "succeeded, declined, simulated");
+
+    // Partial refunds add up; `refunded` turns true only at the full amount.
+    client
+        .refund(&charge.id, Some(500), "refund-1")
+        .await
+        .unwrap();
+    let after = client.retrieve_charge(&charge.id).await.unwrap();
+    assert_eq!((after.amount_refunded, after.refunded), (500, false));
+    client.refund(&charge.id, None, "refund-2").await.unwrap();
+    let after = client.retrieve_charge(&charge.id).await.unwrap();
+    assert_eq!((after.amount_refunded, after.refunded), (2000, true));
+    let err = client
+        .refund(&charge.id, Some(1), "refund-3")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already been refunded"), "{err}");
+
+    let dispute = sb
+        .control(
+            "dispute",
+            json!({"account": account, "charge": earlier["id"]}),
+        )
+        .await;
+    sb.control(
+        "close_dispute",
+        json!({"account": account, "dispute": dispute["id"], "won": true}),
+    )
+    .await;
+    let kinds: Vec<String> = client
+        .list_events(ListFilter::default())
+        .map_ok(|e| e.kind)
+        .try_collect()
+        .await
+        .unwrap();
+    for expected in [
+        "charge.succeeded",
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    let refunds: Vec<_> = client
+        .list_events(ListFilter {
+            types: vec!["charge.refunded".into()],
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(refunds.len(), 2);
+    assert_eq!(refunds[0].data.object["amount_refunded"], 2000);
+    assert_eq!(
+        refunds[0].data.previous_attributes.as_ref().unwrap()["amount_refunded"],
+        500
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credits_coupons_and_promotion_codes() {
+    let t = TestDb::sqlite().await;
+    let sb = SandboxServer::start(&t).await;
+    let (_, client) = sb.account().await;
+    let jane = customer(&client, "jane@example.com").await;
+
+    let txn = client
+        .create_balance_transaction(&jane, -1000, "usd", "Referral reward", "credit-1")
+        .await
+        .unwrap();
+    assert_eq!(txn.ending_balance, -1000);
+    assert!(txn.id.starts_with("cbtxn_"));
+    let again = client
+        .create_balance_transaction(&jane, -1000, "usd", "Referral reward", "credit-1")
+        .await
+        .unwrap();
+    assert_eq!(again.id, txn.id, "the same idempotency key credits once");
+    assert_eq!(
+        client.retrieve_customer(&jane).await.unwrap().balance,
+        -1000
+    );
+    let err = client
+        .create_balance_transaction(&jane, -100, "eur", "x", "credit-eur")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StripeError::InvalidRequest { param: Some(p), .. } if p == "currency"),
+        "{err:?}"
+    );
+
+    let coupon = client.create_coupon(&json!({"amount_off": "1000", "currency": "usd", "duration": "once", "name": "Friend reward"}), "coupon-1").await.unwrap();
+    assert_eq!(coupon.amount_off, Some(1000));
+    let err = client
+        .create_coupon(&json!({"duration": "once"}), "coupon-bad")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("exactly one of percent_off or amount_off"),
+        "{err}"
+    );
+    let promo = client
+        .create_promotion_code(&coupon.id, Some("JANE-THANKS"), Some(&jane), "promo-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (promo.code.as_str(), promo.customer.as_deref()),
+        ("JANE-THANKS", Some(jane.as_str()))
+    );
+    assert_eq!(
+        client.list_promotion_codes(&jane).await.unwrap(),
+        vec![promo]
+    );
+    let err = client
+        .create_promotion_code(&coupon.id, Some("JANE-THANKS"), None, "promo-2")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+}
+
+/// A webhook receiver on loopback that records what arrives, and can fail the first tries.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+}
+
+async fn receiver(fail_first: usize) -> Receiver {
+    let received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
+    let failures = Arc::new(Mutex::new(fail_first));
+    let app = Router::new().route(
+        "/hook",
+        post({
+            let received = received.clone();
+            move |headers: HeaderMap, body: Bytes| {
+                let received = received.clone();
+                let failures = failures.clone();
+                async move {
+                    let mut left = failures.lock().unwrap();
+                    if *left > 0 {
+                        *left -= 1;
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    received.lock().unwrap().push((headers, body));
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, received }
+}
+
+async fn wait_for(received: &Arc<Mutex<Vec<(HeaderMap, Bytes)>>>, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        if received.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_delivered_signed_and_retried() {
+    let t = TestDb::sqlite().await;
+    let sb = SandboxServer::start(&t).await;
+    sb.control("settings", json!({"webhook_retry_base_ms": 50}))
+        .await;
+    let (account, client) = sb.account().await;
+    let hook = receiver(2).await;
+    let endpoint = client
+        .create_webhook_endpoint(
+            &hook.url,
+            &["customer.created", "charge.succeeded"],
+            &[("refloop", "connection-1")],
+            "we-1",
+        )
+        .await
+        .unwrap();
+    let secret = endpoint
+        .secret
+        .clone()
+        .expect("the secret is shown once, at creation");
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(
+        client
+            .retrieve_webhook_endpoint(&endpoint.id)
+            .await
+            .unwrap()
+            .secret,
+        None
+    );
+    assert_eq!(
+        client.list_webhook_endpoints().await.unwrap()[0].metadata["refloop"],
+        "connection-1"
+    );
+
+    let jane = customer(&client, "jane@example.com").await;
+    client
+        .update_customer(
+            &jane,
+            &CustomerParams {
+                name: Some("Jane".into()),
+                ..Default::default()
+            },
+            "upd",
+        )
+        .await
+        .unwrap();
+    let events = wait_for(&hook.received, 1).await;
+    assert_eq!(events.len(), 1, "customer.updated is not subscribed");
+    assert_eq!(events[0]["type"], "customer.created");
+    let (headers, body) = hook.received.lock().unwrap()[0].clone();
+    let header = headers["stripe-signature"].to_str().unwrap();
+    assert!(signature::verify(header, &body, &secret, refloop::db::unix_now()).is_ok());
+    assert!(signature::verify(header, &body, "whsec_other", refloop::db::unix_now()).is_err());
+
+    let log = sb.control("deliveries", json!({"account": account})).await;
+    let first = &log["data"][0];
+    assert_eq!(
+        (first["status"].as_str(), first["attempts"].as_i64()),
+        (Some("delivered"), Some(3)),
+        "{log}"
+    );
+
+    // Disabled endpoints receive nothing; deleted ones are gone.
+    client
+        .update_webhook_endpoint(&endpoint.id, None, Some(true), "disable")
+        .await
+        .unwrap();
+    sb.control(
+        "payment",
+        json!({"account": account, "customer": jane, "amount": 100}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hook.received.lock().unwrap().len(), 1);
+    assert!(
+        client
+            .delete_webhook_endpoint(&endpoint.id)
+            .await
+            .unwrap()
+            .deleted
+    );
+    assert!(client.list_webhook_endpoints().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_faults_drop_duplicate_and_reorder_and_the_events_api_shows_what_was_missed() {
+    let t = TestDb::sqlite().await;
+    let sb = SandboxServer::start(&t).await;
+    sb.control("settings", json!({"rate_limit": null})).await;
+    let (_, client) = sb.account().await;
+    let hook = receiver(0).await;
+    client
+        .create_webhook_endpoint(&hook.url, &["*"], &[], "we")
+        .await
+        .unwrap();
+
+    sb.control("settings", json!({"webhook_duplicate_rate": 1.0}))
+        .await;
+    customer(&client, "dup@example.com").await;
+    let got = wait_for(&hook.received, 2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["id"], got[1]["id"], "the same event twice");
+
+    sb.control(
+        "settings",
+        json!({"webhook_duplicate_rate": 0.0, "webhook_drop_rate": 1.0}),
+    )
+    .await;
+    let dropped = customer(&client, "dropped@example.com").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        hook.received.lock().unwrap().len(),
+        2,
+        "nothing more arrived"
+    );
+    let missed: Vec<_> = client
+        .list_events(ListFilter {
+            undelivered: true,
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        missed.len(),
+        1,
+        "the Events API lists what was not delivered"
+    );
+    assert_eq!(missed[0].data.object["id"], json!(dropped));
+
+    sb.control(
+        "settings",
+        json!({"webhook_drop_rate": 0.0, "webhook_reorder_ms": 300}),
+    )
+    .await;
+    for i in 0..6 {
+        customer(&client, &format!("order{i}@example.com")).await;
+    }
+    let got = wait_for(&hook.received, 8).await;
+    assert_eq!(got.len(), 8);
+    let created: Vec<i64> = got[2..]
+        .iter()
+        .map(|e| {
+            e["data"]["object"]["email"].as_str().unwrap()[5..6]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = created.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![0, 1, 2, 3, 4, 5],
+        "every event arrives once, in whatever order"
+    );
+}
