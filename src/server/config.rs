@@ -87,6 +87,13 @@ pub struct Config {
     )]
     pub secret_key_file: PathBuf,
 
+    /// Requests per second Refloop sends to one Stripe account in test mode, and in live mode
+    /// (Stripe's limits are 25 and 100).
+    #[arg(long, env = "REFLOOP_STRIPE_TEST_RATE", default_value_t = 25.0, value_parser = parse_rate)]
+    pub stripe_test_rate: f64,
+    #[arg(long, env = "REFLOOP_STRIPE_LIVE_RATE", default_value_t = 100.0, value_parser = parse_rate)]
+    pub stripe_live_rate: f64,
+
     /// `production` (no live reload) or `development`.
     #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
     pub mode: RunMode,
@@ -130,6 +137,15 @@ fn parse_public_url(value: &str) -> Result<String, String> {
         return Err(format!("`{value}` names no host"));
     }
     Ok(value.trim_end_matches('/').to_string())
+}
+
+fn parse_rate(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= 10_000.0 => Ok(r),
+        _ => Err(format!(
+            "`{value}` is not a rate: give requests per second, e.g. 25"
+        )),
+    }
 }
 
 fn parse_database_url(value: &str) -> Result<String, String> {
@@ -238,6 +254,8 @@ mod tests {
             err.contains("--public-url") && err.contains("http"),
             "{err}"
         );
+        let err = parse(&["--stripe-live-rate", "0"]).unwrap_err();
+        assert!(err.contains("--stripe-live-rate"), "{err}");
         let err = parse(&["--shutdown-grace-secs", "9999"]).unwrap_err();
         assert!(err.contains("--shutdown-grace-secs"), "{err}");
     }

@@ -4,7 +4,10 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::Config;
-use crate::{db::Db, mail::Mailer, secrets::Sealer, stripe_sandbox::Sandbox};
+use crate::{
+    db::Db, mail::Mailer, secrets::Sealer, stripe::rate_limit::RateLimiters,
+    stripe_sandbox::Sandbox,
+};
 
 /// What every handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -15,6 +18,8 @@ pub struct AppState {
     pub sealer: Sealer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe.
     pub sandbox: Sandbox,
+    /// One token bucket per Stripe account, shared by everything this process sends.
+    pub stripe_limiters: RateLimiters,
     pub config: Arc<Config>,
 }
 
@@ -30,6 +35,7 @@ impl AppState {
                 &config.secret_key_file,
             )?,
             sandbox: Sandbox::start(db.clone()),
+            stripe_limiters: RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate),
             db,
             config: Arc::new(config),
         })

@@ -42,13 +42,39 @@ impl TokenBucket {
     }
 }
 
-/// The buckets of a process, one per Stripe account (or key).
-#[derive(Debug, Default, Clone)]
+/// Stripe's default limits per account: test mode 25 requests/s, live mode 100/s.
+pub const TEST_MODE_RATE: f64 = 25.0;
+pub const LIVE_MODE_RATE: f64 = 100.0;
+
+/// The buckets of a process, one per Stripe account (or key), with a rate per mode.
+#[derive(Debug, Clone)]
 pub struct RateLimiters {
     buckets: Arc<Mutex<HashMap<String, Arc<TokenBucket>>>>,
+    test_rate: f64,
+    live_rate: f64,
+}
+
+impl Default for RateLimiters {
+    fn default() -> Self {
+        RateLimiters::new(TEST_MODE_RATE, LIVE_MODE_RATE)
+    }
 }
 
 impl RateLimiters {
+    pub fn new(test_rate: f64, live_rate: f64) -> Self {
+        RateLimiters {
+            buckets: Arc::default(),
+            test_rate,
+            live_rate,
+        }
+    }
+
+    /// The bucket for the account a key acts on, at the rate of the key's mode.
+    pub fn for_key(&self, account: &str, key: &str) -> Arc<TokenBucket> {
+        let live = key.starts_with("sk_live_") || key.starts_with("rk_live_");
+        self.for_account(account, if live { self.live_rate } else { self.test_rate })
+    }
+
     pub fn for_account(&self, account: &str, rate: f64) -> Arc<TokenBucket> {
         self.buckets
             .lock()
@@ -73,6 +99,13 @@ mod tests {
         // 50 at once (the burst), then 50 more at 50/s: about one second.
         let took = start.elapsed().as_secs_f64();
         assert!((0.9..1.5).contains(&took), "{took}");
+    }
+
+    #[test]
+    fn live_keys_get_the_live_rate() {
+        let limiters = RateLimiters::new(25.0, 100.0);
+        assert_eq!(limiters.for_key("acct_l", "rk_live_abc").rate, 100.0);
+        assert_eq!(limiters.for_key("acct_t", "sk_test_abc").rate, 25.0);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod control;
 mod customers;
+mod dashboard;
 mod error;
 mod payments;
 mod rewards;
@@ -153,6 +154,8 @@ impl Sandbox {
     /// The routes, to nest under `/sandbox/stripe` or serve alone.
     pub fn router(self) -> Router {
         Router::new()
+            .route("/", axum::routing::get(dashboard::page))
+            .route("/dashboard/{action}", post(dashboard::act))
             .route("/v1/{*path}", any(api))
             .route("/_sandbox/{action}", post(control::handle))
             .with_state(self)

@@ -407,3 +407,100 @@ async fn delivery_faults_drop_duplicate_and_reorder_and_the_events_api_shows_wha
         "every event arrives once, in whatever order"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_customers_and_simulates_payments_and_refunds() {
+    let t = TestDb::sqlite().await;
+    let sb = SandboxServer::start(&t).await;
+    let (account, client) = sb.account().await;
+    let mut p = CustomerParams {
+        email: Some("jane@example.com".into()),
+        ..Default::default()
+    };
+    p.metadata.insert(
+        "referral_link".into(),
+        "https://refloop.test/r/JANE1".into(),
+    );
+    let jane = client.create_customer(&p, "jane").await.unwrap().id;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let page = http
+        .get(format!("{}/?account={account}", sb.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("jane@example.com")
+            && page.contains("referral_link")
+            && page.contains("https://refloop.test/r/JANE1"),
+        "{page}"
+    );
+
+    let res = http
+        .post(format!("{}/dashboard/payment", sb.base))
+        .form(&[
+            ("account", account.as_str()),
+            ("customer", jane.as_str()),
+            ("amount", "20.50"),
+            ("currency", "usd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains("Payment+of+20.50+USD")
+            || location.contains("Payment%20of%2020.50%20USD"),
+        "{location}"
+    );
+    let charges: Vec<_> = client
+        .list_charges(&jane, ListFilter::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(charges[0].amount_captured, 2050);
+
+    let res = http
+        .post(format!("{}/dashboard/refund", sb.base))
+        .form(&[
+            ("account", account.as_str()),
+            ("charge", charges[0].id.as_str()),
+            ("amount", "5"),
+            ("currency", "usd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        client
+            .retrieve_charge(&charges[0].id)
+            .await
+            .unwrap()
+            .amount_refunded,
+        500
+    );
+
+    let res = http
+        .post(format!("{}/dashboard/payment", sb.base))
+        .form(&[
+            ("account", account.as_str()),
+            ("customer", jane.as_str()),
+            ("amount", "-3"),
+            ("currency", "usd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("greater%20than%20zero"));
+}
