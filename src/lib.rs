@@ -22,6 +22,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod integrations;
 #[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod secrets;

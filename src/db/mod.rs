@@ -60,10 +60,20 @@ impl FromStr for Backend {
 }
 
 /// A connection pool to a migrated database. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
 }
 
 impl Db {
@@ -94,7 +104,11 @@ impl Db {
             }
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            url: url.into(),
+        };
         db.migrator().run(&db.pool).await?;
         Ok(db)
     }
@@ -108,6 +122,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL it was opened with (for connections of its own, such as `LISTEN`).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn pool(&self) -> &AnyPool {

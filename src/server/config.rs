@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app (the default).
     Serve,
+    /// Run only background workers (no web server), e.g. as extra processes on PostgreSQL.
+    Worker,
     /// Serve only the built-in Stripe sandbox (its API at /v1, test controls at /_sandbox).
     StripeSandbox {
         /// Port to listen on (127.0.0.1).
@@ -94,6 +96,15 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_STRIPE_LIVE_RATE", default_value_t = 100.0, value_parser = parse_rate)]
     pub stripe_live_rate: f64,
 
+    /// Jobs each process runs at once (0: this process runs no jobs).
+    #[arg(long, env = "REFLOOP_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=256))]
+    pub workers: u64,
+
+    /// How long a claimed job stays reserved without a heartbeat before another worker may take
+    /// it over (milliseconds).
+    #[arg(long, env = "REFLOOP_JOB_LEASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub job_lease_ms: u64,
+
     /// `production` (no live reload) or `development`.
     #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
     pub mode: RunMode,
@@ -157,6 +168,16 @@ impl Config {
     /// The configuration with every default, for tests and tools.
     pub fn defaults() -> Config {
         Cli::parse_from(["refloop"]).config
+    }
+
+    /// The workers' settings for this process.
+    pub fn worker_config(&self) -> crate::jobs::WorkerConfig {
+        crate::jobs::WorkerConfig {
+            concurrency: self.workers as usize,
+            lease_ms: self.job_lease_ms as i64,
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
+            ..Default::default()
+        }
     }
 
     /// Where people reach this Refloop, without a trailing slash.

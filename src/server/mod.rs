@@ -23,6 +23,7 @@ pub async fn main() -> ExitCode {
     config::init_logging(&cli.config);
     let outcome = match cli.command {
         None | Some(config::Command::Serve) => serve(cli.config).await,
+        Some(config::Command::Worker) => work(cli.config).await,
         Some(config::Command::StripeSandbox { port }) => serve_sandbox(cli.config, port).await,
     };
     match outcome {
@@ -50,6 +51,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("could not listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = (state.config.workers > 0).then(|| {
+        let worker = crate::jobs::Worker::new(
+            state.queue.clone(),
+            crate::jobs::registry(),
+            state.config.worker_config(),
+        );
+        tokio::spawn(worker.run(workers_stopped))
+    });
     let app = router::router(state);
     tracing::info!(
         addr = %listener.local_addr().map_err(|e| e.to_string())?,
@@ -79,6 +89,41 @@ pub async fn serve(config: Config) -> Result<(), String> {
             }
         }
     }
+    let _ = stop_workers.send(true);
+    if let Some(w) = workers {
+        let _ = w.await;
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs only the background workers until SIGINT or SIGTERM.
+pub async fn work(config: Config) -> Result<(), String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "could not open the database named by DATABASE_URL ({}): {e}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker_config = crate::jobs::WorkerConfig {
+        concurrency: (config.workers as usize).max(1),
+        ..config.worker_config()
+    };
+    tracing::info!(concurrency = worker_config.concurrency, owner = %worker_config.owner, "worker started");
+    let worker = tokio::spawn(
+        crate::jobs::Worker::new(
+            crate::jobs::Queue::new(db.clone()),
+            crate::jobs::registry(),
+            worker_config,
+        )
+        .run(stopped),
+    );
+    let signal = shutdown_signal().await;
+    tracing::info!(signal, "worker shutting down: letting running jobs finish");
+    let _ = stop.send(true);
+    let _ = worker.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

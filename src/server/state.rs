@@ -5,7 +5,7 @@ use leptos::config::LeptosOptions;
 
 use super::Config;
 use crate::{
-    db::Db, mail::Mailer, secrets::Sealer, stripe::rate_limit::RateLimiters,
+    db::Db, jobs::Queue, mail::Mailer, secrets::Sealer, stripe::rate_limit::RateLimiters,
     stripe_sandbox::Sandbox,
 };
 
@@ -14,6 +14,8 @@ use crate::{
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    /// Where work for the background is enqueued.
+    pub queue: Queue,
     pub mailer: Mailer,
     pub sealer: Sealer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe.
@@ -35,6 +37,7 @@ impl AppState {
                 &config.secret_key_file,
             )?,
             sandbox: Sandbox::start(db.clone()),
+            queue: Queue::new(db.clone()),
             stripe_limiters: RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate),
             db,
             config: Arc::new(config),

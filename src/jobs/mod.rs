@@ -1,0 +1,141 @@
+//! The durable job queue everything Refloop does in the background runs on: jobs live in the
+//! database, are enqueued inside the transaction of their cause, claimed with a fenced lease,
+//! retried with backoff, and dead (and visible) when out of attempts. Workers wake within
+//! milliseconds: in-process through `Queue::wake`, across PostgreSQL processes through
+//! `LISTEN/NOTIFY`, with a slow poll as a safety net.
+
+pub mod probe;
+pub mod queue;
+mod worker;
+
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
+
+use sqlx::AnyConnection;
+use tokio::sync::Notify;
+
+pub use queue::{Claimed, NewJob};
+pub use worker::{Worker, WorkerConfig};
+
+use crate::db::Db;
+
+/// Why a job failed: worth another try later, or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    Retry(String),
+    Permanent(String),
+}
+
+impl JobError {
+    pub fn message(&self) -> &str {
+        match self {
+            JobError::Retry(m) | JobError::Permanent(m) => m,
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(err: sqlx::Error) -> Self {
+        JobError::Retry(format!("database: {err}"))
+    }
+}
+
+/// What a handler gets: the job, and the database to do its work in.
+#[derive(Debug, Clone)]
+pub struct JobCtx {
+    pub db: Db,
+    pub job: Claimed,
+}
+
+impl JobCtx {
+    /// Marks the job done inside the handler's own transaction, so that the job's effect and
+    /// its completion commit together: if this worker lost its lease (another took the job
+    /// over), this fails and the transaction must roll back, so the effect happens once.
+    pub async fn complete_in(&self, conn: &mut AnyConnection) -> Result<(), JobError> {
+        if queue::complete(conn, &self.job).await? {
+            Ok(())
+        } else {
+            Err(JobError::Permanent(
+                "the lease on this job was lost to another worker".into(),
+            ))
+        }
+    }
+}
+
+type HandlerFn =
+    dyn Fn(JobCtx) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> + Send + Sync;
+
+/// Every job kind Refloop runs, with its handler.
+pub fn registry() -> Registry {
+    probe::register(Registry::default())
+}
+
+/// The handlers workers run, by job kind.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: HashMap<String, Arc<HandlerFn>>,
+}
+
+impl Registry {
+    pub fn register<F, Fut>(mut self, kind: &str, handler: F) -> Self
+    where
+        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.handlers.insert(
+            kind.to_string(),
+            Arc::new(move |ctx| Box::pin(handler(ctx))),
+        );
+        self
+    }
+
+    fn get(&self, kind: &str) -> Option<Arc<HandlerFn>> {
+        self.handlers.get(kind).cloned()
+    }
+}
+
+/// Enqueues and wakes. Cheap to clone; share one per process.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    db: Db,
+    wake: Arc<Notify>,
+}
+
+impl Queue {
+    pub fn new(db: Db) -> Queue {
+        Queue {
+            db,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Adds a job inside the caller's transaction (see `queue::enqueue`). Call `wake` after the
+    /// commit so this process's workers start it at once.
+    pub async fn enqueue(
+        &self,
+        conn: &mut AnyConnection,
+        job: &NewJob,
+    ) -> Result<Option<String>, sqlx::Error> {
+        queue::enqueue(conn, self.db.backend(), job).await
+    }
+
+    /// Enqueues in a transaction of its own and wakes the workers.
+    pub async fn push(&self, job: &NewJob) -> Result<Option<String>, sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        let id = self.enqueue(&mut tx, job).await?;
+        tx.commit().await?;
+        self.wake();
+        Ok(id)
+    }
+
+    pub fn wake(&self) {
+        self.wake.notify_waiters();
+    }
+
+    fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+}
