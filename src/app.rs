@@ -11,8 +11,8 @@ use crate::ui::{
     components::layout::Layout,
     pages::{
         accept_invite::AcceptInvitePage, activity::ActivityPage, dashboard::DashboardPage,
-        integrations::IntegrationsPage, not_found::NotFoundPage, sign_in::SignInPage,
-        sign_up::SignUpPage, team::TeamPage, welcome::WelcomePage,
+        integrations::IntegrationsPage, not_found::NotFoundPage, operations::OperationsPage,
+        sign_in::SignInPage, sign_up::SignUpPage, team::TeamPage, welcome::WelcomePage,
     },
 };
 
@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("integrations") view=IntegrationsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("team") view=TeamPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("operations") view=OperationsPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </Layout>

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod auth;
 pub mod instance;
 pub mod integrations;
+pub mod operations;
 pub mod team;
 
 #[cfg(feature = "ssr")]

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod integrations;
+pub mod operations;
 pub mod permissions;
 pub mod team;
 pub mod time;

@@ -6,6 +6,7 @@
 
 pub mod probe;
 pub mod queue;
+pub mod stats;
 mod worker;
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};

@@ -3,6 +3,31 @@ use serde_json::{json, Value};
 
 use super::AppState;
 
+/// `GET /metrics`: the job queue in Prometheus' text format (counts only; no account data).
+pub async fn metrics(
+    State(state): State<AppState>,
+) -> (
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    String,
+) {
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4",
+    )];
+    match crate::jobs::stats::prometheus(&state.db).await {
+        Ok(text) => (StatusCode::OK, content_type, text),
+        Err(err) => {
+            tracing::error!(error = %err, "metrics: the database did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                content_type,
+                "# the database did not answer\n".into(),
+            )
+        }
+    }
+}
+
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.backend().name();

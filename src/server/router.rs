@@ -10,6 +10,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let pages = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
         .nest_service("/sandbox/stripe", state.sandbox.clone().router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

@@ -102,3 +102,22 @@ async fn responses_are_compressed_for_browsers_that_ask() {
     let res = app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
 }
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let (app, t) = app().await;
+    refloop::jobs::Queue::new(t.db.clone())
+        .push(&refloop::jobs::probe::new("metrics", 0))
+        .await
+        .unwrap();
+    let (res, body) = send(&app, get("/metrics")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(
+        body.contains("refloop_jobs{kind=\"queue.probe\",status=\"queued\"} 1"),
+        "{body}"
+    );
+}

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     scheduled_and_deduplicated_jobs,
     a_recurring_slot_is_taken_once_per_period,
     three_workers_run_every_job_exactly_once,
+    the_operations_view_is_per_account_and_metrics_cover_the_instance,
 );
 
 async fn status(t: &TestDb, id: &str) -> (String, i64) {
@@ -285,4 +286,71 @@ async fn three_workers_run_every_job_exactly_once(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(retried, jobs / 10);
+}
+
+async fn the_operations_view_is_per_account_and_metrics_cover_the_instance(t: &TestDb) {
+    use refloop::jobs::stats;
+    let q = Queue::new(t.db.clone());
+    let failing = q
+        .push(
+            &NewJob::new("stripe.sync", json!({}))
+                .account("acc_a")
+                .max_attempts(1)
+                .at(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..3 {
+        q.push(&NewJob::new("stripe.send", json!({})).account("acc_a"))
+            .await
+            .unwrap();
+    }
+    q.push(&NewJob::new("stripe.send", json!({})).account("acc_b"))
+        .await
+        .unwrap();
+    let job = queue::claim(&t.db, "w", 1000, 1).await.unwrap().remove(0);
+    assert_eq!(job.id, failing, "the earliest due job first");
+    queue::fail(
+        &t.db,
+        &job,
+        "Stripe says this key lacks rak_customer_write",
+        false,
+        0,
+    )
+    .await
+    .unwrap();
+
+    let a = stats::account_stats(&t.db, "acc_a").await.unwrap();
+    let send = a.by_kind.iter().find(|k| k.kind == "stripe.send").unwrap();
+    assert_eq!(send.queued + send.running, 3, "only acc_a's jobs");
+    assert_eq!(a.dead.len(), 1);
+    assert_eq!(
+        a.dead[0].error,
+        "Stripe says this key lacks rak_customer_write"
+    );
+    assert!(a.oldest_waiting_ms.is_some());
+    let b = stats::account_stats(&t.db, "acc_b").await.unwrap();
+    assert!(b.dead.is_empty());
+    assert!(
+        !stats::retry_dead(&t.db, "acc_b", &failing).await.unwrap(),
+        "another account's job"
+    );
+    assert!(stats::retry_dead(&t.db, "acc_a", &failing).await.unwrap());
+    assert!(stats::account_stats(&t.db, "acc_a")
+        .await
+        .unwrap()
+        .dead
+        .is_empty());
+
+    let metrics = stats::prometheus(&t.db).await.unwrap();
+    assert!(metrics.contains("# TYPE refloop_jobs gauge"), "{metrics}");
+    assert!(
+        metrics.contains("refloop_jobs{kind=\"stripe.sync\",status=\"queued\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("refloop_jobs_oldest_waiting_seconds "),
+        "{metrics}"
+    );
 }

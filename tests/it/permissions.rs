@@ -129,6 +129,18 @@ async fn fresh_viewer(t: &TestDb, team: &Team, n: &mut u32) -> String {
     .user_id
 }
 
+/// A job of the account that failed for good.
+async fn dead_job(t: &TestDb, account_id: &str) -> String {
+    let id = refloop::db::new_id("job");
+    sqlx::query("INSERT INTO jobs (id, kind, payload, account_id, status, attempts, max_attempts, run_at_ms, created_ms, last_error) VALUES ($1, 'queue.probe', '{}', $2, 'dead', 3, 3, 0, 0, 'boom')")
+        .bind(&id)
+        .bind(account_id)
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    id
+}
+
 async fn fresh_invitation(t: &TestDb, team: &Team, n: &mut u32) -> String {
     *n += 1;
     accounts::invite(
@@ -158,11 +170,13 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
     let mut n = 0;
 
     // (endpoint, roles allowed): every other role gets 403.
-    let matrix: [(&str, &[Role]); 12] = [
+    let matrix: [(&str, &[Role]); 14] = [
         ("current_user", &[Owner, Admin, Manager, Viewer]),
         ("team", &[Owner, Admin, Manager, Viewer]),
         ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
         ("activity", &[Owner, Admin, Manager]),
+        ("operations", &[Owner, Admin, Manager]),
+        ("retry_job", &[Owner, Admin]),
         ("invite_teammate", &[Owner, Admin]),
         ("revoke_invitation", &[Owner, Admin]),
         ("set_member_role", &[Owner, Admin]),
@@ -204,6 +218,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                     vec![]
                 }
                 "transfer_ownership" => vec![("member_id", team.admin.0.user_id.clone())],
+                "retry_job" => vec![("job_id", dead_job(&t, &team.owner.0.account_id).await)],
                 _ => vec![],
             };
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

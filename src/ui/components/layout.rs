@@ -51,6 +51,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <A href="/app/integrations">"Integrations"</A>
                                 <A href="/app/team">"Team"</A>
                                 <A href="/app/activity">"Activity"</A>
+                                <A href="/app/operations">"Operations"</A>
                             </nav>
                             <div class="account-menu">
                                 <span class="who">{u.name.clone()} " · " {u.account_name.clone()}</span>

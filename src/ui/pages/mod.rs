@@ -3,6 +3,7 @@ pub mod activity;
 pub mod dashboard;
 pub mod integrations;
 pub mod not_found;
+pub mod operations;
 pub mod sign_in;
 pub mod sign_up;
 pub mod team;
