@@ -17,19 +17,23 @@ use tokio::sync::Notify;
 pub use queue::{Claimed, NewJob};
 pub use worker::{Worker, WorkerConfig};
 
-use crate::db::Db;
+use crate::{db::Db, stripe::rate_limit::RateLimiters};
 
 /// Why a job failed: worth another try later, or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobError {
     Retry(String),
     Permanent(String),
+    /// Not now (e.g. this Stripe account's rate limit): back in the queue after the delay,
+    /// without using an attempt, and without holding a worker meanwhile.
+    Later(std::time::Duration),
 }
 
 impl JobError {
     pub fn message(&self) -> &str {
         match self {
             JobError::Retry(m) | JobError::Permanent(m) => m,
+            JobError::Later(_) => "deferred",
         }
     }
 }
@@ -40,11 +44,13 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-/// What a handler gets: the job, and the database to do its work in.
+/// What a handler gets: the job, the database to do its work in, and the process's Stripe
+/// rate limiters (one bucket per Stripe account, shared by every worker of the process).
 #[derive(Debug, Clone)]
 pub struct JobCtx {
     pub db: Db,
     pub job: Claimed,
+    pub limiters: RateLimiters,
 }
 
 impl JobCtx {
@@ -99,14 +105,25 @@ impl Registry {
 pub struct Queue {
     db: Db,
     wake: Arc<Notify>,
+    limiters: RateLimiters,
 }
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
+        Queue::with_limiters(db, RateLimiters::default())
+    }
+
+    /// A queue whose jobs share these Stripe rate limiters.
+    pub fn with_limiters(db: Db, limiters: RateLimiters) -> Queue {
         Queue {
             db,
             wake: Arc::new(Notify::new()),
+            limiters,
         }
+    }
+
+    pub fn limiters(&self) -> &RateLimiters {
+        &self.limiters
     }
 
     pub fn db(&self) -> &Db {

@@ -208,14 +208,16 @@ pub async fn extend(db: &Db, job: &Claimed, lease_ms: i64) -> Result<bool, sqlx:
     Ok(done.rows_affected() == 1)
 }
 
-/// Gives a job back untouched (shutdown): queued again, the attempt not counted.
-pub async fn release(db: &Db, job: &Claimed) -> Result<bool, sqlx::Error> {
+/// Gives a job back untouched (shutdown, or "not now"): queued again after `delay_ms`, the
+/// attempt not counted.
+pub async fn release(db: &Db, job: &Claimed, delay_ms: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until_ms = NULL \
+        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until_ms = NULL, run_at_ms = $3 \
          WHERE id = $1 AND lease_token = $2 AND status = 'running'",
     )
     .bind(&job.id)
     .bind(&job.token)
+    .bind(now_ms() + delay_ms)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)

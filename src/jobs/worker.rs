@@ -117,7 +117,7 @@ impl Worker {
                 _ = &mut deadline => {
                     running.abort_all();
                     for (_, job) in &held {
-                        let _ = queue::release(&db, job).await;
+                        let _ = queue::release(&db, job, 0).await;
                     }
                     tracing::warn!(released = held.len(), "job queue: shutdown deadline passed, jobs given back");
                     break;
@@ -144,6 +144,7 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
     let ctx = JobCtx {
         db: db.clone(),
         job: job.clone(),
+        limiters: queue.limiters().clone(),
     };
     let heartbeat = {
         let (db, job) = (db.clone(), job.clone());
@@ -184,11 +185,14 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
         .await
         .map(|_| ()),
         Err(JobError::Permanent(m)) => queue::fail(&db, &job, m, true, 0).await.map(|_| ()),
+        Err(JobError::Later(delay)) => queue::release(&db, &job, delay.as_millis() as i64)
+            .await
+            .map(|_| ()),
     };
     if let Err(e) = recorded {
         tracing::warn!(error = %e, job = %job.id, "job queue: recording the outcome failed; the lease will expire and it will run again");
     }
-    if let Err(e) = &outcome {
+    if let Err(e @ (JobError::Retry(_) | JobError::Permanent(_))) = &outcome {
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = e.message(), "job failed");
     }
 }

@@ -114,7 +114,13 @@ pub async fn work(config: Config) -> Result<(), String> {
     tracing::info!(concurrency = worker_config.concurrency, owner = %worker_config.owner, "worker started");
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
-            crate::jobs::Queue::new(db.clone()),
+            crate::jobs::Queue::with_limiters(
+                db.clone(),
+                crate::stripe::rate_limit::RateLimiters::new(
+                    config.stripe_test_rate,
+                    config.stripe_live_rate,
+                ),
+            ),
             crate::jobs::registry(),
             worker_config,
         )

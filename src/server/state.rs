@@ -20,8 +20,6 @@ pub struct AppState {
     pub sealer: Sealer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe.
     pub sandbox: Sandbox,
-    /// One token bucket per Stripe account, shared by everything this process sends.
-    pub stripe_limiters: RateLimiters,
     pub config: Arc<Config>,
 }
 
@@ -29,6 +27,7 @@ impl AppState {
     /// Fails, naming the setting, when the mail or secret-key settings are unusable. Starts the
     /// sandbox's webhook deliverer, so it must run inside a Tokio runtime.
     pub fn new(config: Config, db: Db) -> Result<Self, String> {
+        let limiters = RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate);
         Ok(AppState {
             leptos_options: config.leptos_options(),
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
@@ -37,8 +36,8 @@ impl AppState {
                 &config.secret_key_file,
             )?,
             sandbox: Sandbox::start(db.clone()),
-            queue: Queue::new(db.clone()),
-            stripe_limiters: RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate),
+            // One token bucket per Stripe account, shared by everything this process sends.
+            queue: Queue::with_limiters(db.clone(), limiters),
             db,
             config: Arc::new(config),
         })

@@ -22,6 +22,22 @@ impl TokenBucket {
         }
     }
 
+    /// Takes a token if one is there; otherwise says how long until one will be. Jobs use this
+    /// to step aside (and free their worker) instead of waiting in line.
+    pub fn try_acquire(&self) -> Result<(), Duration> {
+        let mut state = self.state.lock().expect("bucket lock");
+        let now = Instant::now();
+        let tokens =
+            (state.0 + now.duration_since(state.1).as_secs_f64() * self.rate).min(self.rate);
+        if tokens >= 1.0 {
+            *state = (tokens - 1.0, now);
+            Ok(())
+        } else {
+            *state = (tokens, now);
+            Err(Duration::from_secs_f64((1.0 - tokens) / self.rate))
+        }
+    }
+
     /// Waits until a request may be sent.
     pub async fn acquire(&self) {
         loop {

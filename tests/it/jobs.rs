@@ -21,6 +21,8 @@ crate::on_both_backends!(
     a_recurring_slot_is_taken_once_per_period,
     three_workers_run_every_job_exactly_once,
     the_operations_view_is_per_account_and_metrics_cover_the_instance,
+    one_throttled_account_does_not_starve_another,
+    shutdown_gives_unfinished_jobs_back,
 );
 
 async fn status(t: &TestDb, id: &str) -> (String, i64) {
@@ -353,4 +355,123 @@ async fn the_operations_view_is_per_account_and_metrics_cover_the_instance(t: &T
         metrics.contains("refloop_jobs_oldest_waiting_seconds "),
         "{metrics}"
     );
+}
+
+async fn wait_for(t: &TestDb, sql: &str, want: i64, limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        if n >= want {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn one_throttled_account_does_not_starve_another(t: &TestDb) {
+    let q = Queue::new(t.db.clone());
+    let mut tx = t.db.begin().await.unwrap();
+    for _ in 0..60 {
+        q.enqueue(
+            &mut tx,
+            &NewJob::new("stripe.call", json!({})).account("acc_busy"),
+        )
+        .await
+        .unwrap();
+    }
+    for _ in 0..5 {
+        q.enqueue(
+            &mut tx,
+            &NewJob::new("stripe.call", json!({})).account("acc_quiet"),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Each account's Stripe allows 10 requests a second; a job without a token steps aside.
+    let registry = Registry::default().register("stripe.call", |ctx| async move {
+        let account = ctx.job.account_id.clone().unwrap_or_default();
+        ctx.limiters
+            .for_account(&account, 10.0)
+            .try_acquire()
+            .map_err(JobError::Later)?;
+        Ok(())
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = WorkerConfig {
+        concurrency: 2,
+        poll_ms: 20,
+        ..Default::default()
+    };
+    let worker = tokio::spawn(Worker::new(q.clone(), registry, config).run(stopped));
+    let quiet_done = wait_for(
+        t,
+        "SELECT COUNT(*) FROM jobs WHERE account_id = 'acc_quiet' AND status = 'done'",
+        5,
+        Duration::from_secs(10),
+    )
+    .await;
+    let busy_done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE account_id = 'acc_busy' AND status = 'done'",
+    )
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(quiet_done, "the quiet account's jobs all ran");
+    assert!(
+        busy_done <= 40,
+        "while the busy account was still held to its limit ({busy_done} of 60 done)"
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT MAX(attempts) FROM jobs")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(attempts <= 1, "stepping aside uses no attempt");
+}
+
+async fn shutdown_gives_unfinished_jobs_back(t: &TestDb) {
+    let q = Queue::new(t.db.clone());
+    let id = q
+        .push(&refloop::jobs::probe::new("slow", 5_000))
+        .await
+        .unwrap()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = WorkerConfig {
+        concurrency: 1,
+        poll_ms: 20,
+        shutdown_grace: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let worker =
+        tokio::spawn(Worker::new(q.clone(), refloop::jobs::registry(), config).run(stopped));
+    assert!(
+        wait_for(
+            t,
+            "SELECT COUNT(*) FROM jobs WHERE status = 'running'",
+            1,
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert_eq!(
+        status(t, &id).await,
+        ("queued".to_string(), 0),
+        "given back, the attempt not counted"
+    );
+    let effects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_probes")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(effects, 0);
 }
