@@ -76,10 +76,19 @@ pub fn registry() -> Registry {
     probe::register(Registry::default())
 }
 
-/// The handlers workers run, by job kind.
+/// The handlers workers run, by job kind, and the recurring jobs they enqueue.
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<String, Arc<HandlerFn>>,
+    schedules: Vec<Schedule>,
+}
+
+/// A job enqueued once per period, by whichever process gets there first.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub name: String,
+    pub period: std::time::Duration,
+    pub job: NewJob,
 }
 
 impl Registry {
@@ -92,6 +101,17 @@ impl Registry {
             kind.to_string(),
             Arc::new(move |ctx| Box::pin(handler(ctx))),
         );
+        self
+    }
+
+    /// Enqueues `job` every `period` (sweeps, reconciliation): once per period across every
+    /// process sharing the database.
+    pub fn every(mut self, name: &str, period: std::time::Duration, job: NewJob) -> Self {
+        self.schedules.push(Schedule {
+            name: name.to_string(),
+            period,
+            job,
+        });
         self
     }
 

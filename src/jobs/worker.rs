@@ -63,6 +63,25 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
+            for schedule in &self.registry.schedules {
+                match queue::take_schedule_slot(
+                    &db,
+                    &schedule.name,
+                    schedule.period.as_millis() as i64,
+                )
+                .await
+                {
+                    Ok(true) => {
+                        if let Err(e) = self.queue.push(&schedule.job).await {
+                            tracing::warn!(error = %e, schedule = %schedule.name, "job queue: scheduled job not enqueued");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, schedule = %schedule.name, "job queue: schedule not checked")
+                    }
+                }
+            }
             while let Some(done) = running.try_join_next_with_id() {
                 let id = match done {
                     Ok((id, ())) => id,

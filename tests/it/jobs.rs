@@ -23,6 +23,7 @@ crate::on_both_backends!(
     the_operations_view_is_per_account_and_metrics_cover_the_instance,
     one_throttled_account_does_not_starve_another,
     shutdown_gives_unfinished_jobs_back,
+    recurring_jobs_run_once_per_period_across_workers,
 );
 
 async fn status(t: &TestDb, id: &str) -> (String, i64) {
@@ -474,4 +475,37 @@ async fn shutdown_gives_unfinished_jobs_back(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(effects, 0);
+}
+
+async fn recurring_jobs_run_once_per_period_across_workers(t: &TestDb) {
+    let q = Queue::new(t.db.clone());
+    let registry = refloop::jobs::registry().every(
+        "probe-sweep",
+        Duration::from_millis(400),
+        refloop::jobs::probe::new("sweep", 0),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let config = WorkerConfig {
+                owner: format!("s{i}"),
+                poll_ms: 20,
+                ..Default::default()
+            };
+            tokio::spawn(Worker::new(q.clone(), registry.clone(), config).run(stopped.clone()))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    stop.send(true).unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        (1..=3).contains(&runs),
+        "three workers over ~2.75 periods enqueued {runs} sweeps, not one each"
+    );
 }

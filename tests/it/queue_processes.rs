@@ -130,3 +130,26 @@ async fn three_processes_on_one_postgres_run_ten_thousand_jobs_exactly_once() {
         "no job ran twice"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_starts_new_work_within_milliseconds_through_notify() {
+    let t = TestDb::postgres().await;
+    let w = worker(&t, 2, 30_000);
+    // Its safety-net poll is a second; LISTEN/NOTIFY wakes it at once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let queue = Queue::new(t.db.clone());
+    for i in 0..5 {
+        queue.push(&probe::new(&format!("n{i}"), 0)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    wait_until(
+        &t,
+        "SELECT COUNT(*) FROM jobs WHERE status = 'done'",
+        5,
+        Duration::from_secs(20),
+    )
+    .await;
+    stop(w);
+    let slowest = count(&t, "SELECT MAX(started_ms - created_ms) FROM jobs").await;
+    assert!(slowest < 300, "the slowest start took {slowest} ms");
+}
