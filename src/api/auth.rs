@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{domain::team::CurrentUser, error::AppError};
 
 #[cfg(feature = "ssr")]
-use super::{client_ip, set_cookie, state, with_status};
+use super::{client_ip, enter_app, set_cookie, state, with_status};
 
 /// Creates an account with its Owner, signs them in and goes to the dashboard.
 #[server(endpoint = "sign_up")]
@@ -25,11 +25,7 @@ pub async fn sign_up(
                 password,
             };
             let token = crate::accounts::sign_up(&state.db, form, &client_ip()).await?;
-            set_cookie(crate::auth::session::set_cookie(
-                &token,
-                state.config.secure_cookies(),
-            ));
-            leptos_axum::redirect("/app");
+            enter_app(&state, &token);
             Ok(())
         }
         .await,
@@ -43,11 +39,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             let state = state()?;
             let token =
                 crate::accounts::sign_in(&state.db, &email, &password, &client_ip()).await?;
-            set_cookie(crate::auth::session::set_cookie(
-                &token,
-                state.config.secure_cookies(),
-            ));
-            leptos_axum::redirect("/app");
+            enter_app(&state, &token);
             Ok(())
         }
         .await,

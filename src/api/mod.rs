@@ -49,6 +49,16 @@ pub(crate) fn client_ip() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Gives the browser its new session cookie and sends it to the dashboard.
+#[cfg(feature = "ssr")]
+pub(crate) fn enter_app(state: &crate::server::AppState, token: &str) {
+    set_cookie(crate::auth::session::set_cookie(
+        token,
+        state.config.secure_cookies(),
+    ));
+    leptos_axum::redirect("/app");
+}
+
 /// Adds a `Set-Cookie` header to the current response.
 #[cfg(feature = "ssr")]
 pub(crate) fn set_cookie(value: axum::http::HeaderValue) {

@@ -10,7 +10,7 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use {
-    super::{client_ip, parse_role, set_cookie, state, with_status},
+    super::{client_ip, enter_app, parse_role, state, with_status},
     crate::{
         accounts,
         auth::{require, require_member},
@@ -149,11 +149,7 @@ pub async fn accept_invitation(
             let session =
                 accounts::accept_invitation(&state.db, &token, &name, &password, &client_ip())
                     .await?;
-            set_cookie(crate::auth::session::set_cookie(
-                &session,
-                state.config.secure_cookies(),
-            ));
-            leptos_axum::redirect("/app");
+            enter_app(&state, &session);
             Ok(())
         }
         .await,

@@ -201,9 +201,16 @@ impl StripeClient {
         })
     }
 
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StripeError> {
+        self.call(Method::GET, path, &json!({}), None).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, StripeError> {
+        self.call(Method::DELETE, path, &json!({}), None).await
+    }
+
     pub async fn account(&self) -> Result<Account, StripeError> {
-        self.call(Method::GET, "/v1/account", &json!({}), None)
-            .await
+        self.get("/v1/account").await
     }
 
     pub async fn create_customer(
@@ -239,28 +246,15 @@ impl StripeClient {
 
     /// A customer, or its `deleted: true` stub.
     pub async fn retrieve_customer(&self, id: &str) -> Result<Customer, StripeError> {
-        self.call(
-            Method::GET,
-            &format!("/v1/customers/{id}"),
-            &json!({}),
-            None,
-        )
-        .await
+        self.get(&format!("/v1/customers/{id}")).await
     }
 
     pub async fn delete_customer(&self, id: &str) -> Result<Customer, StripeError> {
-        self.call(
-            Method::DELETE,
-            &format!("/v1/customers/{id}"),
-            &json!({}),
-            None,
-        )
-        .await
+        self.delete(&format!("/v1/customers/{id}")).await
     }
 
     pub async fn retrieve_event(&self, id: &str) -> Result<Event, StripeError> {
-        self.call(Method::GET, &format!("/v1/events/{id}"), &json!({}), None)
-            .await
+        self.get(&format!("/v1/events/{id}")).await
     }
 
     /// Creates and confirms a PaymentIntent with a test payment method (`pm_card_visa`).
@@ -283,8 +277,7 @@ impl StripeClient {
     }
 
     pub async fn retrieve_charge(&self, id: &str) -> Result<Charge, StripeError> {
-        self.call(Method::GET, &format!("/v1/charges/{id}"), &json!({}), None)
-            .await
+        self.get(&format!("/v1/charges/{id}")).await
     }
 
     /// A customer's charges, newest first.
@@ -414,13 +407,7 @@ impl StripeClient {
         &self,
         id: &str,
     ) -> Result<WebhookEndpoint, StripeError> {
-        self.call(
-            Method::GET,
-            &format!("/v1/webhook_endpoints/{id}"),
-            &json!({}),
-            None,
-        )
-        .await
+        self.get(&format!("/v1/webhook_endpoints/{id}")).await
     }
 
     /// Changes the events, or enables / disables the endpoint.
@@ -448,13 +435,7 @@ impl StripeClient {
     }
 
     pub async fn delete_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint, StripeError> {
-        self.call(
-            Method::DELETE,
-            &format!("/v1/webhook_endpoints/{id}"),
-            &json!({}),
-            None,
-        )
-        .await
+        self.delete(&format!("/v1/webhook_endpoints/{id}")).await
     }
 
     /// Every customer matching the filter, newest first, page after page.

@@ -223,6 +223,25 @@ impl Sandbox {
         }
     }
 
+    /// Stores a new object (found by its `customer`) and emits the event saying so.
+    pub async fn create(
+        &self,
+        account: &str,
+        kind: &str,
+        object: &Value,
+        event: &str,
+    ) -> Result<(), ApiError> {
+        let cols = store::Columns {
+            customer: object["customer"].as_str(),
+            ..Default::default()
+        };
+        store::insert(&self.db, account, kind, object, cols)
+            .await
+            .map_err(db_error)?;
+        self.emit(account, event, object, None).await?;
+        Ok(())
+    }
+
     /// Records an event for a state change (`customer.created`, …) and returns it.
     pub async fn emit(
         &self,

@@ -83,19 +83,7 @@ pub async fn create_intent(sb: &Sandbox, account: &str, params: Value) -> Result
         "receipt_email": params.get("receipt_email").cloned().unwrap_or(Value::Null),
         "status": "requires_payment_method",
     });
-    store::insert(
-        &sb.db,
-        account,
-        "payment_intent",
-        &intent,
-        store::Columns {
-            customer: intent["customer"].as_str(),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(db_error)?;
-    sb.emit(account, "payment_intent.created", &intent, None)
+    sb.create(account, "payment_intent", &intent, "payment_intent.created")
         .await?;
     if params.get("confirm").and_then(Value::as_str) == Some("true") {
         return confirm(
@@ -200,29 +188,12 @@ async fn charge_for(
         "refunded": false,
         "status": if declined { "failed" } else { "succeeded" },
     });
-    store::insert(
-        &sb.db,
-        account,
-        "charge",
-        &charge,
-        store::Columns {
-            customer: charge["customer"].as_str(),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(db_error)?;
-    sb.emit(
-        account,
-        if declined {
-            "charge.failed"
-        } else {
-            "charge.succeeded"
-        },
-        &charge,
-        None,
-    )
-    .await?;
+    let event = if declined {
+        "charge.failed"
+    } else {
+        "charge.succeeded"
+    };
+    sb.create(account, "charge", &charge, event).await?;
     Ok(charge)
 }
 
@@ -246,20 +217,13 @@ pub async fn simulate_payment(
     let charge = charge_for(sb, account, &intent, "pm_card_visa", false, Some(at)).await?;
     let mut intent = intent;
     intent["latest_charge"] = charge["id"].clone();
-    store::insert(
-        &sb.db,
+    sb.create(
         account,
         "payment_intent",
         &intent,
-        store::Columns {
-            customer: Some(customer),
-            ..Default::default()
-        },
+        "payment_intent.succeeded",
     )
-    .await
-    .map_err(db_error)?;
-    sb.emit(account, "payment_intent.succeeded", &intent, None)
-        .await?;
+    .await?;
     Ok(charge)
 }
 
