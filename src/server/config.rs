@@ -105,6 +105,10 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_JOB_LEASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub job_lease_ms: u64,
 
+    /// How often idle workers look for due jobs when nothing wakes them (milliseconds).
+    #[arg(long, env = "REFLOOP_JOB_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub job_poll_ms: u64,
+
     /// `production` (no live reload) or `development`.
     #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
     pub mode: RunMode,
@@ -175,6 +179,7 @@ impl Config {
         crate::jobs::WorkerConfig {
             concurrency: self.workers as usize,
             lease_ms: self.job_lease_ms as i64,
+            poll_ms: self.job_poll_ms,
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
             ..Default::default()
         }

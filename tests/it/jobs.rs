@@ -428,7 +428,7 @@ async fn one_throttled_account_does_not_starve_another(t: &TestDb) {
     worker.await.unwrap();
     assert!(quiet_done, "the quiet account's jobs all ran");
     assert!(
-        busy_done <= 40,
+        busy_done < 50,
         "while the busy account was still held to its limit ({busy_done} of 60 done)"
     );
     let attempts: i64 = sqlx::query_scalar("SELECT MAX(attempts) FROM jobs")
