@@ -201,6 +201,16 @@ impl StripeClient {
         })
     }
 
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Value,
+        idempotency_key: &str,
+    ) -> Result<T, StripeError> {
+        self.call(Method::POST, path, params, Some(idempotency_key))
+            .await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StripeError> {
         self.call(Method::GET, path, &json!({}), None).await
     }
@@ -219,13 +229,7 @@ impl StripeClient {
         idempotency_key: &str,
     ) -> Result<Customer, StripeError> {
         let params = serde_json::to_value(params).expect("params serialize");
-        self.call(
-            Method::POST,
-            "/v1/customers",
-            &params,
-            Some(idempotency_key),
-        )
-        .await
+        self.post("/v1/customers", &params, idempotency_key).await
     }
 
     pub async fn update_customer(
@@ -235,13 +239,8 @@ impl StripeClient {
         idempotency_key: &str,
     ) -> Result<Customer, StripeError> {
         let params = serde_json::to_value(params).expect("params serialize");
-        self.call(
-            Method::POST,
-            &format!("/v1/customers/{id}"),
-            &params,
-            Some(idempotency_key),
-        )
-        .await
+        self.post(&format!("/v1/customers/{id}"), &params, idempotency_key)
+            .await
     }
 
     /// A customer, or its `deleted: true` stub.
@@ -267,13 +266,8 @@ impl StripeClient {
         idempotency_key: &str,
     ) -> Result<PaymentIntent, StripeError> {
         let params = json!({"amount": amount.to_string(), "currency": currency, "customer": customer, "payment_method": payment_method, "confirm": "true"});
-        self.call(
-            Method::POST,
-            "/v1/payment_intents",
-            &params,
-            Some(idempotency_key),
-        )
-        .await
+        self.post("/v1/payment_intents", &params, idempotency_key)
+            .await
     }
 
     pub async fn retrieve_charge(&self, id: &str) -> Result<Charge, StripeError> {
@@ -298,8 +292,7 @@ impl StripeClient {
         if let Some(a) = amount {
             params["amount"] = json!(a.to_string());
         }
-        self.call(Method::POST, "/v1/refunds", &params, Some(idempotency_key))
-            .await
+        self.post("/v1/refunds", &params, idempotency_key).await
     }
 
     /// `params` as Stripe takes them, e.g. `{"amount_off": "1000", "currency": "usd", "duration": "once"}`.
@@ -308,8 +301,7 @@ impl StripeClient {
         params: &Value,
         idempotency_key: &str,
     ) -> Result<Coupon, StripeError> {
-        self.call(Method::POST, "/v1/coupons", params, Some(idempotency_key))
-            .await
+        self.post("/v1/coupons", params, idempotency_key).await
     }
 
     /// A promotion code for a coupon, optionally only for one customer.
@@ -327,13 +319,8 @@ impl StripeClient {
         if let Some(c) = customer {
             params["customer"] = json!(c);
         }
-        self.call(
-            Method::POST,
-            "/v1/promotion_codes",
-            &params,
-            Some(idempotency_key),
-        )
-        .await
+        self.post("/v1/promotion_codes", &params, idempotency_key)
+            .await
     }
 
     pub async fn list_promotion_codes(
@@ -362,11 +349,10 @@ impl StripeClient {
     ) -> Result<BalanceTransaction, StripeError> {
         let params =
             json!({"amount": amount.to_string(), "currency": currency, "description": description});
-        self.call(
-            Method::POST,
+        self.post(
             &format!("/v1/customers/{customer}/balance_transactions"),
             &params,
-            Some(idempotency_key),
+            idempotency_key,
         )
         .await
     }
@@ -382,13 +368,8 @@ impl StripeClient {
         for (k, v) in metadata {
             params["metadata"][*k] = json!(v);
         }
-        self.call(
-            Method::POST,
-            "/v1/webhook_endpoints",
-            &params,
-            Some(idempotency_key),
-        )
-        .await
+        self.post("/v1/webhook_endpoints", &params, idempotency_key)
+            .await
     }
 
     pub async fn list_webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StripeError> {
@@ -425,11 +406,10 @@ impl StripeClient {
         if let Some(d) = disabled {
             params["disabled"] = json!(d.to_string());
         }
-        self.call(
-            Method::POST,
+        self.post(
             &format!("/v1/webhook_endpoints/{id}"),
             &params,
-            Some(idempotency_key),
+            idempotency_key,
         )
         .await
     }

@@ -161,8 +161,7 @@ pub async fn create(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
         "test_clock": null,
     });
     apply(&mut customer, &params)?;
-    store::insert(
-        &sb.db,
+    sb.create_with(
         account,
         "customer",
         &customer,
@@ -170,11 +169,9 @@ pub async fn create(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
             email: customer["email"].as_str(),
             ..Default::default()
         },
+        "customer.created",
     )
-    .await
-    .map_err(db_error)?;
-    sb.emit(account, "customer.created", &customer, None)
-        .await?;
+    .await?;
     Ok(customer)
 }
 

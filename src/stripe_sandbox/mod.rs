@@ -235,6 +235,18 @@ impl Sandbox {
             customer: object["customer"].as_str(),
             ..Default::default()
         };
+        self.create_with(account, kind, object, cols, event).await
+    }
+
+    /// Stores a new object, found by the given columns, and emits the event saying so.
+    pub async fn create_with(
+        &self,
+        account: &str,
+        kind: &str,
+        object: &Value,
+        cols: store::Columns<'_>,
+        event: &str,
+    ) -> Result<(), ApiError> {
         store::insert(&self.db, account, kind, object, cols)
             .await
             .map_err(db_error)?;

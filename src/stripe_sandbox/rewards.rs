@@ -88,10 +88,8 @@ pub async fn create_coupon(sb: &Sandbox, account: &str, params: Value) -> Result
         "name": text(&params, "name", 40)?.unwrap_or(Value::Null), "percent_off": percent_off,
         "redeem_by": integer(&params, "redeem_by")?, "times_redeemed": 0, "valid": true,
     });
-    store::insert(&sb.db, account, "coupon", &coupon, Default::default())
-        .await
-        .map_err(db_error)?;
-    sb.emit(account, "coupon.created", &coupon, None).await?;
+    sb.create(account, "coupon", &coupon, "coupon.created")
+        .await?;
     Ok(coupon)
 }
 
@@ -188,8 +186,7 @@ pub async fn create_promotion_code(
         "times_redeemed": 0,
     });
     // The code, lower-cased, goes in the lookup column so codes stay unique per account.
-    store::insert(
-        &sb.db,
+    sb.create_with(
         account,
         "promotion_code",
         &promo,
@@ -198,11 +195,9 @@ pub async fn create_promotion_code(
             customer: promo["customer"].as_str(),
             ..Default::default()
         },
+        "promotion_code.created",
     )
-    .await
-    .map_err(db_error)?;
-    sb.emit(account, "promotion_code.created", &promo, None)
-        .await?;
+    .await?;
     Ok(promo)
 }
 
