@@ -1,6 +1,7 @@
 //! Plain Rust rules shared by the server and the browser. Depends on nothing but serde.
 
 pub mod activity;
+pub mod campaigns;
 pub mod integrations;
 pub mod operations;
 pub mod permissions;
