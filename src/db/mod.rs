@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod campaigns;
 pub mod invitations;
 pub mod sessions;
 pub mod settings;

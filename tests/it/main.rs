@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod db_campaigns;
 mod db_settings;
 mod http;
 mod jobs;
