@@ -570,3 +570,32 @@ async fn under_twenty_percent_injected_failures_1000_creations_make_exactly_1000
     let emails: HashSet<_> = listed.iter().map(|c| c.email.clone().unwrap()).collect();
     assert_eq!(emails.len(), 1000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_state_survives_a_restart() {
+    let t = TestDb::sqlite().await;
+    let first = SandboxServer::start(&t).await;
+    let key = first.control("accounts", json!({})).await["secret_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jane = StripeClient::new(&first.base, &key)
+        .create_customer(&params("jane@example.com", "Jane"), "jane")
+        .await
+        .unwrap();
+    drop(first);
+    // A new sandbox over the same database, as after the process restarts.
+    let again = SandboxServer::start(&t).await;
+    let client = StripeClient::new(&again.base, &key);
+    assert_eq!(
+        client.retrieve_customer(&jane.id).await.unwrap(),
+        jane,
+        "the key and the customer survive"
+    );
+    let events: Vec<_> = client
+        .list_events(ListFilter::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "and so do the events");
+}
