@@ -14,9 +14,9 @@ pub struct InstanceInfo {
 /// What this installation runs on. Public: it names no account and no secret.
 #[server(endpoint = "instance_info")]
 pub async fn get_instance_info() -> Result<InstanceInfo, AppError> {
-    let state = expect_context::<crate::server::AppState>();
     super::with_status(
         async {
+            let state = super::state()?;
             state.db.ping().await?;
             Ok(InstanceInfo {
                 version: env!("CARGO_PKG_VERSION").to_string(),

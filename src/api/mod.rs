@@ -34,12 +34,8 @@ pub(crate) fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError>
     result
 }
 
-/// The server's state, inside a server function.
 #[cfg(feature = "ssr")]
-pub(crate) fn state() -> Result<crate::server::AppState, AppError> {
-    leptos::prelude::use_context::<crate::server::AppState>()
-        .ok_or_else(|| AppError::internal("api", "no AppState in context"))
-}
+pub(crate) use crate::auth::state;
 
 /// The address the current request came from.
 #[cfg(feature = "ssr")]

@@ -74,12 +74,15 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The server's state, inside a server function or a page rendered on the server.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("auth", "no AppState in context"))
+}
+
 fn request() -> Result<(AppState, Parts), AppError> {
-    let state = use_context::<AppState>()
-        .ok_or_else(|| AppError::internal("auth", "no AppState in context"))?;
     let parts = use_context::<Parts>()
         .ok_or_else(|| AppError::internal("auth", "no request parts in context"))?;
-    Ok((state, parts))
+    Ok((state()?, parts))
 }
 
 /// The signed-in caller of the current server function or page, if any.
@@ -100,7 +103,6 @@ pub async fn require(permission: Permission) -> Result<Ctx, AppError> {
     if ctx.can(permission) {
         return Ok(ctx);
     }
-    let (state, _) = request()?;
-    let helpers = crate::accounts::helpers(&state.db, &ctx.account_id).await?;
+    let helpers = crate::accounts::helpers(&state()?.db, &ctx.account_id).await?;
     Err(AppError::Forbidden(explain_missing(permission, &helpers)))
 }

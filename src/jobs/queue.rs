@@ -225,11 +225,24 @@ pub async fn release(db: &Db, job: &Claimed, delay_ms: i64) -> Result<bool, sqlx
 
 /// Puts a dead job back in the queue with fresh attempts.
 pub async fn retry_dead(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE jobs SET status = 'queued', attempts = 0, run_at_ms = $1, finished_ms = NULL WHERE id = $2 AND status = 'dead'")
-        .bind(now_ms())
-        .bind(id)
-        .execute(db.pool())
-        .await?;
+    revive(db, id, None).await
+}
+
+/// Puts a dead job back, only if it belongs to `account_id` (`None`: any job).
+pub(super) async fn revive(
+    db: &Db,
+    id: &str,
+    account_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', attempts = 0, run_at_ms = $1, finished_ms = NULL \
+         WHERE id = $2 AND status = 'dead' AND ($3 = '' OR account_id = $3)",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(account_id.unwrap_or_default())
+    .execute(db.pool())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -77,13 +77,7 @@ pub async fn account_stats(db: &Db, account_id: &str) -> Result<QueueStats, sqlx
 
 /// Puts one of the account's dead jobs back in the queue. False if there is no such dead job.
 pub async fn retry_dead(db: &Db, account_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE jobs SET status = 'queued', attempts = 0, run_at_ms = $1, finished_ms = NULL WHERE id = $2 AND account_id = $3 AND status = 'dead'")
-        .bind(now_ms())
-        .bind(id)
-        .bind(account_id)
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected() == 1)
+    super::queue::revive(db, id, Some(account_id)).await
 }
 
 /// The whole instance's queue in Prometheus' text format.

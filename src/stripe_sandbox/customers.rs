@@ -175,6 +175,27 @@ pub async fn create(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
     Ok(customer)
 }
 
+/// Stores a changed customer and emits `customer.updated` with what changed.
+pub(super) async fn save(
+    sb: &Sandbox,
+    account: &str,
+    customer: &Value,
+    previous: Value,
+) -> Result<(), ApiError> {
+    store::update(
+        &sb.db,
+        account,
+        "customer",
+        customer,
+        customer["email"].as_str(),
+    )
+    .await
+    .map_err(db_error)?;
+    sb.emit(account, "customer.updated", customer, Some(previous))
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn live_customer(
     sb: &Sandbox,
     account: &str,
@@ -209,22 +230,7 @@ pub async fn update(
     let mut customer = live_customer(sb, account, id).await?;
     let previous = apply(&mut customer, &params)?;
     if !previous.is_empty() {
-        store::update(
-            &sb.db,
-            account,
-            "customer",
-            &customer,
-            customer["email"].as_str(),
-        )
-        .await
-        .map_err(db_error)?;
-        sb.emit(
-            account,
-            "customer.updated",
-            &customer,
-            Some(Value::Object(previous)),
-        )
-        .await?;
+        save(sb, account, &customer, Value::Object(previous)).await?;
     }
     Ok(customer)
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{
-    customers::{check_known, integer, list_body, list_query, live_customer, text},
+    customers::{check_known, integer, list_body, list_query, live_customer, save, text},
     db_error, new_id, store, ApiError, Sandbox,
 };
 
@@ -272,17 +272,7 @@ pub async fn create_balance_transaction(
     let previous = json!({ "balance": before, "currency": customer["currency"] });
     customer["balance"] = json!(before + amount);
     customer["currency"] = json!(currency);
-    store::update(
-        &sb.db,
-        account,
-        "customer",
-        &customer,
-        customer["email"].as_str(),
-    )
-    .await
-    .map_err(db_error)?;
-    sb.emit(account, "customer.updated", &customer, Some(previous))
-        .await?;
+    save(sb, account, &customer, previous).await?;
     Ok(txn)
 }
 
