@@ -61,6 +61,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
       DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,
       REFLOOP_SECRET_KEY_FILE: `${env.REFLOOP_E2E_DATA}/secret.key`,
+      // Every test joins from 127.0.0.1: lift the per-address sign-up limit (tested in Rust).
+      REFLOOP_JOIN_LIMIT: '100000',
       RUST_LOG: 'warn',
     },
   },

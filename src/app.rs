@@ -10,9 +10,20 @@ use leptos_router::{
 use crate::ui::{
     components::layout::Layout,
     pages::{
-        accept_invite::AcceptInvitePage, activity::ActivityPage, dashboard::DashboardPage,
-        integrations::IntegrationsPage, not_found::NotFoundPage, operations::OperationsPage,
-        sign_in::SignInPage, sign_up::SignUpPage, team::TeamPage, welcome::WelcomePage,
+        accept_invite::AcceptInvitePage,
+        activity::ActivityPage,
+        builder::CampaignBuilderPage,
+        campaigns::{CampaignPage, CampaignsPage},
+        dashboard::DashboardPage,
+        integrations::IntegrationsPage,
+        join::{JoinPage, PersonalPageView, ReferralPage},
+        not_found::NotFoundPage,
+        operations::OperationsPage,
+        sign_in::SignInPage,
+        sign_up::SignUpPage,
+        team::TeamPage,
+        users::{ParticipantPage, UsersPage},
+        welcome::WelcomePage,
     },
 };
 
@@ -73,8 +84,22 @@ pub fn App() -> impl IntoView {
                         view=AcceptInvitePage
                         ssr=SsrMode::InOrder
                     />
+                    // The public referral pages: complete before the first byte, so that the
+                    // referral cookie can be set and the forms work without scripts.
+                    <Route path=(StaticSegment("j"), ParamSegment("campaign")) view=JoinPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("r"), ParamSegment("code")) view=ReferralPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("p"), ParamSegment("token")) view=PersonalPageView ssr=SsrMode::Async />
                     <ParentRoute path=StaticSegment("app") view=Outlet ssr=SsrMode::Async>
                         <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("campaigns") view=CampaignsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id")) view=CampaignPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view=CampaignBuilderPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view=UsersPage ssr=SsrMode::Async />
+                        <Route
+                            path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users"), ParamSegment("participant"))
+                            view=ParticipantPage
+                            ssr=SsrMode::Async
+                        />
                         <Route path=StaticSegment("integrations") view=IntegrationsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("team") view=TeamPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />

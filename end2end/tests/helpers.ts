@@ -19,3 +19,28 @@ export async function signUp(page: Page, company: string, name: string, email: s
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Welcome, ${name}`);
 }
+
+/** Creates a campaign through the forms and launches it; ends in its builder. */
+export async function createLiveCampaign(page: Page, name: string, slug: string) {
+  await page.goto('/app/campaigns');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Link name').fill(slug);
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await expect(page.getByRole('heading', { name: 'Setup' })).toBeVisible();
+  await page.getByRole('button', { name: 'Launch' }).click();
+  await expect(page.locator('h1 .badge')).toHaveText('Live');
+}
+
+/** A link name no other test in this run uses. */
+export function uniqueSlug(name: string): string {
+  counter += 1;
+  return `${name}-${Date.now().toString(36)}${process.pid}${counter}`;
+}
+
+/** Joins a campaign through its public page (or a referral link); ends on the personal page. */
+export async function join(page: Page, path: string, firstName: string, email: string) {
+  await page.goto(path);
+  await page.getByLabel('First name').fill(firstName);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Join' }).click();
+}

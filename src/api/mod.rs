@@ -3,9 +3,12 @@
 
 pub mod activity;
 pub mod auth;
+pub mod campaigns;
 pub mod instance;
 pub mod integrations;
 pub mod operations;
+pub mod participants;
+pub mod public;
 pub mod team;
 
 #[cfg(feature = "ssr")]

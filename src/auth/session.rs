@@ -26,31 +26,37 @@ pub fn hash(token: &str) -> String {
 
 /// The session token in a request's cookies, if any.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    read_cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name` in a request's cookies, if any and not empty.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty())
 }
 
 /// `Set-Cookie` for a new session. `secure` when Refloop is served over HTTPS.
 pub fn set_cookie(token: &str, secure: bool) -> HeaderValue {
-    cookie(token, LIFETIME_SECS, secure)
+    cookie(COOKIE, token, LIFETIME_SECS, secure)
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> HeaderValue {
-    cookie("", 0, secure)
+    cookie(COOKIE, "", 0, secure)
 }
 
-fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+/// `Set-Cookie` for an HTTP-only, same-site cookie of url-safe characters.
+pub fn cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .expect("a cookie of url-safe characters")
 }

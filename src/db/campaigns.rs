@@ -19,6 +19,7 @@ pub struct CampaignRow {
     pub send_referrers_to_stripe: bool,
     pub send_friends_to_stripe: bool,
     pub ongoing_stripe_sync: bool,
+    pub share_text: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -47,6 +48,7 @@ impl FromRow<'_, AnyRow> for CampaignRow {
             send_referrers_to_stripe: row.try_get::<i64, _>("send_referrers_to_stripe")? != 0,
             send_friends_to_stripe: row.try_get::<i64, _>("send_friends_to_stripe")? != 0,
             ongoing_stripe_sync: row.try_get::<i64, _>("ongoing_stripe_sync")? != 0,
+            share_text: row.try_get("share_text")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -54,7 +56,7 @@ impl FromRow<'_, AnyRow> for CampaignRow {
 }
 
 const COLUMNS: &str = "id, account_id, name, slug, status, starts_at, ends_at, referrer_form, friend_form, referral_cap, \
-     send_referrers_to_stripe, send_friends_to_stripe, ongoing_stripe_sync, created_at, updated_at";
+     send_referrers_to_stripe, send_friends_to_stripe, ongoing_stripe_sync, share_text, created_at, updated_at";
 
 fn json(form: &[FormField]) -> String {
     serde_json::to_string(form).expect("form fields serialize")
@@ -65,7 +67,7 @@ pub async fn insert<'c>(
     c: &CampaignRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO campaigns ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        "INSERT INTO campaigns ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(&c.id)
     .bind(&c.account_id)
@@ -80,6 +82,7 @@ pub async fn insert<'c>(
     .bind(i64::from(c.send_referrers_to_stripe))
     .bind(i64::from(c.send_friends_to_stripe))
     .bind(i64::from(c.ongoing_stripe_sync))
+    .bind(&c.share_text)
     .bind(c.created_at)
     .bind(c.updated_at)
     .execute(ex)
@@ -133,7 +136,7 @@ pub async fn update<'c>(
     let done = sqlx::query(
         "UPDATE campaigns SET name = $1, slug = $2, status = $3, starts_at = $4, ends_at = $5, referrer_form = $6, \
          friend_form = $7, referral_cap = $8, send_referrers_to_stripe = $9, send_friends_to_stripe = $10, \
-         ongoing_stripe_sync = $11, updated_at = $12 WHERE id = $13 AND account_id = $14",
+         ongoing_stripe_sync = $11, share_text = $12, updated_at = $13 WHERE id = $14 AND account_id = $15",
     )
     .bind(&c.name)
     .bind(&c.slug)
@@ -146,12 +149,40 @@ pub async fn update<'c>(
     .bind(i64::from(c.send_referrers_to_stripe))
     .bind(i64::from(c.send_friends_to_stripe))
     .bind(i64::from(c.ongoing_stripe_sync))
+    .bind(&c.share_text)
     .bind(c.updated_at)
     .bind(&c.id)
     .bind(&c.account_id)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// How many participants each of the account's campaigns has.
+pub async fn participant_counts<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT campaign_id, COUNT(*) FROM participants WHERE account_id = $1 GROUP BY campaign_id",
+    )
+    .bind(account_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// Sets the account's participant limit.
+pub async fn set_participant_limit<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    limit: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET participant_limit = $1 WHERE id = $2")
+        .bind(limit)
+        .bind(account_id)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 /// The account's participant limit.

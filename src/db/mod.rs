@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod activity;
 pub mod campaigns;
 pub mod invitations;
+pub mod participants;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;

@@ -14,10 +14,17 @@ pub enum ActivityKind {
     OwnershipTransferred,
     StripeConnected,
     StripeDisconnected,
+    CampaignCreated,
+    CampaignEdited,
+    CampaignStatusChanged,
+    PromoteToggled,
+    ParticipantLimitChanged,
+    ParticipantsImported,
+    ParticipantsExported,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 10] = [
+    pub const ALL: [ActivityKind; 17] = [
         ActivityKind::AccountCreated,
         ActivityKind::MemberInvited,
         ActivityKind::InvitationRevoked,
@@ -28,6 +35,13 @@ impl ActivityKind {
         ActivityKind::OwnershipTransferred,
         ActivityKind::StripeConnected,
         ActivityKind::StripeDisconnected,
+        ActivityKind::CampaignCreated,
+        ActivityKind::CampaignEdited,
+        ActivityKind::CampaignStatusChanged,
+        ActivityKind::PromoteToggled,
+        ActivityKind::ParticipantLimitChanged,
+        ActivityKind::ParticipantsImported,
+        ActivityKind::ParticipantsExported,
     ];
 
     pub fn key(self) -> &'static str {
@@ -42,6 +56,13 @@ impl ActivityKind {
             ActivityKind::OwnershipTransferred => "team.ownership_transferred",
             ActivityKind::StripeConnected => "stripe.connected",
             ActivityKind::StripeDisconnected => "stripe.disconnected",
+            ActivityKind::CampaignCreated => "campaign.created",
+            ActivityKind::CampaignEdited => "campaign.edited",
+            ActivityKind::CampaignStatusChanged => "campaign.status_changed",
+            ActivityKind::PromoteToggled => "campaign.toggle",
+            ActivityKind::ParticipantLimitChanged => "account.participant_limit",
+            ActivityKind::ParticipantsImported => "participants.imported",
+            ActivityKind::ParticipantsExported => "participants.exported",
         }
     }
 
@@ -57,6 +78,13 @@ impl ActivityKind {
             ActivityKind::OwnershipTransferred => "Ownership transferred",
             ActivityKind::StripeConnected => "Stripe connected",
             ActivityKind::StripeDisconnected => "Stripe disconnected",
+            ActivityKind::CampaignCreated => "Campaign created",
+            ActivityKind::CampaignEdited => "Campaign edited",
+            ActivityKind::CampaignStatusChanged => "Campaign status changed",
+            ActivityKind::PromoteToggled => "Integration switch changed",
+            ActivityKind::ParticipantLimitChanged => "Participant limit changed",
+            ActivityKind::ParticipantsImported => "Participants imported",
+            ActivityKind::ParticipantsExported => "Participants exported",
         }
     }
 

@@ -34,6 +34,21 @@ impl CampaignStatus {
     }
 }
 
+/// The status people meet: a live campaign is not open before its start date and has ended
+/// after its end date.
+pub fn open_status(
+    status: CampaignStatus,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    now: i64,
+) -> CampaignStatus {
+    match status {
+        CampaignStatus::Live if starts_at.is_some_and(|s| now < s) => CampaignStatus::Draft,
+        CampaignStatus::Live if ends_at.is_some_and(|e| now >= e) => CampaignStatus::Ended,
+        other => other,
+    }
+}
+
 /// A public slug: 3–60 lowercase letters, digits and single dashes, not at either end.
 pub fn check_slug(raw: &str) -> Result<String, String> {
     let slug = raw.trim().to_lowercase();
@@ -137,6 +152,344 @@ pub fn check_form(fields: &[FormField]) -> Result<(), String> {
     }
 }
 
+/// The key of a custom field, from its label: `Company size` → `company_size`.
+pub fn field_key(label: &str) -> String {
+    let mut key = String::new();
+    for c in label.trim().to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c);
+        } else if !key.ends_with('_') && !key.is_empty() {
+            key.push('_');
+        }
+    }
+    key.trim_end_matches('_').to_string()
+}
+
+/// The standard fields a new campaign's forms start with.
+pub fn default_form() -> Vec<FormField> {
+    vec![
+        FormField {
+            key: "first_name".into(),
+            label: "First name".into(),
+            kind: FieldKind::FirstName,
+            required: true,
+        },
+        FormField {
+            key: "last_name".into(),
+            label: "Last name".into(),
+            kind: FieldKind::LastName,
+            required: false,
+        },
+        FormField {
+            key: "email".into(),
+            label: "Email".into(),
+            kind: FieldKind::Email,
+            required: true,
+        },
+    ]
+}
+
+impl FieldKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            FieldKind::FirstName => "first_name",
+            FieldKind::LastName => "last_name",
+            FieldKind::Email => "email",
+            FieldKind::Text => "text",
+            FieldKind::Number => "number",
+            FieldKind::Select(_) => "select",
+            FieldKind::Checkbox => "checkbox",
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            FieldKind::FirstName => "First name",
+            FieldKind::LastName => "Last name",
+            FieldKind::Email => "Email",
+            FieldKind::Text => "Text",
+            FieldKind::Number => "Number",
+            FieldKind::Select(_) => "Choice",
+            FieldKind::Checkbox => "Checkbox",
+        }
+    }
+
+    /// The kinds offered in the builder (a choice starts without options).
+    pub fn all() -> [FieldKind; 7] {
+        [
+            FieldKind::FirstName,
+            FieldKind::LastName,
+            FieldKind::Email,
+            FieldKind::Text,
+            FieldKind::Number,
+            FieldKind::Select(Vec::new()),
+            FieldKind::Checkbox,
+        ]
+    }
+
+    pub fn from_key(key: &str) -> Option<FieldKind> {
+        FieldKind::all().into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// Gives new custom fields a key from their label, and standard fields their fixed key.
+pub fn normalise_form(fields: Vec<FormField>) -> Vec<FormField> {
+    fields
+        .into_iter()
+        .map(|mut f| {
+            f.label = f.label.trim().to_string();
+            f.key = match &f.kind {
+                FieldKind::FirstName | FieldKind::LastName | FieldKind::Email => {
+                    f.kind.key().to_string()
+                }
+                _ if f.key.trim().is_empty() => field_key(&f.label),
+                _ => f.key.trim().to_string(),
+            };
+            if let FieldKind::Select(options) = &mut f.kind {
+                options.retain(|o| !o.trim().is_empty());
+                options.iter_mut().for_each(|o| *o = o.trim().to_string());
+            }
+            f
+        })
+        .collect()
+}
+
+/// Checks every field of a form as the builder edits it. Errors are keyed
+/// `{index}.label` / `{index}.options`, plus `form` for the form as a whole.
+pub fn check_form_fields(fields: &[FormField]) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if f.label.trim().is_empty() {
+            errors.push((format!("{i}.label"), "Give this field a label.".to_string()));
+        } else if f.label.chars().count() > 80 {
+            errors.push((
+                format!("{i}.label"),
+                "Keep the label under 80 characters.".to_string(),
+            ));
+        } else if f.key.is_empty() {
+            errors.push((
+                format!("{i}.label"),
+                "Use at least one letter or digit in the label.".to_string(),
+            ));
+        }
+        if let FieldKind::Select(options) = &f.kind {
+            if options.iter().all(|o| o.trim().is_empty()) {
+                errors.push((
+                    format!("{i}.options"),
+                    "List at least one option, separated by commas.".to_string(),
+                ));
+            }
+        }
+    }
+    if let Err(message) = check_form(fields) {
+        errors.push(("form".to_string(), message));
+    }
+    errors
+}
+
+/// What saving a change to a live campaign would break, said before it is saved.
+pub fn live_change_warnings(
+    old_slug: &str,
+    new_slug: &str,
+    old_fields: &[FormField],
+    new_fields: &[FormField],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if old_slug != new_slug {
+        warnings.push(format!(
+            "The join link changes from /j/{old_slug} to /j/{new_slug}: links already shared stop working."
+        ));
+    }
+    for old in old_fields {
+        match new_fields.iter().find(|f| f.key == old.key) {
+            None => warnings.push(format!(
+                "Removing “{}” hides what participants already entered in it.",
+                old.label
+            )),
+            Some(new) if new.kind.key() != old.kind.key() => warnings.push(format!(
+                "“{}” changes from {} to {}: answers already given may no longer fit.",
+                old.label,
+                old.kind.label(),
+                new.kind.label()
+            )),
+            Some(new) if new.required && !old.required => warnings.push(format!(
+                "“{}” becomes required: people who joined without it keep an empty answer.",
+                new.label
+            )),
+            Some(_) => {}
+        }
+    }
+    warnings
+}
+
+/// The integration switches on a campaign's Promote step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PromoteToggle {
+    SendReferrers,
+    SendFriends,
+    OngoingSync,
+}
+
+impl PromoteToggle {
+    pub const ALL: [PromoteToggle; 3] = [
+        PromoteToggle::SendReferrers,
+        PromoteToggle::SendFriends,
+        PromoteToggle::OngoingSync,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            PromoteToggle::SendReferrers => "send_referrers",
+            PromoteToggle::SendFriends => "send_friends",
+            PromoteToggle::OngoingSync => "ongoing_sync",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<PromoteToggle> {
+        PromoteToggle::ALL.into_iter().find(|t| t.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PromoteToggle::SendReferrers => "Send people referring to Stripe",
+            PromoteToggle::SendFriends => "Send people invited to Stripe",
+            PromoteToggle::OngoingSync => {
+                "Keep syncing new Stripe customers into this campaign (ongoing)"
+            }
+        }
+    }
+}
+
+/// Why a toggle cannot be used yet, and where to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocker {
+    pub reason: String,
+    pub fix_label: String,
+    pub fix_href: String,
+}
+
+/// A toggle as the Promote step shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToggleState {
+    pub toggle: PromoteToggle,
+    pub on: bool,
+    pub blocker: Option<Blocker>,
+}
+
+/// Why `toggle` cannot be switched on (switching off is always allowed to whoever may edit).
+/// `permission` is the caller's missing-permission explanation, if any.
+pub fn toggle_blocker(
+    toggle: PromoteToggle,
+    campaign_id: &str,
+    stripe_connected: bool,
+    referrer_form: &[FormField],
+    friend_form: &[FormField],
+    permission: Option<String>,
+) -> Option<Blocker> {
+    if let Some(reason) = permission {
+        return Some(Blocker {
+            reason,
+            fix_label: "See your team".into(),
+            fix_href: "/app/team".into(),
+        });
+    }
+    if !stripe_connected {
+        return Some(Blocker {
+            reason: "Stripe is not connected to this account yet.".into(),
+            fix_label: "Connect Stripe".into(),
+            fix_href: "/app/integrations".into(),
+        });
+    }
+    let (form, who) = match toggle {
+        PromoteToggle::SendReferrers => (referrer_form, "people referring"),
+        PromoteToggle::SendFriends => (friend_form, "people invited"),
+        PromoteToggle::OngoingSync => return None,
+    };
+    let has_name = form
+        .iter()
+        .any(|f| matches!(f.kind, FieldKind::FirstName | FieldKind::LastName));
+    (!has_name).then(|| Blocker {
+        reason: format!(
+            "Stripe customers need a name, and the form for {who} asks for none: add a First name or Last name field."
+        ),
+        fix_label: "Edit the form".into(),
+        fix_href: format!("/app/campaigns/{campaign_id}/edit?step=forms"),
+    })
+}
+
+/// The builder's Setup step, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSetup {
+    pub name: String,
+    pub slug: String,
+    /// "YYYY-MM-DD" or empty.
+    pub starts_on: String,
+    pub ends_on: String,
+    /// A number, or empty for no cap.
+    pub referral_cap: String,
+    pub share_text: String,
+}
+
+/// A campaign in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSummary {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: CampaignStatus,
+    pub participants: i64,
+    pub created_at: i64,
+}
+
+/// A campaign as the builder edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignDetail {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: CampaignStatus,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub referral_cap: Option<i64>,
+    pub share_text: String,
+    pub referrer_form: Vec<FormField>,
+    pub friend_form: Vec<FormField>,
+    pub toggles: Vec<ToggleState>,
+    /// `https://refloop.example.com/j/{slug}`.
+    pub join_link: String,
+    /// The referral link with `{code}` where each person's code goes.
+    pub referral_link_format: String,
+    pub participants: i64,
+}
+
+/// A campaign's public join page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicCampaign {
+    pub name: String,
+    pub slug: String,
+    pub form: Vec<FormField>,
+    /// Why nobody can join now (paused, ended, not open, full), if so.
+    pub closed: Option<String>,
+    /// The person who invited the visitor, when they came through a referral link.
+    pub referrer_name: Option<String>,
+    pub referral_code: Option<String>,
+}
+
+/// The personal page of someone who joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalPage {
+    pub campaign_name: String,
+    pub first_name: String,
+    pub code: String,
+    pub referral_link: String,
+    pub share_text: String,
+    pub friends_joined: i64,
+    pub friends_qualified: i64,
+    /// What they have earned so far, one line each (rewards come with the rewards issue).
+    pub rewards: Vec<String>,
+    pub invited_by: Option<String>,
+}
+
 /// What is known about a campaign and its people when someone tries to join.
 #[derive(Debug, Clone)]
 pub struct JoinContext<'a> {
@@ -160,6 +513,8 @@ pub enum JoinRefusal {
     SelfReferral,
     ReferrerAtCap(u32),
     AccountFull,
+    /// The form's hidden honeypot field was filled in: a bot, not a person.
+    Automated,
 }
 
 impl JoinRefusal {
@@ -172,6 +527,32 @@ impl JoinRefusal {
             JoinRefusal::SelfReferral => "You cannot use your own referral link. Share it with friends instead.".into(),
             JoinRefusal::ReferrerAtCap(cap) => format!("The person who invited you has reached this program's limit of {cap} referrals. You can still join on your own."),
             JoinRefusal::AccountFull => "This referral program is full right now. Please try again later.".into(),
+            JoinRefusal::Automated => "This form was filled in automatically, so it was not sent. If you are a person, leave the hidden “website” field empty and try again.".into(),
+        }
+    }
+
+    /// How the refusal is stored.
+    pub fn key(&self) -> &'static str {
+        match self {
+            JoinRefusal::NotOpen(_) => "not_open",
+            JoinRefusal::AlreadyJoined => "already_joined",
+            JoinRefusal::SelfReferral => "self_referral",
+            JoinRefusal::ReferrerAtCap(_) => "referrer_at_cap",
+            JoinRefusal::AccountFull => "account_full",
+            JoinRefusal::Automated => "automated",
+        }
+    }
+
+    /// The reason as the team reads it on the dashboard, from its stored key.
+    pub fn reason_label(key: &str) -> &'static str {
+        match key {
+            "not_open" => "Campaign not open",
+            "already_joined" => "Already joined",
+            "self_referral" => "Own referral link",
+            "referrer_at_cap" => "Referrer at their cap",
+            "account_full" => "Account participant limit reached",
+            "automated" => "Automated submission (honeypot)",
+            _ => "Other",
         }
     }
 }
@@ -350,6 +731,104 @@ mod tests {
             may_join("bob@example.com", &full),
             Err(JoinRefusal::AccountFull)
         );
+    }
+
+    #[test]
+    fn dates_open_and_close_a_live_campaign() {
+        let live = CampaignStatus::Live;
+        assert_eq!(
+            open_status(live, Some(100), Some(200), 50),
+            CampaignStatus::Draft
+        );
+        assert_eq!(open_status(live, Some(100), Some(200), 150), live);
+        assert_eq!(
+            open_status(live, Some(100), Some(200), 200),
+            CampaignStatus::Ended
+        );
+        assert_eq!(
+            open_status(CampaignStatus::Paused, None, None, 150),
+            CampaignStatus::Paused
+        );
+    }
+
+    #[test]
+    fn builder_checks_and_live_warnings() {
+        assert_eq!(field_key(" Company size (approx.) "), "company_size_approx");
+        let mut fields = default_form();
+        assert!(check_form_fields(&fields).is_empty());
+        fields.push(FormField {
+            key: String::new(),
+            label: "  ".into(),
+            kind: FieldKind::Select(vec![" ".into()]),
+            required: false,
+        });
+        let errors = check_form_fields(&fields);
+        assert_eq!(
+            errors.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            vec!["3.label", "3.options"]
+        );
+        let without_email: Vec<FormField> = default_form()
+            .into_iter()
+            .filter(|f| f.kind != FieldKind::Email)
+            .collect();
+        assert_eq!(check_form_fields(&without_email)[0].0, "form");
+
+        let old = default_form();
+        let mut new = default_form();
+        new.retain(|f| f.key != "last_name");
+        new[0].kind = FieldKind::Text;
+        let warnings = live_change_warnings("spring", "summer", &old, &new);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].contains("/j/spring to /j/summer"));
+        assert!(warnings[1].contains("First name"));
+        assert!(warnings[2].contains("Removing “Last name”"));
+        assert!(live_change_warnings("spring", "spring", &old, &old).is_empty());
+    }
+
+    #[test]
+    fn toggles_explain_what_blocks_them() {
+        let form = default_form();
+        let no_name: Vec<FormField> = form
+            .iter()
+            .filter(|f| f.kind == FieldKind::Email)
+            .cloned()
+            .collect();
+        let blocker = |t, connected, friend: &[FormField], permission: Option<&str>| {
+            toggle_blocker(
+                t,
+                "cmp_1",
+                connected,
+                &form,
+                friend,
+                permission.map(String::from),
+            )
+        };
+        assert_eq!(
+            blocker(PromoteToggle::SendReferrers, false, &form, None)
+                .unwrap()
+                .fix_href,
+            "/app/integrations"
+        );
+        assert_eq!(
+            blocker(PromoteToggle::SendReferrers, true, &form, None),
+            None
+        );
+        let missing = blocker(PromoteToggle::SendFriends, true, &no_name, None).unwrap();
+        assert!(missing.reason.contains("people invited asks for none"));
+        assert_eq!(missing.fix_href, "/app/campaigns/cmp_1/edit?step=forms");
+        assert_eq!(
+            blocker(PromoteToggle::OngoingSync, true, &no_name, None),
+            None
+        );
+        assert_eq!(
+            blocker(PromoteToggle::OngoingSync, true, &form, Some("Ask Alice"))
+                .unwrap()
+                .reason,
+            "Ask Alice"
+        );
+        for t in PromoteToggle::ALL {
+            assert_eq!(PromoteToggle::from_key(t.key()), Some(t));
+        }
     }
 
     #[test]

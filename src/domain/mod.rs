@@ -4,6 +4,7 @@ pub mod activity;
 pub mod campaigns;
 pub mod integrations;
 pub mod operations;
+pub mod participants;
 pub mod permissions;
 pub mod team;
 pub mod time;

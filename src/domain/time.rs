@@ -21,6 +21,33 @@ pub fn format_date(secs: i64) -> String {
     format!("{d} {} {y}", MONTHS[(m - 1) as usize])
 }
 
+/// "2026-11-24", as a date input shows it.
+pub fn format_date_input(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The start (00:00 UTC) of a "YYYY-MM-DD" date, if it is one.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil algorithm.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let secs = (era * 146_097 + doe - 719_468) * 86_400;
+    // 31 February and friends do not come back as themselves.
+    (civil_from_days(secs / 86_400) == (y, m, d)).then_some(secs)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -45,5 +72,10 @@ mod tests {
         assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(format_date(1_795_996_800), "30 Nov 2026");
+        assert_eq!(parse_date("2026-11-30"), Some(1_795_996_800));
+        assert_eq!(format_date_input(1_795_996_800), "2026-11-30");
+        assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_date("2001-02-29"), None);
+        assert_eq!(parse_date("30/11/2026"), None);
     }
 }

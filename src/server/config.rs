@@ -96,6 +96,10 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_STRIPE_LIVE_RATE", default_value_t = 100.0, value_parser = parse_rate)]
     pub stripe_live_rate: f64,
 
+    /// Join-form submissions one address may make per hour on the public pages (bot protection).
+    #[arg(long, env = "REFLOOP_JOIN_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub join_limit: u64,
+
     /// Jobs each process runs at once (0: this process runs no jobs).
     #[arg(long, env = "REFLOOP_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=256))]
     pub workers: u64,

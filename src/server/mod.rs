@@ -1,6 +1,7 @@
 //! The axum server: configuration, state, routes, middleware, and start-up and shutdown.
 
 pub mod config;
+pub mod export;
 pub mod health;
 pub mod middleware;
 pub mod router;
@@ -48,6 +49,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let state = AppState::new(config, db.clone())?;
     let addr = state.config.addr;
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("could not listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
@@ -80,7 +82,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let mut serving = std::pin::pin!(serving.into_future());
     tokio::select! {
         result = &mut serving => result.map_err(|e| format!("the server stopped: {e}"))?,
-        signal = shutdown_signal() => {
+        signal = shutdown => {
             tracing::info!(signal, "shutting down: finishing requests in flight (at most {}s)", grace.as_secs());
             stop.notify_one();
             match tokio::time::timeout(grace, serving).await {
@@ -100,6 +102,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
 
 /// Runs only the background workers until SIGINT or SIGTERM.
 pub async fn work(config: Config) -> Result<(), String> {
+    let shutdown = shutdown_signal();
     let db = Db::connect(&config.database_url).await.map_err(|e| {
         format!(
             "could not open the database named by DATABASE_URL ({}): {e}",
@@ -126,7 +129,7 @@ pub async fn work(config: Config) -> Result<(), String> {
         )
         .run(stopped),
     );
-    let signal = shutdown_signal().await;
+    let signal = shutdown.await;
     tracing::info!(signal, "worker shutting down: letting running jobs finish");
     let _ = stop.send(true);
     let _ = worker.await;
@@ -141,14 +144,15 @@ pub async fn serve_sandbox(config: Config, port: u16) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not open the database named by DATABASE_URL: {e}"))?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("could not listen on {addr} (--port): {e}"))?;
     tracing::info!("Stripe sandbox listening on http://{addr} (API at /v1, controls at /_sandbox)");
     let app = crate::stripe_sandbox::Sandbox::start(db.clone()).router();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            shutdown_signal().await;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
         })
         .await
         .map_err(|e| format!("the sandbox stopped: {e}"))?;
@@ -156,25 +160,34 @@ pub async fn serve_sandbox(config: Config, port: u16) -> Result<(), String> {
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
-async fn shutdown_signal() -> &'static str {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which. The signals are caught from the moment
+/// this is called, not from the first poll, so call it before serving: a signal that arrives
+/// while the server is starting then still shuts it down gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => "SIGINT",
+                _ = wait(terminate) => "SIGTERM",
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => "SIGINT",
-        _ = term => "SIGTERM",
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
 

@@ -1,7 +1,7 @@
 use axum::{routing::get, Router};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{health, middleware, AppState};
+use super::{export, health, middleware, AppState};
 use crate::app::{shell, App};
 
 /// Every route Refloop serves: the pages and server functions, health, the built-in Stripe
@@ -11,6 +11,10 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/export/campaigns/{id}/participants.csv",
+            get(export::participants_csv),
+        )
         .nest_service("/sandbox/stripe", state.sandbox.clone().router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

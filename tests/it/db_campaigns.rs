@@ -36,6 +36,7 @@ fn campaign(account_id: &str, slug: &str) -> CampaignRow {
         send_referrers_to_stripe: false,
         send_friends_to_stripe: true,
         ongoing_stripe_sync: false,
+        share_text: "Join me on Acme".into(),
         created_at: unix_now(),
         updated_at: unix_now(),
     }

@@ -16,13 +16,18 @@ where
 
 /// The message for one field, shown under it.
 #[component]
-pub fn FieldMessage(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldMessage(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
     move || {
         error
             .get()
-            .and_then(|e| e.field_message(field).map(str::to_string))
+            .and_then(|e| e.field_message(&field).map(str::to_string))
             .map(|m| view! { <p class="field-error" id=format!("{field}-error")>{m}</p> })
     }
+}
+
+/// An error's message as a notice, for a page whose data could not be loaded.
+pub fn error_notice(e: &AppError) -> AnyView {
+    view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any()
 }
 
 /// A failure that is not about one field (permission, conflict, the server), above the form.

@@ -5,7 +5,10 @@ use leptos_router::{
 };
 
 use crate::{
-    api::auth::{get_current_user, SignOut},
+    api::{
+        auth::{get_current_user, SignOut},
+        participants::get_limit_banner,
+    },
     domain::team::CurrentUser,
     error::AppError,
 };
@@ -33,6 +36,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let location = use_location();
     let user: UserResource = Resource::new(move || location.pathname.get(), |_| get_current_user());
     provide_context(user);
+    let banner = Resource::new(move || location.pathname.get(), |_| get_limit_banner());
     let sign_out = ServerAction::<SignOut>::new();
 
     view! {
@@ -44,10 +48,12 @@ pub fn Layout(children: Children) -> impl IntoView {
             </a>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let banner_text = banner.await.ok().flatten();
                     match user.await {
                         Ok(Some(u)) => view! {
                             <nav aria-label="Main">
                                 <A href="/app" exact=true>"Dashboard"</A>
+                                <A href="/app/campaigns">"Campaigns"</A>
                                 <A href="/app/integrations">"Integrations"</A>
                                 <A href="/app/team">"Team"</A>
                                 <A href="/app/activity">"Activity"</A>
@@ -59,6 +65,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                                     <button type="submit" class="secondary small">"Sign out"</button>
                                 </ActionForm>
                             </div>
+                            {banner_text.map(|text| view! {
+                                <div class="notice notice-warn limit-banner" role="status">
+                                    {text} " " <a href="/app/team">"Participant limit"</a>
+                                </div>
+                            })}
                         }
                         .into_any(),
                         _ => view! {

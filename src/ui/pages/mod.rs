@@ -1,10 +1,14 @@
 pub mod accept_invite;
 pub mod activity;
+pub mod builder;
+pub mod campaigns;
 pub mod dashboard;
 pub mod integrations;
+pub mod join;
 pub mod not_found;
 pub mod operations;
 pub mod sign_in;
 pub mod sign_up;
 pub mod team;
+pub mod users;
 pub mod welcome;

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
+    api::participants::{get_participant_usage, SetParticipantLimit},
     api::team::{
         get_team, InviteTeammate, RemoveMember, RevokeInvitation, SetMemberPermission,
         SetMemberRole, TransferOwnership,
@@ -74,6 +75,12 @@ pub fn TeamPage() -> impl IntoView {
     );
     let invite_error = action_error(invite);
     let problem = actions.problem();
+    let set_limit = ServerAction::<SetParticipantLimit>::new();
+    let limit_error = action_error(set_limit);
+    let usage = Resource::new(
+        move || set_limit.version().get(),
+        |_| get_participant_usage(),
+    );
 
     view! {
         <Title text="Team" />
@@ -86,6 +93,10 @@ pub fn TeamPage() -> impl IntoView {
                 };
                 let team = match team.await {
                     Ok(team) => team,
+                    Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                };
+                let (participants, limit) = match usage.await {
+                    Ok(u) => u,
                     Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
                 };
                 let can_manage = me.can(Permission::ManageTeam);
@@ -157,6 +168,24 @@ pub fn TeamPage() -> impl IntoView {
                             <tbody>{rows}</tbody>
                         </table>
                         {invitations}
+                    </section>
+                    <section class="card" aria-labelledby="limit-heading">
+                        <h2 id="limit-heading">"Participant limit"</h2>
+                        <p>{format!("{participants} of {limit} participants across all campaigns.")}</p>
+                        {(!is_owner).then(|| view! { <p class="hint">"Only the account's Owner can change the limit."</p> })}
+                        <ActionForm action=set_limit>
+                            <fieldset disabled=!is_owner>
+                                <FormProblem error=limit_error />
+                                <div class="row">
+                                    <div>
+                                        <label for="participant-limit">"Limit"</label>
+                                        <input id="participant-limit" name="limit" type="number" min="1" value=limit.to_string() />
+                                    </div>
+                                    <button type="submit" class="secondary">"Save limit"</button>
+                                </div>
+                                <FieldMessage error=limit_error field="limit" />
+                            </fieldset>
+                        </ActionForm>
                     </section>
                 }
                 .into_any()

@@ -1,0 +1,194 @@
+import { test, expect, hydrated, watchForProblems } from './fixtures';
+import { createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
+
+test('a campaign is built through every builder step, and a live one warns before breaking', async ({ page }) => {
+  await signUp(page, 'Acme', 'Alice Example', uniqueEmail('alice'));
+  await page.goto('/app/campaigns');
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill('Spring referrals');
+  await page.getByLabel('Link name').fill('no spaces please');
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await expect(page.locator('#slug-error')).toContainText('letters, digits and dashes');
+  const slug = uniqueSlug('spring');
+  await page.getByLabel('Link name').fill(slug);
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+
+  // 1. Setup, checked field by field.
+  await expect(page.getByRole('heading', { name: 'Setup' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Most friends one person may refer').fill('100001');
+  await page.getByRole('button', { name: 'Save setup' }).click();
+  await expect(page.locator('#referral_cap-error')).toContainText('whole number from 1 to 100000');
+  await page.getByLabel('Most friends one person may refer').fill('5');
+  await page.getByLabel('Share text').fill('Get 20% off your first month');
+  await page.getByRole('button', { name: 'Save setup' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+
+  // 2. Forms: add a choice, see each problem as it is typed, save.
+  await page.getByRole('link', { name: '2. Forms' }).click();
+  const referrer = page.locator('fieldset[data-form="referrer"]');
+  await referrer.getByLabel('Add a field').selectOption('select');
+  await referrer.getByRole('button', { name: 'Add field' }).click();
+  const row = referrer.locator('tr.field-row').nth(3);
+  await expect(row.locator('.field-error')).toContainText('List at least one option');
+  await expect(page.getByRole('button', { name: 'Save forms' })).toBeDisabled();
+  await row.getByLabel('Label').fill('');
+  await expect(row.locator('.field-error').first()).toHaveText('Give this field a label.');
+  await row.getByLabel('Label').fill('Plan');
+  await row.getByLabel('Options, separated by commas').fill('basic,pro');
+  await row.getByLabel('Required').check();
+  await expect(row.locator('.field-error')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Save forms' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(referrer.locator('tr.field-row').nth(3).getByLabel('Label')).toHaveValue('Plan');
+
+  // 3–5. Rewards, Qualification, Promote.
+  await page.getByRole('link', { name: '3. Rewards' }).click();
+  await expect(page.getByRole('heading', { name: 'Rewards' })).toBeVisible();
+  await expect(page.locator('.empty-rules')).toHaveText('This campaign has no reward rules yet.');
+  await page.getByRole('link', { name: '4. Qualification' }).click();
+  await expect(page.getByRole('heading', { name: 'Qualification' })).toBeVisible();
+  await page.getByRole('link', { name: '5. Promote' }).click();
+  await expect(page.getByLabel('Join link (people referring)')).toHaveValue(new RegExp(`/j/${slug}$`));
+  await expect(page.getByLabel('Share text (edit it in Setup)')).toHaveValue('Get 20% off your first month {link}');
+
+  // Launch, then try to remove a field people have answered: the builder says what breaks.
+  await page.getByRole('button', { name: 'Launch' }).click();
+  await expect(page.locator('h1 .badge')).toHaveText('Live');
+  await page.getByRole('link', { name: '2. Forms' }).click();
+  await hydrated(page);
+  await referrer.locator('tr.field-row').nth(3).getByRole('button', { name: 'Remove' }).click();
+  await expect(page.locator('.live-warning')).toContainText('Removing “Plan” hides what participants already entered in it.');
+  await page.getByRole('button', { name: 'Save anyway' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await expect(referrer.locator('tr.field-row')).toHaveCount(3);
+});
+
+test('Promote toggles explain what blocks them, save at once, survive a reload and roll back on refusal', async ({
+  page,
+}) => {
+  await signUp(page, 'Acme', 'Alice Example', uniqueEmail('alice'));
+  await createLiveCampaign(page, 'Toggles', uniqueSlug('toggles'));
+  const builder = page.url().replace(/\?.*$/, '');
+  await page.goto(`${builder}?step=promote`);
+  await hydrated(page);
+  const referrers = page.locator('li[data-toggle="send_referrers"]');
+  await expect(referrers.getByRole('switch')).toBeDisabled();
+  await expect(referrers.locator('.blocker')).toContainText('Stripe is not connected to this account yet.');
+  await referrers.getByRole('link', { name: 'Connect Stripe' }).click();
+  await expect(page).toHaveURL(/\/app\/integrations$/);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Connect Stripe' }).click();
+  await expect(page.locator('.status-ok')).toContainText('Built-in Stripe sandbox');
+
+  await page.goto(`${builder}?step=promote`);
+  await hydrated(page);
+  for (const key of ['send_referrers', 'send_friends', 'ongoing_sync']) {
+    const item = page.locator(`li[data-toggle="${key}"]`);
+    await expect(item.getByRole('switch')).toBeEnabled();
+    await item.getByRole('switch').check();
+    await expect(item.locator('.switch-state')).toHaveText('On');
+  }
+  await page.reload();
+  await hydrated(page);
+  for (const key of ['send_referrers', 'send_friends', 'ongoing_sync']) {
+    await expect(page.locator(`li[data-toggle="${key}"]`).getByRole('switch')).toBeChecked();
+  }
+
+  // Switched off, then Stripe is disconnected behind the page's back: switching on again is
+  // refused by the server, and the switch flips back with the reason.
+  const sync = page.locator('li[data-toggle="ongoing_sync"]');
+  await sync.getByRole('switch').uncheck();
+  await expect(sync.locator('.switch-state')).toHaveText('Off');
+  const disconnected = await page.request.post('/api/disconnect_stripe', { form: {} });
+  expect(disconnected.ok()).toBeTruthy();
+  // (A click, not check(): the switch flips back before Playwright could see it on.)
+  await sync.getByRole('switch').click();
+  await expect(sync.getByRole('alert')).toContainText('Stripe is not connected');
+  await expect(sync.getByRole('switch')).not.toBeChecked();
+  await expect(sync.locator('.switch-state')).toHaveText('Off');
+  await page.reload();
+  await hydrated(page);
+  await expect(sync.getByRole('switch')).not.toBeChecked();
+});
+
+test('people join as referrers and friends, refusals are explained, and the team finds them', async ({
+  page,
+  browser,
+}) => {
+  const owner = uniqueEmail('owner');
+  await signUp(page, 'Acme', 'Alice Example', owner);
+  const slug = uniqueSlug('friends');
+  await createLiveCampaign(page, 'Friends', slug);
+  const campaignUrl = page.url().replace(/\/edit.*$/, '');
+
+  const visitor = await browser.newContext();
+  const ann = await visitor.newPage();
+  const problems = watchForProblems(ann);
+  const annEmail = uniqueEmail('ann');
+  await join(ann, `/j/${slug}`, 'Ann', annEmail);
+  await expect(ann.getByRole('heading', { level: 1 })).toHaveText("You're in, Ann!");
+  const annPage = ann.url();
+  const code = (await ann.locator('.referral-code').textContent())!.trim();
+  await expect(ann.getByLabel('Your referral link')).toHaveValue(new RegExp(`/r/${code}$`));
+  await expect(ann.getByRole('link', { name: 'WhatsApp' })).toHaveAttribute('href', /wa\.me/);
+
+  // Ann cannot use her own link.
+  await join(ann, `/r/${code}`, 'Ann', annEmail);
+  await expect(ann.getByRole('alert')).toContainText('You cannot use your own referral link');
+
+  // Bob comes through Ann's link in a browser of his own.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  const bobProblems = watchForProblems(bob);
+  const bobEmail = uniqueEmail('bob');
+  await bob.goto(`/r/${code}`);
+  await expect(bob.getByText('Ann invited you to join Friends.')).toBeVisible();
+  await join(bob, `/r/${code}`, 'Bob', bobEmail);
+  await expect(bob.getByText('You were invited by Ann.')).toBeVisible();
+  await join(bob, `/j/${slug}`, 'Bob', bobEmail);
+  await expect(bob.getByRole('alert')).toContainText('You have already joined with this email');
+
+  await ann.goto(annPage);
+  await expect(ann.locator('[data-stat="joined"]')).toHaveText('1');
+
+  // The team finds Bob by searching, and sees where he came from.
+  await page.goto(`${campaignUrl}/users`);
+  await hydrated(page);
+  await page.getByLabel('Search').fill(bobEmail.slice(0, 12));
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.locator('table.participants tbody tr')).toHaveCount(1);
+  await expect(page.locator('table.participants')).toContainText('Invited');
+  await page.getByRole('link', { name: 'Bob' }).click();
+  await expect(page.getByRole('heading', { name: 'Bob', level: 2 })).toBeVisible();
+  await expect(page.locator('.facts')).toContainText('Referred by');
+  await expect(page.locator('.timeline li[data-kind="joined"]')).toContainText(`referral link of ${annEmail}`);
+
+  // The dashboard counts the clicks on Ann's link, the joins and the friend.
+  await page.goto(campaignUrl);
+  await expect(page.locator('[data-stat="joins"]')).toHaveText('2');
+  await expect(page.locator('[data-stat="invited"]')).toHaveText('1');
+  await expect(page.locator('[data-stat="clicks"]')).toHaveText('3');
+  await expect(page.locator('.chart polyline')).toHaveCount(5);
+
+  // The Owner caps the account at its current size: the next person is turned away politely,
+  // and the team sees the banner.
+  await page.goto('/app/team');
+  await hydrated(page);
+  await page.getByLabel('Limit', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Save limit' }).click();
+  await expect(page.getByText('2 of 2 participants across all campaigns.')).toBeVisible();
+  const cid = await visitor.newPage();
+  await join(cid, `/j/${slug}`, 'Cid', uniqueEmail('cid'));
+  await expect(cid.getByRole('alert')).toContainText('This referral program is full right now');
+  await page.goto(campaignUrl);
+  await expect(page.locator('.limit-banner')).toContainText('reached its limit of 2 participants');
+  await expect(page.locator('.limit-banner')).toBeVisible();
+
+  expect(problems).toEqual([]);
+  expect(bobProblems).toEqual([]);
+  await visitor.close();
+  await bobContext.close();
+});

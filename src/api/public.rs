@@ -1,0 +1,100 @@
+//! The public pages' server functions: nobody is signed in, so each starts from a slug, a
+//! referral code or a personal page's secret, and bot protection replaces permissions.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::{
+    domain::campaigns::{PersonalPage, PublicCampaign},
+    error::AppError,
+};
+
+#[cfg(feature = "ssr")]
+use {
+    super::{client_ip, set_cookie, state, with_status},
+    crate::{
+        auth::session,
+        campaigns::join::{self, REFERRER_COOKIE},
+    },
+};
+
+/// How long a referral link is remembered (30 days).
+#[cfg(feature = "ssr")]
+const REFERRER_COOKIE_SECS: i64 = 30 * 86_400;
+
+/// The referral code remembered in the visitor's cookie, if any.
+#[cfg(feature = "ssr")]
+fn remembered_code() -> Option<String> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| session::read_cookie(&parts.headers, REFERRER_COOKIE))
+}
+
+/// The join page at `/j/{slug}`.
+#[server(endpoint = "public_campaign")]
+pub async fn get_public_campaign(slug: String) -> Result<PublicCampaign, AppError> {
+    with_status(
+        async { join::public_campaign(&state()?.db, &slug, remembered_code().as_deref()).await }
+            .await,
+    )
+}
+
+/// The referral landing at `/r/{code}`: counts the click and remembers the referrer.
+#[server(endpoint = "open_referral")]
+pub async fn open_referral(code: String) -> Result<PublicCampaign, AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            let page = join::open_referral(&state.db, &code).await?;
+            if let Some(code) = &page.referral_code {
+                set_cookie(session::cookie(
+                    REFERRER_COOKIE,
+                    code,
+                    REFERRER_COOKIE_SECS,
+                    state.config.secure_cookies(),
+                ));
+            }
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// Joins the campaign and opens the new participant's personal page. `code` is the referral
+/// code of the landing page (else the remembered one); `website` is the honeypot.
+#[server(endpoint = "join_campaign")]
+pub async fn join_campaign(
+    slug: String,
+    values: HashMap<String, String>,
+    code: Option<String>,
+    website: Option<String>,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            let request = join::JoinRequest {
+                slug,
+                values,
+                referral_code: code.filter(|c| !c.is_empty()).or_else(remembered_code),
+                honeypot: website.unwrap_or_default(),
+                ip: client_ip(),
+            };
+            let token = join::join(&state.db, state.config.join_limit, request).await?;
+            leptos_axum::redirect(&format!("/p/{token}"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The personal page at `/p/{token}`.
+#[server(endpoint = "personal_page")]
+pub async fn get_personal_page(token: String) -> Result<PersonalPage, AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            join::personal_page(&state.db, &state.config.public_url(), &token).await
+        }
+        .await,
+    )
+}

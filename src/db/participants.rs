@@ -1,0 +1,546 @@
+//! Participants, their timelines, and the people who could not join. Always looked up within
+//! an account, except by the public referral code and the personal page's secret.
+
+use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+
+use super::{Backend, Db};
+
+use crate::domain::participants::{
+    DayCounts, EventKind, ParticipantKind, ParticipantQuery, ParticipantSort, ParticipantSummary,
+    Qualification, StripeStatus, TimelineEntry, PAGE_SIZE,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantRow {
+    pub id: String,
+    pub account_id: String,
+    pub campaign_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Other fields, by key.
+    pub fields: Vec<(String, String)>,
+    pub code: String,
+    pub page_token: String,
+    pub referrer_id: Option<String>,
+    /// join, referral or import.
+    pub source: String,
+    pub qualification: Qualification,
+    pub stripe_status: StripeStatus,
+    pub stripe_customer_id: Option<String>,
+    pub referrals: i64,
+    pub qualified_referrals: i64,
+    pub created_at: i64,
+}
+
+impl ParticipantRow {
+    pub fn summary(&self) -> ParticipantSummary {
+        ParticipantSummary {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            code: self.code.clone(),
+            kind: if self.referrer_id.is_some() {
+                ParticipantKind::Invited
+            } else {
+                ParticipantKind::Referring
+            },
+            qualification: self.qualification,
+            stripe_status: self.stripe_status,
+            referrals: self.referrals,
+            qualified_referrals: self.qualified_referrals,
+            joined_at: self.created_at,
+        }
+    }
+}
+
+impl FromRow<'_, AnyRow> for ParticipantRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let fields: String = row.try_get("fields")?;
+        let qualification: String = row.try_get("qualification")?;
+        let stripe: String = row.try_get("stripe_status")?;
+        Ok(ParticipantRow {
+            id: row.try_get("id")?,
+            account_id: row.try_get("account_id")?,
+            campaign_id: row.try_get("campaign_id")?,
+            email: row.try_get("email")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            fields: serde_json::from_str(&fields).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "fields".into(),
+                source: Box::new(e),
+            })?,
+            code: row.try_get("code")?,
+            page_token: row.try_get("page_token")?,
+            referrer_id: row.try_get("referrer_id")?,
+            source: row.try_get("source")?,
+            qualification: Qualification::from_key(&qualification)
+                .unwrap_or(Qualification::NotApplicable),
+            stripe_status: StripeStatus::from_key(&stripe).unwrap_or(StripeStatus::NotSent),
+            stripe_customer_id: row.try_get("stripe_customer_id")?,
+            referrals: row.try_get("referrals")?,
+            qualified_referrals: row.try_get("qualified_referrals")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, account_id, campaign_id, email, first_name, last_name, fields, code, page_token, \
+     referrer_id, source, qualification, stripe_status, stripe_customer_id, referrals, qualified_referrals, created_at";
+
+/// The text the Users tab searches: lower-case email, names and code.
+fn search_text(p: &ParticipantRow) -> String {
+    format!("{} {} {} {}", p.email, p.first_name, p.last_name, p.code).to_lowercase()
+}
+
+/// Adds a participant; false if the email is already in the campaign.
+pub async fn insert<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    p: &ParticipantRow,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "INSERT INTO participants ({COLUMNS}, search) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         ON CONFLICT (campaign_id, email) DO NOTHING"
+    ))
+    .bind(&p.id)
+    .bind(&p.account_id)
+    .bind(&p.campaign_id)
+    .bind(&p.email)
+    .bind(&p.first_name)
+    .bind(&p.last_name)
+    .bind(serde_json::to_string(&p.fields).expect("fields serialize"))
+    .bind(&p.code)
+    .bind(&p.page_token)
+    .bind(&p.referrer_id)
+    .bind(&p.source)
+    .bind(p.qualification.key())
+    .bind(p.stripe_status.key())
+    .bind(&p.stripe_customer_id)
+    .bind(p.referrals)
+    .bind(p.qualified_referrals)
+    .bind(p.created_at)
+    .bind(search_text(p))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The participant a public referral link names.
+pub async fn by_code<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    code: &str,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The participant whose personal page this is.
+pub async fn by_page_token<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    token: &str,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE page_token = $1"
+    ))
+    .bind(token)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The participant with this (normalised) email in a campaign.
+pub async fn by_email<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    campaign_id: &str,
+    email: &str,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE campaign_id = $1 AND email = $2"
+    ))
+    .bind(campaign_id)
+    .bind(email)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Participants across the account's campaigns (what its limit counts).
+pub async fn count_in_account<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(ex)
+        .await
+}
+
+pub async fn count_in_campaign<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    campaign_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE campaign_id = $1")
+        .bind(campaign_id)
+        .fetch_one(ex)
+        .await
+}
+
+/// Counts one more friend who joined through this referrer.
+pub async fn add_referral<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    referrer_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE participants SET referrals = referrals + 1 WHERE id = $1")
+        .bind(referrer_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+const SUMMARY_COLUMNS: &str =
+    "id, email, first_name, last_name, code, referrer_id, qualification, \
+     stripe_status, referrals, qualified_referrals, created_at";
+
+struct SummaryRow(ParticipantSummary);
+
+impl FromRow<'_, AnyRow> for SummaryRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let referrer: Option<String> = row.try_get("referrer_id")?;
+        let qualification: String = row.try_get("qualification")?;
+        let stripe: String = row.try_get("stripe_status")?;
+        Ok(SummaryRow(ParticipantSummary {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            code: row.try_get("code")?,
+            kind: if referrer.is_some() {
+                ParticipantKind::Invited
+            } else {
+                ParticipantKind::Referring
+            },
+            qualification: Qualification::from_key(&qualification)
+                .unwrap_or(Qualification::NotApplicable),
+            stripe_status: StripeStatus::from_key(&stripe).unwrap_or(StripeStatus::NotSent),
+            referrals: row.try_get("referrals")?,
+            qualified_referrals: row.try_get("qualified_referrals")?,
+            joined_at: row.try_get("created_at")?,
+        }))
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One page of a campaign's participants and how many match in all. Only the filters in use
+/// go into the statement, so each query can use the index made for it; the search goes through
+/// a trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) when it is long enough to.
+pub async fn search(
+    db: &Db,
+    account_id: &str,
+    campaign_id: &str,
+    query: &ParticipantQuery,
+) -> Result<(Vec<ParticipantSummary>, i64), sqlx::Error> {
+    let mut binds: Vec<String> = vec![account_id.into(), campaign_id.into()];
+    let mut filter = String::from("account_id = $1 AND campaign_id = $2");
+    // Adds a condition; its `?`, if any, is the next placeholder, bound to `value`.
+    let mut and = |condition: &str, value: Option<String>| {
+        filter.push_str(" AND ");
+        match value {
+            Some(value) => {
+                binds.push(value);
+                filter.push_str(&condition.replace('?', &format!("${}", binds.len())));
+            }
+            None => filter.push_str(condition),
+        }
+    };
+    match query.kind {
+        Some(ParticipantKind::Invited) => and("referrer_id IS NOT NULL", None),
+        Some(ParticipantKind::Referring) => and("referrer_id IS NULL", None),
+        None => {}
+    }
+    let term = query.search.trim().to_lowercase();
+    if !term.is_empty() {
+        let trigram_match = db.backend() == Backend::Sqlite
+            && term.chars().count() >= 3
+            && !term.contains(['"', '%', '_', '\\']);
+        if trigram_match {
+            and(
+                "rowid IN (SELECT rowid FROM participants_search WHERE participants_search MATCH ?)",
+                Some(format!("\"{term}\"")),
+            );
+        } else {
+            and("search LIKE ? ESCAPE '\\'", Some(like_pattern(&term)));
+        }
+    }
+    if let Some(q) = query.qualification {
+        and("qualification = ?", Some(q.key().into()));
+    }
+    if let Some(st) = query.stripe {
+        and("stripe_status = ?", Some(st.key().into()));
+    }
+    let order = match query.sort {
+        ParticipantSort::Newest => "created_at DESC, id DESC",
+        ParticipantSort::Oldest => "created_at ASC, id ASC",
+        ParticipantSort::Name => "last_name ASC, first_name ASC, id ASC",
+        ParticipantSort::Email => "email ASC",
+        ParticipantSort::Referrals => "referrals DESC, created_at DESC, id DESC",
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM participants WHERE {filter}");
+    let mut count = sqlx::query_scalar(&count_sql);
+    for b in &binds {
+        count = count.bind(b);
+    }
+    let total: i64 = count.fetch_one(db.pool()).await?;
+    let n = binds.len();
+    let page_sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM participants WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut page = sqlx::query_as::<_, SummaryRow>(&page_sql);
+    for b in &binds {
+        page = page.bind(b);
+    }
+    let offset = i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE);
+    let rows = page
+        .bind(i64::from(PAGE_SIZE))
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    Ok((rows.into_iter().map(|r| r.0).collect(), total))
+}
+
+/// The friends someone referred, newest first.
+pub async fn referred_by<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    referrer_id: &str,
+) -> Result<Vec<ParticipantSummary>, sqlx::Error> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM participants WHERE account_id = $1 AND referrer_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT 500"
+    ))
+    .bind(account_id)
+    .bind(referrer_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Every participant of a campaign, oldest first (for the CSV export).
+pub async fn all_in_campaign<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE account_id = $1 AND campaign_id = $2 \
+         ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// Appends to a participant's timeline.
+pub async fn add_event<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    p: &ParticipantRow,
+    kind: EventKind,
+    detail: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO participant_events (id, account_id, campaign_id, participant_id, kind, detail, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(super::new_id("pev"))
+    .bind(&p.account_id)
+    .bind(&p.campaign_id)
+    .bind(&p.id)
+    .bind(kind.key())
+    .bind(detail)
+    .bind(at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// A participant's timeline, newest first.
+pub async fn timeline<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    participant_id: &str,
+) -> Result<Vec<TimelineEntry>, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, detail, at FROM participant_events WHERE account_id = $1 AND participant_id = $2 \
+         ORDER BY at DESC, id DESC LIMIT 1000",
+    )
+    .bind(account_id)
+    .bind(participant_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, detail, at)| TimelineEntry {
+            label: EventKind::from_key(&kind)
+                .map(|k| k.label().to_string())
+                .unwrap_or_else(|| kind.clone()),
+            kind,
+            detail,
+            at,
+        })
+        .collect())
+}
+
+/// Events per day and kind of a campaign since `since` (day starts in Unix seconds).
+pub async fn daily_counts<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    since: i64,
+) -> Result<Vec<DayCounts>, sqlx::Error> {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT (at / 86400) * 86400 AS day, kind, COUNT(*) FROM participant_events \
+         WHERE account_id = $1 AND campaign_id = $2 AND at >= $3 GROUP BY day, kind ORDER BY day",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .bind(since)
+    .fetch_all(ex)
+    .await?;
+    let mut days: Vec<DayCounts> = Vec::new();
+    for (day, kind, n) in rows {
+        if days.last().is_none_or(|d| d.day != day) {
+            days.push(DayCounts {
+                day,
+                ..DayCounts::default()
+            });
+        }
+        let d = days.last_mut().expect("just pushed");
+        add_to(d, &kind, n);
+    }
+    Ok(days)
+}
+
+/// All-time totals per kind of a campaign.
+pub async fn totals<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<DayCounts, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, COUNT(*) FROM participant_events WHERE account_id = $1 AND campaign_id = $2 GROUP BY kind",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await?;
+    let mut totals = DayCounts::default();
+    for (kind, n) in rows {
+        add_to(&mut totals, &kind, n);
+    }
+    Ok(totals)
+}
+
+fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
+    match EventKind::from_key(kind) {
+        Some(EventKind::Clicked) => d.clicks += n,
+        Some(EventKind::Joined | EventKind::Imported) => d.joins += n,
+        Some(EventKind::Referred) => d.invited += n,
+        Some(EventKind::Qualified) => d.qualified += n,
+        Some(EventKind::Rewarded) => d.rewards += n,
+        Some(EventKind::SentToStripe) | None => {}
+    }
+}
+
+/// Someone who could not join, and why (a `JoinRefusal` key).
+pub async fn record_refusal<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    email: &str,
+    reason: &str,
+    ip: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO join_refusals (id, account_id, campaign_id, email, reason, ip, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(super::new_id("jrf"))
+    .bind(account_id)
+    .bind(campaign_id)
+    .bind(email)
+    .bind(reason)
+    .bind(ip)
+    .bind(at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Refusals of a campaign by reason, most frequent first.
+pub async fn refusal_counts<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT reason, COUNT(*) AS n FROM join_refusals WHERE account_id = $1 AND campaign_id = $2 \
+         GROUP BY reason ORDER BY n DESC, reason",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// Notes a join-form submission from `ip` and says how many it made since `since`, this one
+/// included.
+pub async fn note_attempt<'c, E>(ex: E, ip: &str, now: i64, since: i64) -> Result<i64, sqlx::Error>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    sqlx::query("INSERT INTO join_attempts (id, ip, at) VALUES ($1, $2, $3)")
+        .bind(super::new_id("jat"))
+        .bind(ip)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    sqlx::query_scalar("SELECT COUNT(*) FROM join_attempts WHERE ip = $1 AND at >= $2")
+        .bind(ip)
+        .bind(since)
+        .fetch_one(ex)
+        .await
+}

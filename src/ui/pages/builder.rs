@@ -1,0 +1,624 @@
+//! `/app/campaigns/{id}/edit?step=…`: the campaign builder, one step at a time: Setup, Forms,
+//! Rewards, Qualification and Promote.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::{
+    api::campaigns::{
+        get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus, SetPromoteToggle,
+    },
+    domain::{
+        campaigns::{
+            check_form_fields, live_change_warnings, normalise_form, CampaignDetail,
+            CampaignStatus, FieldKind, FormField, ToggleState,
+        },
+        permissions::Permission,
+        time::format_date_input,
+    },
+    error::AppError,
+    ui::components::{
+        campaign::{CampaignTabs, Tab},
+        form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+        layout::{require_user, UserResource},
+    },
+};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Setup,
+    Forms,
+    Rewards,
+    Qualification,
+    Promote,
+}
+
+impl Step {
+    const ALL: [Step; 5] = [
+        Step::Setup,
+        Step::Forms,
+        Step::Rewards,
+        Step::Qualification,
+        Step::Promote,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Step::Setup => "setup",
+            Step::Forms => "forms",
+            Step::Rewards => "rewards",
+            Step::Qualification => "qualification",
+            Step::Promote => "promote",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Step::Setup => "Setup",
+            Step::Forms => "Forms",
+            Step::Rewards => "Rewards",
+            Step::Qualification => "Qualification",
+            Step::Promote => "Promote",
+        }
+    }
+
+    fn from_key(key: &str) -> Step {
+        Step::ALL
+            .into_iter()
+            .find(|s| s.key() == key)
+            .unwrap_or(Step::Setup)
+    }
+}
+
+#[component]
+pub fn CampaignBuilderPage() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let step = move || Step::from_key(&query.read().get("step").unwrap_or_default());
+    let save_setup = ServerAction::<SaveCampaignSetup>::new();
+    let set_status = ServerAction::<SetCampaignStatus>::new();
+    let forms_saved = RwSignal::new(0u32);
+    let campaign = Resource::new(
+        move || {
+            (
+                id(),
+                save_setup.version().get(),
+                set_status.version().get(),
+                forms_saved.get(),
+            )
+        },
+        |(id, ..)| get_campaign(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let step = step();
+                Suspend::new(async move {
+                    let me = match require_user(user.await) {
+                        Ok(me) => me,
+                        Err(view) => return view,
+                    };
+                    let c = match campaign.await {
+                        Ok(c) => c,
+                        Err(e) => return error_notice(&e),
+                    };
+                    let explanation = me.explain(Permission::EditCampaigns);
+                    let steps = Step::ALL
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            let current = (s == step).then_some("step");
+                            view! {
+                                <li class:active=s == step>
+                                    <a href=format!("?step={}", s.key()) aria-current=current>
+                                        {format!("{}. {}", i + 1, s.label())}
+                                    </a>
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    let body = match step {
+                        Step::Setup => view! { <SetupStep campaign=c.clone() action=save_setup explanation=explanation.clone() /> }.into_any(),
+                        Step::Forms => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
+                        Step::Rewards => view! {
+                            <section class="card">
+                                <h2>"Rewards"</h2>
+                                <p>"Reward rules say what a person referring earns when a friend qualifies (a Stripe coupon, a promotion code, account credit or a custom reward)."</p>
+                                <p class="muted empty-rules">"This campaign has no reward rules yet."</p>
+                            </section>
+                        }
+                        .into_any(),
+                        Step::Qualification => view! {
+                            <section class="card">
+                                <h2>"Qualification"</h2>
+                                <p>"A friend qualifies when their spending in Stripe reaches the target within the time window set here."</p>
+                                <p class="muted">"No qualification rule yet: invited friends stay Pending until one is set."</p>
+                            </section>
+                        }
+                        .into_any(),
+                        Step::Promote => view! { <PromoteStep campaign=c.clone() /> }.into_any(),
+                    };
+                    view! {
+                        <Title text=format!("Builder · {}", c.name) />
+                        <CampaignTabs campaign=c.clone() active=Tab::Builder />
+                        <StatusBar campaign=c.clone() action=set_status explanation=explanation.clone() />
+                        <ol class="steps builder-steps">{steps}</ol>
+                        {body}
+                    }
+                    .into_any()
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// Launch, pause, resume or end the campaign.
+#[component]
+fn StatusBar(
+    campaign: CampaignDetail,
+    action: ServerAction<SetCampaignStatus>,
+    explanation: Option<String>,
+) -> impl IntoView {
+    let error = action_error(action);
+    let choices: &[(CampaignStatus, &str)] = match campaign.status {
+        CampaignStatus::Draft => &[(CampaignStatus::Live, "Launch")],
+        CampaignStatus::Live => &[
+            (CampaignStatus::Paused, "Pause"),
+            (CampaignStatus::Ended, "End"),
+        ],
+        CampaignStatus::Paused => &[
+            (CampaignStatus::Live, "Resume"),
+            (CampaignStatus::Ended, "End"),
+        ],
+        CampaignStatus::Ended => &[],
+    };
+    let locked = explanation.is_some();
+    let buttons = choices
+        .iter()
+        .map(|(status, label)| {
+            let id = campaign.id.clone();
+            view! {
+                <ActionForm action>
+                    <input type="hidden" name="id" value=id />
+                    <input type="hidden" name="status" value=status.key() />
+                    <button type="submit" class="secondary" disabled=locked>{*label}</button>
+                </ActionForm>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="status-bar row">
+            <span class="muted">{format!("{} participants", campaign.participants)}</span>
+            {buttons}
+        </div>
+        <FormProblem error />
+    }
+}
+
+#[component]
+fn SetupStep(
+    campaign: CampaignDetail,
+    action: ServerAction<SaveCampaignSetup>,
+    explanation: Option<String>,
+) -> impl IntoView {
+    let error = action_error(action);
+    let saved = move || matches!(action.value().get(), Some(Ok(())));
+    // A live campaign's risky change comes back as a conflict: offer to confirm it.
+    let needs_confirm = move || matches!(error.get(), Some(AppError::Conflict(_)));
+    let date = |at: Option<i64>| at.map(format_date_input).unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="setup-heading">
+            <h2 id="setup-heading">"Setup"</h2>
+            <Explanation text=explanation.clone() />
+            <ActionForm action>
+                <fieldset disabled=explanation.is_some()>
+                    <FormProblem error />
+                    <input type="hidden" name="id" value=campaign.id.clone() />
+                    <label for="name">"Name"</label>
+                    <input id="name" name="setup[name]" value=campaign.name.clone() required />
+                    <FieldMessage error field="name" />
+                    <label for="slug">"Link name"</label>
+                    <input id="slug" name="setup[slug]" value=campaign.slug.clone() required />
+                    <p class="hint">"People join at /j/ followed by this name."</p>
+                    <FieldMessage error field="slug" />
+                    <div class="row">
+                        <div>
+                            <label for="starts_on">"Starts on (optional)"</label>
+                            <input id="starts_on" name="setup[starts_on]" type="date" value=date(campaign.starts_at) />
+                            <FieldMessage error field="starts_on" />
+                        </div>
+                        <div>
+                            <label for="ends_on">"Ends after (optional)"</label>
+                            <input id="ends_on" name="setup[ends_on]" type="date" value=date(campaign.ends_at.map(|e| e - 86_400)) />
+                            <FieldMessage error field="ends_on" />
+                        </div>
+                    </div>
+                    <label for="referral_cap">"Most friends one person may refer (optional)"</label>
+                    <input id="referral_cap" name="setup[referral_cap]" type="number" min="1" value=campaign.referral_cap.map(|n| n.to_string()).unwrap_or_default() />
+                    <FieldMessage error field="referral_cap" />
+                    <label for="share_text">"Share text"</label>
+                    <textarea id="share_text" name="setup[share_text]" rows="2" placeholder="Join me on Acme and get 20% off">{campaign.share_text.clone()}</textarea>
+                    <FieldMessage error field="share_text" />
+                    <Show when=needs_confirm>
+                        <label class="choice confirm">
+                            <input type="checkbox" name="confirm" value="yes" />
+                            " Save anyway"
+                        </label>
+                    </Show>
+                    <button type="submit">"Save setup"</button>
+                    <Show when=saved>
+                        <span class="saved" role="status">" Saved."</span>
+                    </Show>
+                </fieldset>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A form's fields with stable ids, so rows keep their focus while others change.
+type Rows = RwSignal<Vec<(u32, FormField)>>;
+
+fn plain(rows: &[(u32, FormField)]) -> Vec<FormField> {
+    rows.iter().map(|(_, f)| f.clone()).collect()
+}
+
+#[component]
+fn FormsStep(
+    campaign: CampaignDetail,
+    explanation: Option<String>,
+    saved: RwSignal<u32>,
+) -> impl IntoView {
+    let numbered = |form: &[FormField], from: u32| -> Vec<(u32, FormField)> {
+        form.iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, f)| (from + i as u32, f))
+            .collect()
+    };
+    let referrer: Rows = RwSignal::new(numbered(&campaign.referrer_form, 0));
+    let friend: Rows = RwSignal::new(numbered(&campaign.friend_form, 1_000));
+    // "Saved." stays until the forms are edited again (this step is rebuilt after each save).
+    let (stored_referrer, stored_friend) =
+        (campaign.referrer_form.clone(), campaign.friend_form.clone());
+    let unchanged =
+        move || plain(&referrer.get()) == stored_referrer && plain(&friend.get()) == stored_friend;
+    let save = ServerAction::<SaveCampaignForms>::new();
+    let error = action_error(save);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let live = campaign.status == CampaignStatus::Live;
+    let (slug, old_referrer, old_friend) = (
+        campaign.slug.clone(),
+        campaign.referrer_form.clone(),
+        campaign.friend_form.clone(),
+    );
+    let warnings = move || {
+        if !live {
+            return Vec::new();
+        }
+        let mut w = live_change_warnings(
+            &slug,
+            &slug,
+            &old_referrer,
+            &normalise_form(plain(&referrer.get())),
+        );
+        w.extend(live_change_warnings(
+            &slug,
+            &slug,
+            &old_friend,
+            &normalise_form(plain(&friend.get())),
+        ));
+        w
+    };
+    let invalid = move || {
+        !check_form_fields(&normalise_form(plain(&referrer.get()))).is_empty()
+            || !check_form_fields(&normalise_form(plain(&friend.get()))).is_empty()
+    };
+    let id = campaign.id.clone();
+    let submit = move |confirm: bool| {
+        save.dispatch(SaveCampaignForms {
+            id: id.clone(),
+            referrer_form: plain(&referrer.get_untracked()),
+            friend_form: plain(&friend.get_untracked()),
+            confirm,
+        });
+    };
+    let submit_anyway = submit.clone();
+    let disabled = explanation.is_some();
+    view! {
+        <section class="card" aria-labelledby="forms-heading">
+            <h2 id="forms-heading">"Forms"</h2>
+            <Explanation text=explanation.clone() />
+            <FormEditor title="People referring" prefix="referrer" rows=referrer disabled error />
+            <FormEditor title="People invited" prefix="friend" rows=friend disabled error />
+            <FormProblem error />
+            {move || {
+                let w = warnings();
+                if w.is_empty() {
+                    let submit = submit.clone();
+                    view! {
+                        <button type="button" class="save-forms" disabled=move || disabled || invalid() on:click=move |_| submit(false)>
+                            "Save forms"
+                        </button>
+                    }
+                    .into_any()
+                } else {
+                    let submit = submit_anyway.clone();
+                    let items = w.into_iter().map(|m| view! { <li>{m}</li> }).collect_view();
+                    view! {
+                        <div class="notice notice-warn live-warning" role="alert">
+                            <p><strong>"This campaign is live. Saving these forms will:"</strong></p>
+                            <ul>{items}</ul>
+                            <button type="button" class="danger" disabled=move || disabled || invalid() on:click=move |_| submit(true)>
+                                "Save anyway"
+                            </button>
+                        </div>
+                    }
+                    .into_any()
+                }
+            }}
+            <Show when=move || saved.get() != 0 && unchanged()>
+                <span class="saved" role="status">"Saved."</span>
+            </Show>
+        </section>
+    }
+}
+
+/// The editor of one join form: a row per field, and a way to add one.
+#[component]
+fn FormEditor(
+    title: &'static str,
+    prefix: &'static str,
+    rows: Rows,
+    disabled: bool,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let kind_to_add = RwSignal::new("text".to_string());
+    let add = move |_| {
+        let kind = FieldKind::from_key(&kind_to_add.get_untracked()).unwrap_or(FieldKind::Text);
+        rows.update(|r| {
+            let uid = r.iter().map(|(u, _)| *u).max().unwrap_or(0) + 1;
+            r.push((
+                uid,
+                FormField {
+                    key: String::new(),
+                    label: kind.label().to_string(),
+                    kind,
+                    required: false,
+                },
+            ));
+        });
+    };
+    let form_error = move || {
+        check_form_fields(&normalise_form(plain(&rows.get())))
+            .into_iter()
+            .find(|(k, _)| k == "form")
+            .map(|(_, m)| m)
+            .or_else(|| {
+                error
+                    .get()
+                    .and_then(|e| e.field_message(&format!("{prefix}.form")).map(String::from))
+            })
+    };
+    let kinds = FieldKind::all()
+        .into_iter()
+        .map(|k| view! { <option value=k.key()>{k.label()}</option> })
+        .collect_view();
+    let uids = move || rows.with(|r| r.iter().map(|(uid, _)| *uid).collect::<Vec<u32>>());
+    view! {
+        <fieldset class="form-editor" data-form=prefix disabled=disabled>
+            <legend>{title}</legend>
+            <table>
+                <thead><tr><th>"Label"</th><th>"Kind"</th><th>"Options"</th><th>"Required"</th><th></th></tr></thead>
+                <tbody>
+                    <For each=uids key=|uid| *uid let:uid>
+                        <FieldRow uid rows prefix error />
+                    </For>
+                </tbody>
+            </table>
+            {move || form_error().map(|m| view! { <p class="field-error form-error">{m}</p> })}
+            <div class="row add-field">
+                <label for=format!("{prefix}-add")>"Add a field"</label>
+                <select id=format!("{prefix}-add") on:change=move |ev| kind_to_add.set(event_target_value(&ev))>
+                    {kinds}
+                </select>
+                <button type="button" class="secondary" on:click=add>"Add field"</button>
+            </div>
+        </fieldset>
+    }
+}
+
+#[component]
+fn FieldRow(
+    uid: u32,
+    rows: Rows,
+    prefix: &'static str,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let field = move || {
+        rows.with(|r| r.iter().find(|(u, _)| *u == uid).map(|(_, f)| f.clone()))
+            .unwrap_or_else(|| FormField {
+                key: String::new(),
+                label: String::new(),
+                kind: FieldKind::Text,
+                required: false,
+            })
+    };
+    let index = move || rows.with(|r| r.iter().position(|(u, _)| *u == uid).unwrap_or(0));
+    let edit = move |change: &dyn Fn(&mut FormField)| {
+        rows.update(|r| {
+            if let Some((_, f)) = r.iter_mut().find(|(u, _)| *u == uid) {
+                change(f);
+            }
+        })
+    };
+    // The first problem with this row, checked here first and then by the server.
+    let problem = move |what: &'static str| {
+        let i = index();
+        check_form_fields(&normalise_form(plain(&rows.get())))
+            .into_iter()
+            .find(|(k, _)| *k == format!("{i}.{what}"))
+            .map(|(_, m)| m)
+            .or_else(|| {
+                error.get().and_then(|e| {
+                    e.field_message(&format!("{prefix}.{i}.{what}"))
+                        .map(String::from)
+                })
+            })
+    };
+    let kinds = move || {
+        let current = field().kind.key();
+        FieldKind::all()
+            .into_iter()
+            .map(|k| view! { <option value=k.key() selected=k.key() == current>{k.label()}</option> })
+            .collect_view()
+    };
+    let is_email = move || field().kind == FieldKind::Email;
+    view! {
+        <tr class="field-row">
+            <td>
+                <input aria-label="Label" class="field-label" prop:value=move || field().label
+                    on:input=move |ev| { let v = event_target_value(&ev); edit(&|f| f.label = v.clone()) } />
+                {move || problem("label").map(|m| view! { <p class="field-error">{m}</p> })}
+            </td>
+            <td>
+                <select aria-label="Kind" class="field-kind" on:change=move |ev| {
+                    let key = event_target_value(&ev);
+                    edit(&|f| {
+                        if let Some(kind) = FieldKind::from_key(&key) {
+                            f.kind = kind;
+                        }
+                    })
+                }>
+                    {kinds}
+                </select>
+            </td>
+            <td>
+                {move || match field().kind {
+                    FieldKind::Select(options) => view! {
+                        <input aria-label="Options, separated by commas" class="field-options" prop:value=options.join(",")
+                            placeholder="basic,pro"
+                            on:input=move |ev| {
+                                let v = event_target_value(&ev);
+                                edit(&|f| f.kind = FieldKind::Select(v.split(',').map(String::from).collect()))
+                            } />
+                        {move || problem("options").map(|m| view! { <p class="field-error">{m}</p> })}
+                    }
+                    .into_any(),
+                    _ => view! { <span class="muted">"—"</span> }.into_any(),
+                }}
+            </td>
+            <td>
+                <input type="checkbox" aria-label="Required" class="field-required"
+                    prop:checked=move || field().required || is_email()
+                    disabled=is_email
+                    on:change=move |ev| { let on = event_target_checked(&ev); edit(&|f| f.required = on) } />
+            </td>
+            <td>
+                <button type="button" class="secondary small danger remove-field"
+                    on:click=move |_| rows.update(|r| r.retain(|(u, _)| *u != uid))>
+                    "Remove"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn PromoteStep(campaign: CampaignDetail) -> impl IntoView {
+    let snippet = format!(
+        "<a href=\"{}\" target=\"_blank\" rel=\"noopener\">Join our referral program</a>",
+        campaign.join_link
+    );
+    let share = if campaign.share_text.is_empty() {
+        format!("Join me on {}: {{link}}", campaign.name)
+    } else {
+        format!("{} {{link}}", campaign.share_text)
+    };
+    let switches = campaign
+        .toggles
+        .iter()
+        .cloned()
+        .map(|t| view! { <PromoteSwitch campaign_id=campaign.id.clone() state=t /> })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="promote-heading">
+            <h2 id="promote-heading">"Promote"</h2>
+            <label for="join-link">"Join link (people referring)"</label>
+            <input id="join-link" class="copy-field" readonly value=campaign.join_link.clone() />
+            <label for="referral-format">"Referral link format (each person gets their own code)"</label>
+            <input id="referral-format" class="copy-field" readonly value=campaign.referral_link_format.clone() />
+            <label for="snippet">"Embed on your site"</label>
+            <textarea id="snippet" class="copy-field" readonly rows="2">{snippet}</textarea>
+            <label for="share-text">"Share text (edit it in Setup)"</label>
+            <input id="share-text" class="copy-field" readonly value=share />
+        </section>
+        <section class="card" aria-labelledby="integration-heading">
+            <h2 id="integration-heading">"Stripe"</h2>
+            <ul class="switches">{switches}</ul>
+        </section>
+    }
+}
+
+/// One integration toggle: it flips at once, saves in the background, and flips back with
+/// the reason if the server refuses.
+#[component]
+fn PromoteSwitch(campaign_id: String, state: ToggleState) -> impl IntoView {
+    let on = RwSignal::new(state.on);
+    let confirmed = RwSignal::new(state.on);
+    let problem = RwSignal::new(None::<String>);
+    let action = ServerAction::<SetPromoteToggle>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(s)) => {
+            confirmed.set(s.on);
+            on.set(s.on);
+            problem.set(None);
+        }
+        Some(Err(e)) => {
+            on.set(confirmed.get_untracked());
+            problem.set(Some(e.to_string()));
+        }
+        None => {}
+    });
+    let key = state.toggle.key();
+    let id = format!("toggle-{key}");
+    let label_for = id.clone();
+    let blocked = state.blocker.is_some();
+    let permission_blocked = state
+        .blocker
+        .as_ref()
+        .is_some_and(|b| b.fix_href == "/app/team");
+    // Blocked toggles can still be switched off (when the person may edit the campaign).
+    let disabled = move || permission_blocked || (blocked && !on.get());
+    let blocker = state.blocker.clone().map(|b| {
+        view! {
+            <p class="notice notice-warn blocker">
+                {b.reason} " " <a href=b.fix_href>{b.fix_label}</a>
+            </p>
+        }
+    });
+    view! {
+        <li class="switch" data-toggle=key>
+            <label for=label_for class="choice">
+                <input id=id type="checkbox" role="switch" prop:checked=move || on.get()
+                    aria-checked=move || on.get().to_string()
+                    disabled=disabled
+                    on:change=move |ev| {
+                        let target = event_target_checked(&ev);
+                        on.set(target);
+                        action.dispatch(SetPromoteToggle { id: campaign_id.clone(), toggle: key.to_string(), on: target });
+                    } />
+                " " {state.toggle.label()}
+            </label>
+            <span class="switch-state" aria-live="polite">{move || if on.get() { "On" } else { "Off" }}</span>
+            {blocker}
+            {move || problem.get().map(|m| view! { <p class="notice notice-error" role="alert">{m}</p> })}
+        </li>
+    }
+}

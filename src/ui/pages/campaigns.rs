@@ -1,0 +1,174 @@
+//! `/app/campaigns`: the account's campaigns and a form to start one; `/app/campaigns/{id}`:
+//! a campaign's dashboard.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::{
+        campaigns::{get_campaign, list_campaigns, CreateCampaign},
+        participants::get_campaign_stats,
+    },
+    domain::{campaigns::CampaignStatus, permissions::Permission, time::format_date},
+    ui::components::{
+        campaign::{CampaignTabs, Tab},
+        chart::DailyChart,
+        form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+        layout::{require_user, UserResource},
+    },
+};
+
+pub fn status_badge(status: CampaignStatus) -> impl IntoView {
+    let label = match status {
+        CampaignStatus::Draft => "Draft",
+        CampaignStatus::Live => "Live",
+        CampaignStatus::Paused => "Paused",
+        CampaignStatus::Ended => "Ended",
+    };
+    view! { <span class=format!("badge badge-{}", status.key())>{label}</span> }
+}
+
+#[component]
+pub fn CampaignsPage() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let create = ServerAction::<CreateCampaign>::new();
+    let error = action_error(create);
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <Title text="Campaigns" />
+        <h1>"Campaigns"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let me = match require_user(user.await) {
+                    Ok(me) => me,
+                    Err(view) => return view,
+                };
+                let list = match campaigns.await {
+                    Ok(list) => list,
+                    Err(e) => return error_notice(&e),
+                };
+                let explanation = me.explain(Permission::EditCampaigns);
+                let listing = if list.is_empty() {
+                    view! { <p class="muted">"No campaigns yet. Start one below: it stays a draft until you launch it."</p> }.into_any()
+                } else {
+                    let rows = list
+                        .into_iter()
+                        .map(|c| view! {
+                            <tr>
+                                <td><a href=format!("/app/campaigns/{}", c.id)>{c.name}</a></td>
+                                <td class="muted">{format!("/j/{}", c.slug)}</td>
+                                <td>{status_badge(c.status)}</td>
+                                <td class="num">{c.participants}</td>
+                                <td class="nowrap">{format_date(c.created_at)}</td>
+                            </tr>
+                        })
+                        .collect_view();
+                    view! {
+                        <table class="campaigns">
+                            <thead><tr><th>"Campaign"</th><th>"Join link"</th><th>"Status"</th><th class="num">"People"</th><th>"Created"</th></tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    }
+                    .into_any()
+                };
+                view! {
+                    {listing}
+                    <section class="card" aria-labelledby="new-campaign">
+                        <h2 id="new-campaign">"New campaign"</h2>
+                        <Explanation text=explanation.clone() />
+                        <ActionForm action=create>
+                            <fieldset disabled=explanation.is_some()>
+                                <FormProblem error />
+                                <label for="campaign-name">"Name"</label>
+                                <input id="campaign-name" name="name" required placeholder="Spring referrals" />
+                                <FieldMessage error field="name" />
+                                <label for="campaign-slug">"Link name"</label>
+                                <input id="campaign-slug" name="slug" required placeholder="spring-referrals" />
+                                <p class="hint">"People join at /j/ followed by this name."</p>
+                                <FieldMessage error field="slug" />
+                                <button type="submit">"Create campaign"</button>
+                            </fieldset>
+                        </ActionForm>
+                    </section>
+                }
+                .into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// `/app/campaigns/{id}`: clicks, joins, invited friends, qualified referrals and rewards, as
+/// numbers and as a chart of the last 30 days, and who could not join and why.
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let campaign = Resource::new(id, get_campaign);
+    let stats = Resource::new(id, get_campaign_stats);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let me = match require_user(user.await) {
+                    Ok(me) => me,
+                    Err(view) => return view,
+                };
+                let c = match campaign.await {
+                    Ok(c) => c,
+                    Err(e) => return error_notice(&e),
+                };
+                let numbers = match (me.explain(Permission::ViewParticipants), stats.await) {
+                    (Some(why), _) => view! { <Explanation text=Some(why) /> }.into_any(),
+                    (None, Err(e)) => error_notice(&e),
+                    (None, Ok(s)) => {
+                        let t = &s.totals;
+                        let cards = [
+                            ("clicks", "Clicks", t.clicks),
+                            ("joins", "Joined", t.joins),
+                            ("invited", "Friends invited", t.invited),
+                            ("qualified", "Qualified", t.qualified),
+                            ("rewards", "Rewards", t.rewards),
+                        ]
+                        .into_iter()
+                        .map(|(key, label, n)| view! {
+                            <div class="stat"><span class="stat-value" data-stat=key>{n}</span>{label}</div>
+                        })
+                        .collect_view();
+                        let refusals = if s.refusals.is_empty() {
+                            view! { <p class="muted">"Nobody has been refused."</p> }.into_any()
+                        } else {
+                            let rows = s
+                                .refusals
+                                .into_iter()
+                                .map(|(reason, n)| view! { <tr><td>{reason}</td><td class="num">{n}</td></tr> })
+                                .collect_view();
+                            view! { <table><thead><tr><th>"Reason"</th><th class="num">"People"</th></tr></thead><tbody>{rows}</tbody></table> }.into_any()
+                        };
+                        view! {
+                            <div class="grid stats">{cards}</div>
+                            <section class="card">
+                                <h2>"Last 30 days"</h2>
+                                <DailyChart days=s.days />
+                            </section>
+                            <section class="card">
+                                <h2>"Who could not join, and why"</h2>
+                                {refusals}
+                            </section>
+                        }
+                        .into_any()
+                    }
+                };
+                view! {
+                    <Title text=c.name.clone() />
+                    <CampaignTabs campaign=c.clone() active=Tab::Overview />
+                    <p>
+                        "Join page: " <a href=c.join_link.clone() target="_blank">{c.join_link.clone()}</a>
+                    </p>
+                    {numbers}
+                }
+                .into_any()
+            })}
+        </Transition>
+    }
+}
