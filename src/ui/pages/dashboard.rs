@@ -24,6 +24,10 @@ pub fn DashboardPage() -> impl IntoView {
                     <h1>{format!("Welcome, {}", me.name)}</h1>
                     <p class="lead">{format!("{} · you are {}", me.account_name, me.role)}</p>
                     <div class="grid">
+                        <a class="card link-card" href="/app/campaigns">
+                            <h2>"Campaigns"</h2>
+                            <p>"Build referral programs, share their pages, and see who joined."</p>
+                        </a>
                         <a class="card link-card" href="/app/integrations">
                             <h2>"Integrations"</h2>
                             <p>"Connect Stripe so the people who join become customers."</p>
