@@ -6,10 +6,13 @@ use crate::{
     db::{stripe_connections, unix_now, Db},
     domain::{
         activity::ActivityKind,
-        integrations::{check_key_format, key_hint, StripeConnection, StripeMode},
+        integrations::{
+            check_key_format, explain_missing_permissions, key_hint, StripeConnection, StripeMode,
+        },
     },
     error::AppError,
     secrets::Sealer,
+    stripe::{probe::check_key, StripeClient, StripeError},
 };
 
 pub async fn stripe_status(db: &Db, ctx: &Ctx) -> Result<Option<StripeConnection>, AppError> {
@@ -18,20 +21,40 @@ pub async fn stripe_status(db: &Db, ctx: &Ctx) -> Result<Option<StripeConnection
         .map(|c| c.public()))
 }
 
-/// Connects the built-in sandbox or the merchant's Stripe account by key (sealed at rest).
-/// Only one Stripe account at a time: a second needs the first disconnected.
+/// Connects the built-in sandbox or the merchant's Stripe account by key. A key is first
+/// checked against Stripe at `stripe_api_url` (which account it opens; every permission
+/// Refloop needs) and kept only if it passes, sealed at rest. Only one Stripe account at a
+/// time: a second needs the first disconnected.
 pub async fn connect_stripe(
     db: &Db,
     sealer: &Sealer,
+    stripe_api_url: &str,
     ctx: &Ctx,
     mode: StripeMode,
     key: &str,
 ) -> Result<StripeConnection, AppError> {
-    let (sealed_key, hint, livemode) = match mode {
-        StripeMode::Sandbox => (None, None, false),
+    let (sealed_key, hint, livemode, checked) = match mode {
+        StripeMode::Sandbox => (None, None, false, None),
         StripeMode::Key => {
+            let key = key.trim();
             let live = check_key_format(key).map_err(|m| AppError::invalid("key", m))?;
-            (Some(sealer.seal(key.trim())), Some(key_hint(key)), live)
+            let check = check_key(&StripeClient::new(stripe_api_url, key))
+                .await
+                .map_err(|e| match e {
+                    StripeError::InvalidKey => AppError::invalid("key", e.to_string()),
+                    _ => AppError::Unavailable(format!(
+                        "The key could not be checked: {e} Try again in a moment."
+                    )),
+                })?;
+            if let Some(message) = explain_missing_permissions(&check.missing) {
+                return Err(AppError::invalid("key", message));
+            }
+            (
+                Some(sealer.seal(key)),
+                Some(key_hint(key)),
+                live,
+                Some(check),
+            )
         }
     };
     let row = stripe_connections::ConnectionRow {
@@ -40,6 +63,8 @@ pub async fn connect_stripe(
         sealed_key,
         key_hint: hint,
         livemode,
+        stripe_account_id: checked.as_ref().map(|c| c.account_id.clone()),
+        stripe_account_name: checked.and_then(|c| c.account_name),
         connected_by: ctx.name.clone(),
         connected_at: unix_now(),
     };

@@ -88,8 +88,11 @@ test('Promote toggles explain what blocks them, save at once, survive a reload a
   for (const key of ['send_referrers', 'send_friends', 'ongoing_sync']) {
     const item = page.locator(`li[data-toggle="${key}"]`);
     await expect(item.getByRole('switch')).toBeEnabled();
+    // Flipped at once (optimistically), saved in the background.
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/set_promote_toggle') && r.ok());
     await item.getByRole('switch').check();
     await expect(item.locator('.switch-state')).toHaveText('On');
+    await saved;
   }
   await page.reload();
   await hydrated(page);

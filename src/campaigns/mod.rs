@@ -355,8 +355,7 @@ pub async fn set_toggle(
         c.name
     );
     let mut tx = db.begin().await?;
-    c.updated_at = unix_now();
-    campaigns::update(&mut *tx, &c).await?;
+    campaigns::set_toggle(&mut *tx, &ctx.account_id, &c.id, toggle, on, unix_now()).await?;
     accounts::record(&mut *tx, ctx, ActivityKind::PromoteToggled, what).await?;
     tx.commit().await?;
     Ok(toggle_state(&c, toggle, ctx, connected))

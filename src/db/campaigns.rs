@@ -2,7 +2,7 @@
 
 use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
 
-use crate::domain::campaigns::{CampaignStatus, FormField};
+use crate::domain::campaigns::{CampaignStatus, FormField, PromoteToggle};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignRow {
@@ -128,15 +128,15 @@ pub async fn list<'c>(
     .await
 }
 
-/// Replaces the editable settings; false if there is no such campaign in the account.
+/// Replaces the builder's settings (not the integration toggles: see `set_toggle`); false if
+/// there is no such campaign in the account.
 pub async fn update<'c>(
     ex: impl Executor<'c, Database = Any>,
     c: &CampaignRow,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE campaigns SET name = $1, slug = $2, status = $3, starts_at = $4, ends_at = $5, referrer_form = $6, \
-         friend_form = $7, referral_cap = $8, send_referrers_to_stripe = $9, send_friends_to_stripe = $10, \
-         ongoing_stripe_sync = $11, share_text = $12, updated_at = $13 WHERE id = $14 AND account_id = $15",
+         friend_form = $7, referral_cap = $8, share_text = $9, updated_at = $10 WHERE id = $11 AND account_id = $12",
     )
     .bind(&c.name)
     .bind(&c.slug)
@@ -146,13 +146,36 @@ pub async fn update<'c>(
     .bind(json(&c.referrer_form))
     .bind(json(&c.friend_form))
     .bind(c.referral_cap)
-    .bind(i64::from(c.send_referrers_to_stripe))
-    .bind(i64::from(c.send_friends_to_stripe))
-    .bind(i64::from(c.ongoing_stripe_sync))
     .bind(&c.share_text)
     .bind(c.updated_at)
     .bind(&c.id)
     .bind(&c.account_id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Switches one integration toggle, and only it (two switches flipped at once both stick).
+pub async fn set_toggle<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    id: &str,
+    toggle: PromoteToggle,
+    on: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let column = match toggle {
+        PromoteToggle::SendReferrers => "send_referrers_to_stripe",
+        PromoteToggle::SendFriends => "send_friends_to_stripe",
+        PromoteToggle::OngoingSync => "ongoing_stripe_sync",
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE campaigns SET {column} = $1, updated_at = $2 WHERE id = $3 AND account_id = $4"
+    ))
+    .bind(i64::from(on))
+    .bind(now)
+    .bind(id)
+    .bind(account_id)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

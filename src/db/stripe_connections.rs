@@ -11,6 +11,9 @@ pub struct ConnectionRow {
     pub sealed_key: Option<String>,
     pub key_hint: Option<String>,
     pub livemode: bool,
+    /// The Stripe account the key opens (`acct_…`) and its name, when Stripe said.
+    pub stripe_account_id: Option<String>,
+    pub stripe_account_name: Option<String>,
     pub connected_by: String,
     pub connected_at: i64,
 }
@@ -22,6 +25,12 @@ impl ConnectionRow {
             mode: self.mode,
             key_hint: self.key_hint.clone(),
             livemode: self.livemode,
+            stripe_account: self.stripe_account_id.as_ref().map(|id| {
+                match &self.stripe_account_name {
+                    Some(name) => format!("{name} ({id})"),
+                    None => id.clone(),
+                }
+            }),
             connected_by: self.connected_by.clone(),
             connected_at: self.connected_at,
         }
@@ -37,6 +46,8 @@ impl FromRow<'_, AnyRow> for ConnectionRow {
             sealed_key: row.try_get("sealed_key")?,
             key_hint: row.try_get("key_hint")?,
             livemode: row.try_get::<i64, _>("livemode")? != 0,
+            stripe_account_id: row.try_get("stripe_account_id")?,
+            stripe_account_name: row.try_get("stripe_account_name")?,
             connected_by: row.try_get("connected_by")?,
             connected_at: row.try_get("connected_at")?,
         })
@@ -48,7 +59,8 @@ pub async fn get<'c>(
     account_id: &str,
 ) -> Result<Option<ConnectionRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT account_id, mode, sealed_key, key_hint, livemode, connected_by, connected_at \
+        "SELECT account_id, mode, sealed_key, key_hint, livemode, stripe_account_id, stripe_account_name, \
+         connected_by, connected_at \
          FROM stripe_connections WHERE account_id = $1",
     )
     .bind(account_id)
@@ -62,14 +74,17 @@ pub async fn insert<'c>(
     row: &ConnectionRow,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO stripe_connections (account_id, mode, sealed_key, key_hint, livemode, connected_by, connected_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING",
+        "INSERT INTO stripe_connections (account_id, mode, sealed_key, key_hint, livemode, \
+         stripe_account_id, stripe_account_name, connected_by, connected_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id) DO NOTHING",
     )
     .bind(&row.account_id)
     .bind(row.mode.key())
     .bind(&row.sealed_key)
     .bind(&row.key_hint)
     .bind(i64::from(row.livemode))
+    .bind(&row.stripe_account_id)
+    .bind(&row.stripe_account_name)
     .bind(&row.connected_by)
     .bind(row.connected_at)
     .execute(ex)

@@ -31,6 +31,8 @@ pub struct StripeConnection {
     /// e.g. "rk_test_…a1b2": the kind of key and its last four characters.
     pub key_hint: Option<String>,
     pub livemode: bool,
+    /// "Acme Inc (acct_…)", as Stripe named the account when the key was checked.
+    pub stripe_account: Option<String>,
     pub connected_by: String,
     pub connected_at: i64,
 }
@@ -40,7 +42,11 @@ impl StripeConnection {
         match (self.mode, &self.key_hint) {
             (StripeMode::Sandbox, _) => "Built-in Stripe sandbox (test mode)".to_string(),
             (StripeMode::Key, Some(hint)) => format!(
-                "Your Stripe account ({} mode) with key {hint}",
+                "Your Stripe account {}({} mode) with key {hint}",
+                self.stripe_account
+                    .as_ref()
+                    .map(|a| format!("{a} "))
+                    .unwrap_or_default(),
                 if self.livemode { "live" } else { "test" }
             ),
             (StripeMode::Key, None) => "Your Stripe account".to_string(),
@@ -49,6 +55,72 @@ impl StripeConnection {
 }
 
 /// Checks the shape of a pasted Stripe key; returns whether it is a live-mode key.
+/// The restricted-key permissions Refloop needs: the permission, how Stripe's dashboard labels
+/// it, and what Refloop does with it.
+pub const REQUIRED_PERMISSIONS: [(&str, &str, &str); 7] = [
+    (
+        "rak_customer_write",
+        "Customers: Write",
+        "create and update the Stripe customers of people who join",
+    ),
+    (
+        "rak_event_read",
+        "Events: Read",
+        "catch new customers and payments a webhook missed",
+    ),
+    (
+        "rak_charge_read",
+        "Charges: Read",
+        "add up what each invited friend spends",
+    ),
+    (
+        "rak_coupon_write",
+        "Coupons: Write",
+        "create coupon rewards",
+    ),
+    (
+        "rak_promotion_code_write",
+        "Promotion codes: Write",
+        "give each reward its own promotion code",
+    ),
+    (
+        "rak_customer_balance_write",
+        "Customer balance: Write",
+        "credit account-balance rewards",
+    ),
+    (
+        "rak_webhook_write",
+        "Webhook endpoints: Write",
+        "register the webhook that tells Refloop about payments within seconds",
+    ),
+];
+
+/// Stripe's page for creating a restricted key, with every permission Refloop needs ticked.
+pub fn key_creation_link() -> String {
+    let permissions: String = REQUIRED_PERMISSIONS
+        .iter()
+        .map(|(p, _, _)| format!("&permissions%5B%5D={p}"))
+        .collect();
+    format!("https://dashboard.stripe.com/apikeys/create?name=Refloop{permissions}")
+}
+
+/// What to tell someone whose key lacks `missing` (permission names), or `None` if it lacks
+/// nothing.
+pub fn explain_missing_permissions(missing: &[String]) -> Option<String> {
+    let lines: Vec<String> = REQUIRED_PERMISSIONS
+        .iter()
+        .filter(|(p, _, _)| missing.iter().any(|m| m == p))
+        .map(|(_, label, why)| format!("{label} (to {why})"))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "This key lacks {} Refloop needs: {}. Create a restricted key with them ticked (the link below fills them in) and paste it here.",
+            if lines.len() == 1 { "a permission" } else { "permissions" },
+            lines.join("; ")
+        )
+    })
+}
+
 pub fn check_key_format(key: &str) -> Result<bool, String> {
     let key = key.trim();
     if key.is_empty() {
@@ -86,6 +158,26 @@ pub fn key_hint(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_permissions_are_named_with_what_to_tick() {
+        assert_eq!(explain_missing_permissions(&[]), None);
+        let text = explain_missing_permissions(&[
+            "rak_charge_read".to_string(),
+            "rak_customer_write".to_string(),
+        ])
+        .unwrap();
+        assert!(
+            text.starts_with(
+                "This key lacks permissions Refloop needs: Customers: Write (to create"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("; Charges: Read (to add up"), "{text}");
+        let link = key_creation_link();
+        assert!(link.starts_with("https://dashboard.stripe.com/apikeys/create?name=Refloop&permissions%5B%5D=rak_customer_write&"));
+        assert_eq!(link.matches("permissions%5B%5D=").count(), 7);
+    }
 
     #[test]
     fn keys_are_checked_and_hinted() {

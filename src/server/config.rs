@@ -89,6 +89,15 @@ pub struct Config {
     )]
     pub secret_key_file: PathBuf,
 
+    /// Where Refloop reaches Stripe's API when a merchant connects their own key (the built-in
+    /// sandbox is always reached in-process). Tests point it at a sandbox.
+    #[arg(
+        long,
+        env = "REFLOOP_STRIPE_API_URL",
+        default_value = "https://api.stripe.com"
+    )]
+    pub stripe_api_url: String,
+
     /// Requests per second Refloop sends to one Stripe account in test mode, and in live mode
     /// (Stripe's limits are 25 and 100).
     #[arg(long, env = "REFLOOP_STRIPE_TEST_RATE", default_value_t = 25.0, value_parser = parse_rate)]

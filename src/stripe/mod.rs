@@ -4,6 +4,7 @@
 pub mod client;
 pub mod error;
 pub mod form;
+pub mod probe;
 pub mod rate_limit;
 pub mod signature;
 pub mod types;

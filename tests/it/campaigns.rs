@@ -242,6 +242,7 @@ async fn toggles_save_and_explain_what_blocks_them(t: &TestDb) {
     refloop::integrations::connect_stripe(
         &t.db,
         &refloop::secrets::Sealer::random(),
+        "http://127.0.0.1:9",
         &alice,
         refloop::domain::integrations::StripeMode::Sandbox,
         "",

@@ -2,7 +2,7 @@
 
 use refloop::{
     db::{accounts::is_unique_violation, campaigns, campaigns::CampaignRow, new_id, unix_now},
-    domain::campaigns::{CampaignStatus, FieldKind, FormField},
+    domain::campaigns::{CampaignStatus, FieldKind, FormField, PromoteToggle},
 };
 
 use crate::{accounts::owner, support::TestDb};
@@ -76,11 +76,37 @@ async fn campaigns_are_stored_scoped_and_found_by_slug(t: &TestDb) {
     assert!(is_unique_violation(&err));
 
     c.status = CampaignStatus::Live;
-    c.send_referrers_to_stripe = true;
     assert!(campaigns::update(t.db.pool(), &c).await.unwrap());
+    // A toggle is switched on its own, so a concurrent edit of the settings cannot undo it.
+    assert!(campaigns::set_toggle(
+        t.db.pool(),
+        &alice.account_id,
+        &c.id,
+        PromoteToggle::SendReferrers,
+        true,
+        c.updated_at
+    )
+    .await
+    .unwrap());
+    c.send_referrers_to_stripe = true;
+    let mut stale = c.clone();
+    stale.send_referrers_to_stripe = false;
+    stale.name = "Spring referrals 2".into();
+    assert!(campaigns::update(t.db.pool(), &stale).await.unwrap());
+    c.name = stale.name.clone();
     let mut foreign = c.clone();
     foreign.account_id = olga.account_id.clone();
     assert!(!campaigns::update(t.db.pool(), &foreign).await.unwrap());
+    assert!(!campaigns::set_toggle(
+        t.db.pool(),
+        &olga.account_id,
+        &c.id,
+        PromoteToggle::SendFriends,
+        false,
+        0
+    )
+    .await
+    .unwrap());
     let listed = campaigns::list(t.db.pool(), &alice.account_id)
         .await
         .unwrap();

@@ -232,6 +232,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                     let _ = refloop::integrations::connect_stripe(
                         &t.db,
                         &sealer,
+                        "http://127.0.0.1:9",
                         &team.owner.0,
                         StripeMode::Sandbox,
                         "",

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::integrations::{get_stripe_connection, ConnectStripe, DisconnectStripe},
-    domain::{permissions::Permission, time::format_utc},
+    domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
     ui::components::{
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
@@ -71,7 +71,13 @@ pub fn IntegrationsPage() -> impl IntoView {
                                 </label>
                                 <label for="stripe-key">"Key (rk_… or sk_…)"</label>
                                 <input id="stripe-key" name="key" type="password" autocomplete="off" placeholder="rk_live_…" />
-                                <p class="hint">"The key is encrypted at rest and never shown again, only its last four characters."</p>
+                                <p class="hint">
+                                    "Refloop checks the key with Stripe before keeping it. "
+                                    <a href=key_creation_link() target="_blank" rel="noopener noreferrer">
+                                        "Create a restricted key with every permission Refloop needs"
+                                    </a>
+                                    ". The key is encrypted at rest and never shown again, only its last four characters."
+                                </p>
                                 <FieldMessage error=connect_error field="key" />
                                 <FieldMessage error=connect_error field="mode" />
                                 <button type="submit">"Connect Stripe"</button>
