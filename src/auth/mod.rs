@@ -99,10 +99,23 @@ pub async fn require_member() -> Result<Ctx, AppError> {
 /// The signed-in caller if they hold `permission`; otherwise 401, or 403 naming the permission
 /// and the teammates who can grant it.
 pub async fn require(permission: Permission) -> Result<Ctx, AppError> {
-    let ctx = require_member().await?;
+    let (state, parts) = request()?;
+    require_from(&state.db, &parts.headers, client_ip(&parts), permission).await
+}
+
+/// `require` for a plain axum handler, from the request's headers and address.
+pub async fn require_from(
+    db: &Db,
+    headers: &HeaderMap,
+    ip: String,
+    permission: Permission,
+) -> Result<Ctx, AppError> {
+    let ctx = caller_from(db, headers, ip)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if ctx.can(permission) {
         return Ok(ctx);
     }
-    let helpers = crate::accounts::helpers(&state()?.db, &ctx.account_id).await?;
+    let helpers = crate::accounts::helpers(db, &ctx.account_id).await?;
     Err(AppError::Forbidden(explain_missing(permission, &helpers)))
 }

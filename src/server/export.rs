@@ -9,10 +9,7 @@ use axum::{
 
 use super::AppState;
 use crate::{
-    auth::caller_from,
-    campaigns::people,
-    domain::permissions::{explain_missing, Permission},
-    error::AppError,
+    auth::require_from, campaigns::people, domain::permissions::Permission, error::AppError,
 };
 
 pub async fn participants_csv(
@@ -49,15 +46,6 @@ async fn export(
     ip: String,
     id: &str,
 ) -> Result<(String, String), AppError> {
-    let ctx = caller_from(&state.db, headers, ip)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if !ctx.can(Permission::ExportParticipants) {
-        let helpers = crate::accounts::helpers(&state.db, &ctx.account_id).await?;
-        return Err(AppError::Forbidden(explain_missing(
-            Permission::ExportParticipants,
-            &helpers,
-        )));
-    }
+    let ctx = require_from(&state.db, headers, ip, Permission::ExportParticipants).await?;
     people::export_csv(&state.db, &ctx, id).await
 }

@@ -11,6 +11,7 @@ use crate::{
     },
     domain::team::CurrentUser,
     error::AppError,
+    ui::components::form::error_notice,
 };
 
 /// The signed-in person, loaded once per navigation by the layout and shared with every page.
@@ -23,10 +24,7 @@ pub fn require_user(user: Result<Option<CurrentUser>, AppError>) -> Result<Curre
     match user {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(view! { <Redirect path="/signin" /> }.into_any()),
-        Err(e) => Err(
-            view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }
-                .into_any(),
-        ),
+        Err(e) => Err(error_notice(&e)),
     }
 }
 

@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{activity::list_activity, team::get_team},
     domain::{activity::ActivityKind, permissions::Permission, time::format_utc},
+    ui::components::form::error_notice,
     ui::components::{
         form::Explanation,
         layout::{require_user, UserResource},
@@ -55,7 +56,7 @@ pub fn ActivityPage() -> impl IntoView {
                     })
                     .collect_view();
                 let listing = match entries {
-                    Err(e) => view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    Err(e) => error_notice(&e),
                     Ok(list) if list.is_empty() => view! { <p class="muted">"Nothing matches these filters."</p> }.into_any(),
                     Ok(list) => {
                         let rows = list

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use crate::{
     api::integrations::{get_stripe_connection, ConnectStripe, DisconnectStripe},
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
+    ui::components::form::error_notice,
     ui::components::{
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
@@ -35,7 +36,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                 };
                 let current = match connection.await {
                     Ok(c) => c,
-                    Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    Err(e) => return error_notice(&e),
                 };
                 let explanation = me.explain(Permission::ManageIntegrations);
                 let can_manage = explanation.is_none();

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use crate::{
     api::operations::{get_operations, RetryJob},
     domain::{operations::kind_label, permissions::Permission, time::format_utc},
+    ui::components::form::error_notice,
     ui::components::{
         form::{action_error, Explanation, FormProblem},
         layout::{require_user, UserResource},
@@ -31,7 +32,7 @@ pub fn OperationsPage() -> impl IntoView {
                 }
                 let stats = match stats.await {
                     Ok(s) => s,
-                    Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    Err(e) => return error_notice(&e),
                 };
                 let can_retry = me.can(Permission::ManageIntegrations);
                 let kinds = stats.by_kind.iter().map(|k| view! {

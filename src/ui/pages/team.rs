@@ -13,6 +13,7 @@ use crate::{
         time::format_utc,
     },
     error::AppError,
+    ui::components::form::error_notice,
     ui::components::{
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
@@ -93,11 +94,11 @@ pub fn TeamPage() -> impl IntoView {
                 };
                 let team = match team.await {
                     Ok(team) => team,
-                    Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    Err(e) => return error_notice(&e),
                 };
                 let (participants, limit) = match usage.await {
                     Ok(u) => u,
-                    Err(e) => return view! { <div class="notice notice-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    Err(e) => return error_notice(&e),
                 };
                 let can_manage = me.can(Permission::ManageTeam);
                 let is_owner = me.role == Role::Owner;
