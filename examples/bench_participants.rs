@@ -88,6 +88,8 @@ async fn fill(db: &Db, ctx: &Ctx, campaign_id: &str) {
                 StripeStatus::NotSent
             },
             stripe_customer_id: None,
+            stripe_note: String::new(),
+            stripe_since: None,
             referrals: (n % 7) as i64,
             qualified_referrals: 0,
             created_at: 1_700_000_000 + n as i64,

@@ -13,6 +13,7 @@ use crate::ui::{
         accept_invite::AcceptInvitePage,
         activity::ActivityPage,
         builder::CampaignBuilderPage,
+        campaign_stripe::CampaignStripePage,
         campaigns::{CampaignPage, CampaignsPage},
         dashboard::DashboardPage,
         integrations::IntegrationsPage,
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id")) view=CampaignPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view=CampaignBuilderPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view=UsersPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view=CampaignStripePage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users"), ParamSegment("participant"))
                             view=ParticipantPage

@@ -11,8 +11,8 @@ use crate::{
         },
     },
     error::AppError,
-    secrets::Sealer,
     stripe::{probe::check_key, StripeClient, StripeError},
+    workflows::StripeAccess,
 };
 
 pub async fn stripe_status(db: &Db, ctx: &Ctx) -> Result<Option<StripeConnection>, AppError> {
@@ -21,24 +21,42 @@ pub async fn stripe_status(db: &Db, ctx: &Ctx) -> Result<Option<StripeConnection
         .map(|c| c.public()))
 }
 
-/// Connects the built-in sandbox or the merchant's Stripe account by key. A key is first
-/// checked against Stripe at `stripe_api_url` (which account it opens; every permission
-/// Refloop needs) and kept only if it passes, sealed at rest. Only one Stripe account at a
-/// time: a second needs the first disconnected.
+/// Connects the built-in sandbox (a sandbox account of its own, provisioned on the spot) or
+/// the merchant's Stripe account by key. A pasted key is first checked against Stripe (which
+/// account it opens; every permission Refloop needs) and kept only if it passes. Keys are
+/// sealed at rest. Only one Stripe account at a time: a second needs the first disconnected.
 pub async fn connect_stripe(
     db: &Db,
-    sealer: &Sealer,
-    stripe_api_url: &str,
+    access: &StripeAccess,
     ctx: &Ctx,
     mode: StripeMode,
     key: &str,
 ) -> Result<StripeConnection, AppError> {
+    if let Some(current) = stripe_connections::get(db.pool(), &ctx.account_id).await? {
+        return Err(already_connected(Some(current)));
+    }
+    let sealer = &access.sealer;
     let (sealed_key, hint, livemode, checked) = match mode {
-        StripeMode::Sandbox => (None, None, false, None),
+        StripeMode::Sandbox => {
+            let name = crate::db::accounts::account_name(db.pool(), &ctx.account_id)
+                .await?
+                .unwrap_or_else(|| "Refloop".into());
+            let (account_id, key) = provision_sandbox_account(access, &name).await?;
+            (
+                Some(sealer.seal(&key)),
+                Some(key_hint(&key)),
+                false,
+                Some(crate::stripe::probe::KeyCheck {
+                    account_id,
+                    account_name: Some(name),
+                    missing: Vec::new(),
+                }),
+            )
+        }
         StripeMode::Key => {
             let key = key.trim();
             let live = check_key_format(key).map_err(|m| AppError::invalid("key", m))?;
-            let check = check_key(&StripeClient::new(stripe_api_url, key))
+            let check = check_key(&StripeClient::new(&access.api_url, key))
                 .await
                 .map_err(|e| match e {
                     StripeError::InvalidKey => AppError::invalid("key", e.to_string()),
@@ -67,14 +85,13 @@ pub async fn connect_stripe(
         stripe_account_name: checked.and_then(|c| c.account_name),
         connected_by: ctx.name.clone(),
         connected_at: unix_now(),
+        alert: None,
+        alert_at: None,
     };
     let mut tx = db.begin().await?;
     if !stripe_connections::insert(&mut *tx, &row).await? {
         let current = stripe_connections::get(&mut *tx, &ctx.account_id).await?;
-        return Err(AppError::Conflict(format!(
-            "{} is already connected. Refloop connects one Stripe account at a time: disconnect it first.",
-            current.map(|c| c.public().describe()).unwrap_or_else(|| "A Stripe account".into())
-        )));
+        return Err(already_connected(current));
     }
     accounts::record(
         &mut *tx,
@@ -85,6 +102,44 @@ pub async fn connect_stripe(
     .await?;
     tx.commit().await?;
     Ok(row.public())
+}
+
+fn already_connected(current: Option<stripe_connections::ConnectionRow>) -> AppError {
+    AppError::Conflict(format!(
+        "{} is already connected. Refloop connects one Stripe account at a time: disconnect it first.",
+        current
+            .map(|c| c.public().describe())
+            .unwrap_or_else(|| "A Stripe account".into())
+    ))
+}
+
+/// Opens an account in the built-in sandbox (over HTTP, like any Stripe call): its id and
+/// secret key.
+async fn provision_sandbox_account(
+    access: &StripeAccess,
+    name: &str,
+) -> Result<(String, String), AppError> {
+    let unavailable = |e: String| {
+        AppError::Unavailable(format!(
+            "The built-in Stripe sandbox did not answer at {} ({e}). Check REFLOOP_SANDBOX_URL and try again.",
+            access.sandbox_url
+        ))
+    };
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_sandbox/accounts", access.sandbox_url))
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+        .error_for_status()
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+        .json()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    match (answer["account"].as_str(), answer["secret_key"].as_str()) {
+        (Some(a), Some(k)) => Ok((a.to_string(), k.to_string())),
+        _ => Err(unavailable("no account in its answer".into())),
+    }
 }
 
 pub async fn disconnect_stripe(db: &Db, ctx: &Ctx) -> Result<(), AppError> {

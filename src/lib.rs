@@ -35,6 +35,8 @@ pub mod server;
 pub mod stripe;
 #[cfg(feature = "ssr")]
 pub mod stripe_sandbox;
+#[cfg(feature = "ssr")]
+pub mod workflows;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

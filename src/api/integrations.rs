@@ -44,8 +44,7 @@ pub async fn connect_stripe(
             })?;
             integrations::connect_stripe(
                 &state.db,
-                &state.sealer,
-                &state.config.stripe_api_url,
+                state.queue.stripe(),
                 &ctx,
                 mode,
                 key.as_deref().unwrap_or_default(),

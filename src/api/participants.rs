@@ -65,7 +65,10 @@ pub async fn import_participants(
     with_status(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
-            people::import_csv(&state()?.db, &ctx, &campaign_id, &csv).await
+            let state = state()?;
+            let report = people::import_csv(&state.db, &ctx, &campaign_id, &csv).await?;
+            state.queue.wake();
+            Ok(report)
         }
         .await,
     )

@@ -80,6 +80,8 @@ pub async fn join_campaign(
                 ip: client_ip(),
             };
             let token = join::join(&state.db, state.config.join_limit, request).await?;
+            // Their Stripe customer is created by a job enqueued with them: start it now.
+            state.queue.wake();
             leptos_axum::redirect(&format!("/p/{token}"));
             Ok(())
         }

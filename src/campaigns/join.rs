@@ -11,16 +11,17 @@ use crate::{
         campaigns::{self, CampaignRow},
         new_id,
         participants::{self, ParticipantRow},
-        unix_now, Db,
+        unix_now, Backend, Db,
     },
     domain::{
         campaigns::{
             may_join, open_status, CampaignStatus, FieldKind, JoinContext, JoinRefusal,
             PersonalPage, PublicCampaign,
         },
-        participants::{EventKind, Qualification, StripeStatus},
+        participants::{EventKind, ParticipantKind, Qualification},
     },
     error::{AppError, FieldError},
+    workflows::send,
 };
 
 /// The name of the cookie that remembers who referred a visitor (their referral code).
@@ -200,7 +201,8 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
         fields,
         source: Source::Join,
     };
-    let Some(person) = admit(&mut tx, &c, referrer.as_ref(), newcomer, now).await? else {
+    let Some(person) = admit(&mut tx, db.backend(), &c, referrer.as_ref(), newcomer, now).await?
+    else {
         drop(tx);
         return refuse(JoinRefusal::AlreadyJoined).await;
     };
@@ -228,6 +230,7 @@ pub(crate) struct Newcomer {
 /// `None` when the email is already in the campaign.
 pub(crate) async fn admit(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     c: &CampaignRow,
     referrer: Option<&ParticipantRow>,
     n: Newcomer,
@@ -238,6 +241,12 @@ pub(crate) async fn admit(
         (Source::Join, Some(_)) => "referral",
         (Source::Join, None) => "join",
     };
+    let audience = if referrer.is_some() {
+        ParticipantKind::Invited
+    } else {
+        ParticipantKind::Referring
+    };
+    let (stripe_status, stripe_note) = send::on_arrival(c, audience);
     let person = ParticipantRow {
         id: new_id("par"),
         account_id: c.account_id.clone(),
@@ -255,8 +264,10 @@ pub(crate) async fn admit(
         } else {
             Qualification::NotApplicable
         },
-        stripe_status: StripeStatus::NotSent,
+        stripe_status,
         stripe_customer_id: None,
+        stripe_note,
+        stripe_since: None,
         referrals: 0,
         qualified_referrals: 0,
         created_at: now,
@@ -284,6 +295,7 @@ pub(crate) async fn admit(
         };
         participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
     }
+    send::after_arrival(tx, backend, &person, referrer).await?;
     Ok(Some(person))
 }
 

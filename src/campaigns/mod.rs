@@ -3,6 +3,7 @@
 
 pub mod join;
 pub mod people;
+pub mod sending;
 
 use crate::{
     accounts,
@@ -19,10 +20,12 @@ use crate::{
             FormField, PromoteToggle, ToggleState,
         },
         permissions::Permission,
+        stripe_send::check_settings,
         time::parse_date,
         validate,
     },
     error::{AppError, FieldError},
+    workflows::send,
 };
 
 /// The account's campaigns, newest first, with how many people each has.
@@ -100,24 +103,20 @@ pub async fn detail(
     id: &str,
 ) -> Result<CampaignDetail, AppError> {
     let c = load(db, ctx, id).await?;
-    let connected = stripe_connections::get(db.pool(), &ctx.account_id)
-        .await?
-        .is_some();
+    let mut toggles = Vec::new();
+    for t in PromoteToggle::ALL {
+        toggles.push(toggle_state(db, &c, t, ctx).await?);
+    }
     let participants = participants::count_in_campaign(db.pool(), &c.id).await?;
-    Ok(to_detail(c, ctx, connected, public_url, participants))
+    Ok(to_detail(c, toggles, public_url, participants))
 }
 
 fn to_detail(
     c: CampaignRow,
-    ctx: &Ctx,
-    stripe_connected: bool,
+    toggles: Vec<ToggleState>,
     public_url: &str,
     participants: i64,
 ) -> CampaignDetail {
-    let toggles = PromoteToggle::ALL
-        .into_iter()
-        .map(|t| toggle_state(&c, t, ctx, stripe_connected))
-        .collect();
     CampaignDetail {
         join_link: format!("{public_url}/j/{}", c.slug),
         referral_link_format: format!("{public_url}/r/{{code}}"),
@@ -136,25 +135,37 @@ fn to_detail(
     }
 }
 
-fn toggle_state(c: &CampaignRow, t: PromoteToggle, ctx: &Ctx, connected: bool) -> ToggleState {
+/// A toggle as the caller sees it: on or off, and what stops them switching it on.
+pub(crate) async fn toggle_state(
+    db: &Db,
+    c: &CampaignRow,
+    t: PromoteToggle,
+    ctx: &Ctx,
+) -> Result<ToggleState, AppError> {
     let permission = (!ctx.can(Permission::EditCampaigns)).then(|| {
         format!(
             "You need the “{}” permission to change this.",
             Permission::EditCampaigns.label()
         )
     });
-    ToggleState {
+    let connected = stripe_connections::get(db.pool(), &ctx.account_id)
+        .await?
+        .is_some();
+    let mapping_problem = match t.audience() {
+        Some(audience) => {
+            let settings = send::settings_for(db.pool(), c, audience).await?;
+            check_settings(&settings, send::form_of(c, audience))
+                .into_iter()
+                .next()
+                .map(|(_, message)| message)
+        }
+        None => None,
+    };
+    Ok(ToggleState {
         toggle: t,
         on: toggle_value(c, t),
-        blocker: toggle_blocker(
-            t,
-            &c.id,
-            connected,
-            &c.referrer_form,
-            &c.friend_form,
-            permission,
-        ),
-    }
+        blocker: toggle_blocker(t, &c.id, connected, mapping_problem, permission),
+    })
 }
 
 fn toggle_value(c: &CampaignRow, t: PromoteToggle) -> bool {
@@ -332,11 +343,8 @@ pub async fn set_toggle(
     on: bool,
 ) -> Result<ToggleState, AppError> {
     let mut c = load(db, ctx, id).await?;
-    let connected = stripe_connections::get(db.pool(), &ctx.account_id)
-        .await?
-        .is_some();
     if on {
-        if let Some(blocker) = toggle_state(&c, toggle, ctx, connected).blocker {
+        if let Some(blocker) = toggle_state(db, &c, toggle, ctx).await?.blocker {
             return Err(AppError::Conflict(format!(
                 "{} {} first.",
                 blocker.reason, blocker.fix_label
@@ -358,7 +366,7 @@ pub async fn set_toggle(
     campaigns::set_toggle(&mut *tx, &ctx.account_id, &c.id, toggle, on, unix_now()).await?;
     accounts::record(&mut *tx, ctx, ActivityKind::PromoteToggled, what).await?;
     tx.commit().await?;
-    Ok(toggle_state(&c, toggle, ctx, connected))
+    toggle_state(db, &c, toggle, ctx).await
 }
 
 /// The campaign `id` of the caller's account, or 404.

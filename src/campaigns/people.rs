@@ -86,7 +86,8 @@ pub async fn detail(
         referred: participants::referred_by(db.pool(), &ctx.account_id, &p.id).await?,
         timeline: participants::timeline(db.pool(), &ctx.account_id, &p.id).await?,
         referral_link: format!("{public_url}/r/{}", p.code),
-        stripe_customer_id: p.stripe_customer_id,
+        stripe_customers: crate::db::stripe_send::customers_of(db.pool(), &ctx.account_id, &p.id)
+            .await?,
     })
 }
 
@@ -363,9 +364,16 @@ async fn import_row(
             by: ctx.name.clone(),
         },
     };
-    if admit(&mut tx, c, referrer.as_ref(), newcomer, unix_now())
-        .await?
-        .is_none()
+    if admit(
+        &mut tx,
+        db.backend(),
+        c,
+        referrer.as_ref(),
+        newcomer,
+        unix_now(),
+    )
+    .await?
+    .is_none()
     {
         return Err(ImportError::Refused(
             crate::domain::campaigns::JoinRefusal::AlreadyJoined.message(),

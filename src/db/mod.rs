@@ -14,6 +14,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;
 pub mod stripe_connections;
+pub mod stripe_send;
 
 use std::{path::Path, str::FromStr, sync::Once, time::Duration};
 
@@ -135,8 +136,14 @@ impl Db {
         &self.pool
     }
 
+    /// A transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// transaction that reads and then writes could otherwise fail with "database is locked"
+    /// when another connection wrote in between, instead of waiting its turn.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Proves the database answers a query.

@@ -28,12 +28,24 @@ pub struct ParticipantRow {
     pub qualification: Qualification,
     pub stripe_status: StripeStatus,
     pub stripe_customer_id: Option<String>,
+    /// Why the Stripe status is what it is, in words.
+    pub stripe_note: String,
+    /// Since when they wait for the merchant's system to create their customer.
+    pub stripe_since: Option<i64>,
     pub referrals: i64,
     pub qualified_referrals: i64,
     pub created_at: i64,
 }
 
 impl ParticipantRow {
+    pub fn kind(&self) -> ParticipantKind {
+        if self.referrer_id.is_some() {
+            ParticipantKind::Invited
+        } else {
+            ParticipantKind::Referring
+        }
+    }
+
     pub fn summary(&self) -> ParticipantSummary {
         ParticipantSummary {
             id: self.id.clone(),
@@ -41,13 +53,10 @@ impl ParticipantRow {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             code: self.code.clone(),
-            kind: if self.referrer_id.is_some() {
-                ParticipantKind::Invited
-            } else {
-                ParticipantKind::Referring
-            },
+            kind: self.kind(),
             qualification: self.qualification,
             stripe_status: self.stripe_status,
+            stripe_note: self.stripe_note.clone(),
             referrals: self.referrals,
             qualified_referrals: self.qualified_referrals,
             joined_at: self.created_at,
@@ -79,6 +88,8 @@ impl FromRow<'_, AnyRow> for ParticipantRow {
                 .unwrap_or(Qualification::NotApplicable),
             stripe_status: StripeStatus::from_key(&stripe).unwrap_or(StripeStatus::NotSent),
             stripe_customer_id: row.try_get("stripe_customer_id")?,
+            stripe_note: row.try_get("stripe_note")?,
+            stripe_since: row.try_get("stripe_since")?,
             referrals: row.try_get("referrals")?,
             qualified_referrals: row.try_get("qualified_referrals")?,
             created_at: row.try_get("created_at")?,
@@ -86,8 +97,9 @@ impl FromRow<'_, AnyRow> for ParticipantRow {
     }
 }
 
-const COLUMNS: &str = "id, account_id, campaign_id, email, first_name, last_name, fields, code, page_token, \
-     referrer_id, source, qualification, stripe_status, stripe_customer_id, referrals, qualified_referrals, created_at";
+pub(crate) const COLUMNS: &str = "id, account_id, campaign_id, email, first_name, last_name, fields, code, page_token, \
+     referrer_id, source, qualification, stripe_status, stripe_customer_id, stripe_note, stripe_since, referrals, \
+     qualified_referrals, created_at";
 
 /// The text the Users tab searches: lower-case email, names and code.
 fn search_text(p: &ParticipantRow) -> String {
@@ -101,7 +113,7 @@ pub async fn insert<'c>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(&format!(
         "INSERT INTO participants ({COLUMNS}, search) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
          ON CONFLICT (campaign_id, email) DO NOTHING"
     ))
     .bind(&p.id)
@@ -118,6 +130,8 @@ pub async fn insert<'c>(
     .bind(p.qualification.key())
     .bind(p.stripe_status.key())
     .bind(&p.stripe_customer_id)
+    .bind(&p.stripe_note)
+    .bind(p.stripe_since)
     .bind(p.referrals)
     .bind(p.qualified_referrals)
     .bind(p.created_at)
@@ -217,7 +231,7 @@ pub async fn add_referral<'c>(
 
 const SUMMARY_COLUMNS: &str =
     "id, email, first_name, last_name, code, referrer_id, qualification, \
-     stripe_status, referrals, qualified_referrals, created_at";
+     stripe_status, stripe_note, referrals, qualified_referrals, created_at";
 
 struct SummaryRow(ParticipantSummary);
 
@@ -240,6 +254,7 @@ impl FromRow<'_, AnyRow> for SummaryRow {
             qualification: Qualification::from_key(&qualification)
                 .unwrap_or(Qualification::NotApplicable),
             stripe_status: StripeStatus::from_key(&stripe).unwrap_or(StripeStatus::NotSent),
+            stripe_note: row.try_get("stripe_note")?,
             referrals: row.try_get("referrals")?,
             qualified_referrals: row.try_get("qualified_referrals")?,
             joined_at: row.try_get("created_at")?,
@@ -480,7 +495,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
         Some(EventKind::Referred) => d.invited += n,
         Some(EventKind::Qualified) => d.qualified += n,
         Some(EventKind::Rewarded) => d.rewards += n,
-        Some(EventKind::SentToStripe) | None => {}
+        Some(EventKind::SentToStripe | EventKind::StripeWaiting | EventKind::NotSentToStripe)
+        | None => {}
     }
 }
 

@@ -16,6 +16,9 @@ pub struct ConnectionRow {
     pub stripe_account_name: Option<String>,
     pub connected_by: String,
     pub connected_at: i64,
+    /// A permanent failure talking to Stripe since connecting, and when it happened.
+    pub alert: Option<String>,
+    pub alert_at: Option<i64>,
 }
 
 impl ConnectionRow {
@@ -33,6 +36,16 @@ impl ConnectionRow {
             }),
             connected_by: self.connected_by.clone(),
             connected_at: self.connected_at,
+            alert: self.alert.clone(),
+            alert_at: self.alert_at,
+            dashboard_url: match (self.mode, &self.stripe_account_id) {
+                (StripeMode::Sandbox, Some(id)) => format!("/sandbox/stripe/?account={id}"),
+                (StripeMode::Sandbox, None) => "/sandbox/stripe/".into(),
+                (StripeMode::Key, _) if self.livemode => {
+                    "https://dashboard.stripe.com/customers".into()
+                }
+                (StripeMode::Key, _) => "https://dashboard.stripe.com/test/customers".into(),
+            },
         }
     }
 }
@@ -50,6 +63,8 @@ impl FromRow<'_, AnyRow> for ConnectionRow {
             stripe_account_name: row.try_get("stripe_account_name")?,
             connected_by: row.try_get("connected_by")?,
             connected_at: row.try_get("connected_at")?,
+            alert: row.try_get("alert")?,
+            alert_at: row.try_get("alert_at")?,
         })
     }
 }
@@ -60,7 +75,7 @@ pub async fn get<'c>(
 ) -> Result<Option<ConnectionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT account_id, mode, sealed_key, key_hint, livemode, stripe_account_id, stripe_account_name, \
-         connected_by, connected_at \
+         connected_by, connected_at, alert, alert_at \
          FROM stripe_connections WHERE account_id = $1",
     )
     .bind(account_id)

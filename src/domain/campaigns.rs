@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::participants::ParticipantKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CampaignStatus {
     Draft,
@@ -349,6 +351,15 @@ impl PromoteToggle {
         PromoteToggle::ALL.into_iter().find(|t| t.key() == key)
     }
 
+    /// Whom a sending toggle sends (`None`: not a sending toggle).
+    pub fn audience(self) -> Option<ParticipantKind> {
+        match self {
+            PromoteToggle::SendReferrers => Some(ParticipantKind::Referring),
+            PromoteToggle::SendFriends => Some(ParticipantKind::Invited),
+            PromoteToggle::OngoingSync => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             PromoteToggle::SendReferrers => "Send people referring to Stripe",
@@ -377,13 +388,14 @@ pub struct ToggleState {
 }
 
 /// Why `toggle` cannot be switched on (switching off is always allowed to whoever may edit).
-/// `permission` is the caller's missing-permission explanation, if any.
+/// `permission` is the caller's missing-permission explanation, if any; `mapping_problem` what
+/// is wrong with how the toggle's audience is mapped to Stripe customers (from
+/// `stripe_send::check_settings`).
 pub fn toggle_blocker(
     toggle: PromoteToggle,
     campaign_id: &str,
     stripe_connected: bool,
-    referrer_form: &[FormField],
-    friend_form: &[FormField],
+    mapping_problem: Option<String>,
     permission: Option<String>,
 ) -> Option<Blocker> {
     if let Some(reason) = permission {
@@ -400,20 +412,11 @@ pub fn toggle_blocker(
             fix_href: "/app/integrations".into(),
         });
     }
-    let (form, who) = match toggle {
-        PromoteToggle::SendReferrers => (referrer_form, "people referring"),
-        PromoteToggle::SendFriends => (friend_form, "people invited"),
-        PromoteToggle::OngoingSync => return None,
-    };
-    let has_name = form
-        .iter()
-        .any(|f| matches!(f.kind, FieldKind::FirstName | FieldKind::LastName));
-    (!has_name).then(|| Blocker {
-        reason: format!(
-            "Stripe customers need a name, and the form for {who} asks for none: add a First name or Last name field."
-        ),
-        fix_label: "Edit the form".into(),
-        fix_href: format!("/app/campaigns/{campaign_id}/edit?step=forms"),
+    toggle.audience()?;
+    mapping_problem.map(|reason| Blocker {
+        reason,
+        fix_label: "Map the fields".into(),
+        fix_href: format!("/app/campaigns/{campaign_id}/stripe"),
     })
 }
 
@@ -787,41 +790,35 @@ mod tests {
 
     #[test]
     fn toggles_explain_what_blocks_them() {
-        let form = default_form();
-        let no_name: Vec<FormField> = form
-            .iter()
-            .filter(|f| f.kind == FieldKind::Email)
-            .cloned()
-            .collect();
-        let blocker = |t, connected, friend: &[FormField], permission: Option<&str>| {
+        let blocker = |t, connected, problem: Option<&str>, permission: Option<&str>| {
             toggle_blocker(
                 t,
                 "cmp_1",
                 connected,
-                &form,
-                friend,
+                problem.map(String::from),
                 permission.map(String::from),
             )
         };
         assert_eq!(
-            blocker(PromoteToggle::SendReferrers, false, &form, None)
+            blocker(PromoteToggle::SendReferrers, false, None, None)
                 .unwrap()
                 .fix_href,
             "/app/integrations"
         );
         assert_eq!(
-            blocker(PromoteToggle::SendReferrers, true, &form, None),
+            blocker(PromoteToggle::SendReferrers, true, None, None),
             None
         );
-        let missing = blocker(PromoteToggle::SendFriends, true, &no_name, None).unwrap();
-        assert!(missing.reason.contains("people invited asks for none"));
-        assert_eq!(missing.fix_href, "/app/campaigns/cmp_1/edit?step=forms");
+        let missing =
+            blocker(PromoteToggle::SendFriends, true, Some("Map the Name"), None).unwrap();
+        assert_eq!(missing.reason, "Map the Name");
+        assert_eq!(missing.fix_href, "/app/campaigns/cmp_1/stripe");
         assert_eq!(
-            blocker(PromoteToggle::OngoingSync, true, &no_name, None),
+            blocker(PromoteToggle::OngoingSync, true, Some("Map the Name"), None),
             None
         );
         assert_eq!(
-            blocker(PromoteToggle::OngoingSync, true, &form, Some("Ask Alice"))
+            blocker(PromoteToggle::OngoingSync, true, None, Some("Ask Alice"))
                 .unwrap()
                 .reason,
             "Ask Alice"

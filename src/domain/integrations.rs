@@ -35,6 +35,11 @@ pub struct StripeConnection {
     pub stripe_account: Option<String>,
     pub connected_by: String,
     pub connected_at: i64,
+    /// A permanent failure talking to Stripe (e.g. the key lost a permission), and when.
+    pub alert: Option<String>,
+    pub alert_at: Option<i64>,
+    /// Where to see the customers Refloop sends: the sandbox's dashboard, or Stripe's.
+    pub dashboard_url: String,
 }
 
 impl StripeConnection {

@@ -1,11 +1,37 @@
 //! Plain Rust rules shared by the server and the browser. Depends on nothing but serde.
 
+/// Defines a small enum with a stored key and a label for people.
+macro_rules! keyed {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn key(self) -> &'static str {
+                match self { $($name::$variant => $key),+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn from_key(key: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.key() == key)
+            }
+        }
+    };
+}
+
 pub mod activity;
 pub mod campaigns;
 pub mod integrations;
 pub mod operations;
 pub mod participants;
 pub mod permissions;
+pub mod stripe_send;
 pub mod team;
 pub mod time;
 pub mod validate;

@@ -3,31 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Defines a small enum with a stored key and a label for people.
-macro_rules! keyed {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn key(self) -> &'static str {
-                match self { $($name::$variant => $key),+ }
-            }
-
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            pub fn from_key(key: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.key() == key)
-            }
-        }
-    };
-}
-
 keyed!(
     /// Whether someone joined on their own (and refers others) or was invited by a referrer.
     ParticipantKind {
@@ -49,10 +24,23 @@ keyed!(
     /// Where a participant stands with Stripe.
     StripeStatus {
         NotSent => "not_sent", "Not sent",
+        Queued => "queued", "Sending",
+        Waiting => "waiting", "Waiting for your system",
         Sent => "sent", "In Stripe",
+        Skipped => "skipped", "Not sent (see why)",
         Failed => "failed", "Failed",
     }
 );
+
+impl StripeStatus {
+    /// Not in Stripe and not on the way: "Send existing participants" picks them up.
+    pub fn can_be_sent(self) -> bool {
+        matches!(
+            self,
+            StripeStatus::NotSent | StripeStatus::Skipped | StripeStatus::Failed
+        )
+    }
+}
 
 keyed!(
     /// The orders of the Users tab.
@@ -73,6 +61,8 @@ keyed!(
         Clicked => "clicked", "Referral link clicked",
         Referred => "referred", "Invited a friend who joined",
         SentToStripe => "sent_to_stripe", "Sent to Stripe",
+        StripeWaiting => "stripe_waiting", "Waiting for a Stripe customer",
+        NotSentToStripe => "not_sent_to_stripe", "Not sent to Stripe",
         Qualified => "qualified", "Qualified",
         Rewarded => "rewarded", "Rewarded",
     }
@@ -174,6 +164,8 @@ pub struct ParticipantSummary {
     pub kind: ParticipantKind,
     pub qualification: Qualification,
     pub stripe_status: StripeStatus,
+    /// Why the Stripe status is what it is ("policy: most recent", "email is empty").
+    pub stripe_note: String,
     pub referrals: i64,
     pub qualified_referrals: i64,
     pub joined_at: i64,
@@ -223,7 +215,8 @@ pub struct ParticipantDetail {
     /// Newest first.
     pub timeline: Vec<TimelineEntry>,
     pub referral_link: String,
-    pub stripe_customer_id: Option<String>,
+    /// The Stripe customers they are linked to.
+    pub stripe_customers: Vec<String>,
 }
 
 /// What a CSV import did with each row.

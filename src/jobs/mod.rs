@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 pub use queue::{Claimed, NewJob};
 pub use worker::{Worker, WorkerConfig};
 
-use crate::{db::Db, stripe::rate_limit::RateLimiters};
+use crate::{db::Db, stripe::rate_limit::RateLimiters, workflows::StripeAccess};
 
 /// Why a job failed: worth another try later, or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +44,13 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-/// What a handler gets: the job, the database to do its work in, and the process's Stripe
-/// rate limiters (one bucket per Stripe account, shared by every worker of the process).
+/// What a handler gets: the job, the database to do its work in, and the process's access to
+/// Stripe (keys, addresses, and one rate limiter per Stripe account shared by every worker).
 #[derive(Debug, Clone)]
 pub struct JobCtx {
     pub db: Db,
     pub job: Claimed,
-    pub limiters: RateLimiters,
+    pub stripe: StripeAccess,
 }
 
 impl JobCtx {
@@ -73,7 +73,7 @@ type HandlerFn =
 
 /// Every job kind Refloop runs, with its handler.
 pub fn registry() -> Registry {
-    probe::register(Registry::default())
+    crate::workflows::send::register(probe::register(Registry::default()))
 }
 
 /// The handlers workers run, by job kind, and the recurring jobs they enqueue.
@@ -125,25 +125,36 @@ impl Registry {
 pub struct Queue {
     db: Db,
     wake: Arc<Notify>,
-    limiters: RateLimiters,
+    stripe: StripeAccess,
 }
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
-        Queue::with_limiters(db, RateLimiters::default())
+        Queue::with_stripe(db, StripeAccess::default())
     }
 
-    /// A queue whose jobs share these Stripe rate limiters.
+    /// A queue whose jobs share these Stripe rate limiters (and reach no Stripe account).
     pub fn with_limiters(db: Db, limiters: RateLimiters) -> Queue {
+        Queue::with_stripe(
+            db,
+            StripeAccess {
+                limiters,
+                ..StripeAccess::default()
+            },
+        )
+    }
+
+    /// A queue whose jobs reach Stripe through `stripe`.
+    pub fn with_stripe(db: Db, stripe: StripeAccess) -> Queue {
         Queue {
             db,
             wake: Arc::new(Notify::new()),
-            limiters,
+            stripe,
         }
     }
 
-    pub fn limiters(&self) -> &RateLimiters {
-        &self.limiters
+    pub fn stripe(&self) -> &StripeAccess {
+        &self.stripe
     }
 
     pub fn db(&self) -> &Db {

@@ -163,7 +163,7 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
     let ctx = JobCtx {
         db: db.clone(),
         job: job.clone(),
-        limiters: queue.limiters().clone(),
+        stripe: queue.stripe().clone(),
     };
     let heartbeat = {
         let (db, job) = (db.clone(), job.clone());

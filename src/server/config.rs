@@ -89,14 +89,20 @@ pub struct Config {
     )]
     pub secret_key_file: PathBuf,
 
-    /// Where Refloop reaches Stripe's API when a merchant connects their own key (the built-in
-    /// sandbox is always reached in-process). Tests point it at a sandbox.
+    /// Where Refloop reaches Stripe's API when a merchant connects their own key. Tests point it
+    /// at a sandbox.
     #[arg(
         long,
         env = "REFLOOP_STRIPE_API_URL",
         default_value = "https://api.stripe.com"
     )]
     pub stripe_api_url: String,
+
+    /// Where the built-in Stripe sandbox answers, for accounts connected to it. Defaults to
+    /// this server's own `/sandbox/stripe` on the loopback address; a separate `worker` process
+    /// sets it to the web server's.
+    #[arg(long, env = "REFLOOP_SANDBOX_URL")]
+    pub sandbox_url: Option<String>,
 
     /// Requests per second Refloop sends to one Stripe account in test mode, and in live mode
     /// (Stripe's limits are 25 and 100).
@@ -203,6 +209,13 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    /// The built-in sandbox's address, given the port this server listens on.
+    pub fn sandbox_url(&self, port: u16) -> String {
+        self.sandbox_url
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}/sandbox/stripe"))
     }
 
     /// Session cookies are marked Secure when Refloop is reached over HTTPS.

@@ -47,12 +47,17 @@ pub async fn serve(config: Config) -> Result<(), String> {
     })?;
     config.warn_if_front_end_missing();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let state = AppState::new(config, db.clone())?;
-    let addr = state.config.addr;
     let shutdown = shutdown_signal();
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("could not listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+        format!(
+            "could not listen on {} (LEPTOS_SITE_ADDR): {e}",
+            config.addr
+        )
+    })?;
+    // The port actually taken (when asked for any), for the links and the sandbox's address.
+    let mut config = config;
+    config.addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState::new(config, db.clone())?;
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = (state.config.workers > 0).then(|| {
         let worker = crate::jobs::Worker::new(
@@ -117,13 +122,7 @@ pub async fn work(config: Config) -> Result<(), String> {
     tracing::info!(concurrency = worker_config.concurrency, owner = %worker_config.owner, "worker started");
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
-            crate::jobs::Queue::with_limiters(
-                db.clone(),
-                crate::stripe::rate_limit::RateLimiters::new(
-                    config.stripe_test_rate,
-                    config.stripe_live_rate,
-                ),
-            ),
+            crate::jobs::Queue::with_stripe(db.clone(), state::stripe_access(&config)?),
             crate::jobs::registry(),
             worker_config,
         )

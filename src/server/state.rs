@@ -6,7 +6,7 @@ use leptos::config::LeptosOptions;
 use super::Config;
 use crate::{
     db::Db, jobs::Queue, mail::Mailer, secrets::Sealer, stripe::rate_limit::RateLimiters,
-    stripe_sandbox::Sandbox,
+    stripe_sandbox::Sandbox, workflows::StripeAccess,
 };
 
 /// What every handler and server function can reach. Cheap to clone.
@@ -17,7 +17,6 @@ pub struct AppState {
     /// Where work for the background is enqueued.
     pub queue: Queue,
     pub mailer: Mailer,
-    pub sealer: Sealer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe.
     pub sandbox: Sandbox,
     pub config: Arc<Config>,
@@ -27,21 +26,31 @@ impl AppState {
     /// Fails, naming the setting, when the mail or secret-key settings are unusable. Starts the
     /// sandbox's webhook deliverer, so it must run inside a Tokio runtime.
     pub fn new(config: Config, db: Db) -> Result<Self, String> {
-        let limiters = RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate);
+        let stripe = stripe_access(&config)?;
         Ok(AppState {
             leptos_options: config.leptos_options(),
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
-            sealer: Sealer::load(
-                config.secret_key.as_ref().map(|k| k.0.as_str()),
-                &config.secret_key_file,
-            )?,
             sandbox: Sandbox::start(db.clone()),
-            // One token bucket per Stripe account, shared by everything this process sends.
-            queue: Queue::with_limiters(db.clone(), limiters),
+            queue: Queue::with_stripe(db.clone(), stripe),
             db,
             config: Arc::new(config),
         })
     }
+}
+
+/// How this process reaches Stripe: the secret key that seals Stripe keys, Stripe's and the
+/// sandbox's addresses, and one token bucket per Stripe account shared by everything it sends.
+pub fn stripe_access(config: &Config) -> Result<StripeAccess, String> {
+    Ok(StripeAccess {
+        sealer: Sealer::load(
+            config.secret_key.as_ref().map(|k| k.0.as_str()),
+            &config.secret_key_file,
+        )?,
+        api_url: config.stripe_api_url.clone(),
+        sandbox_url: config.sandbox_url(config.addr.port()),
+        limiters: RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate),
+        public_url: config.public_url(),
+    })
 }
 
 impl FromRef<AppState> for LeptosOptions {

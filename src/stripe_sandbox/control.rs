@@ -156,6 +156,7 @@ struct ControlRequest {
     search_delay_secs: Option<i64>,
     error_rate: Option<f64>,
     rate_limit_error_rate: Option<f64>,
+    lost_response_rate: Option<f64>,
     latency_ms: Option<u64>,
     webhook_drop_rate: Option<f64>,
     webhook_duplicate_rate: Option<f64>,
@@ -288,6 +289,7 @@ async fn run(
             for (value, slot) in [
                 (req.error_rate, &mut s.error_rate),
                 (req.rate_limit_error_rate, &mut s.rate_limit_error_rate),
+                (req.lost_response_rate, &mut s.lost_response_rate),
                 (req.webhook_drop_rate, &mut s.webhook_drop_rate),
                 (req.webhook_duplicate_rate, &mut s.webhook_duplicate_rate),
             ] {
@@ -322,6 +324,7 @@ async fn run(
                 "search_delay_secs": s.search_delay_secs,
                 "error_rate": s.error_rate,
                 "rate_limit_error_rate": s.rate_limit_error_rate,
+                "lost_response_rate": s.lost_response_rate,
                 "latency_ms": s.latency_ms,
                 "webhook_drop_rate": s.webhook_drop_rate,
                 "webhook_duplicate_rate": s.webhook_duplicate_rate,

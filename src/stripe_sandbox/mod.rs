@@ -55,6 +55,9 @@ pub struct Settings {
     pub error_rate: f64,
     /// Share of API requests answered with an injected 429.
     pub rate_limit_error_rate: f64,
+    /// Share of API requests carried out whose answer is then lost (a 500 after the work is
+    /// done): what idempotency keys are for.
+    pub lost_response_rate: f64,
     /// Extra latency on every API request.
     pub latency_ms: u64,
     /// Share of webhook deliveries dropped (never sent), and sent twice.
@@ -76,6 +79,7 @@ impl Default for Settings {
             search_delay_secs: 0,
             error_rate: 0.0,
             rate_limit_error_rate: 0.0,
+            lost_response_rate: 0.0,
             latency_ms: 0,
             webhook_drop_rate: 0.0,
             webhook_duplicate_rate: 0.0,
@@ -452,7 +456,7 @@ async fn api(
                 .map(str::to_string)
         })
         .flatten();
-    match idempotency_key {
+    let response = match idempotency_key {
         None => respond(dispatch(&sb, &caller, &method, route, params).await),
         Some(key) => {
             control::idempotent(
@@ -464,7 +468,11 @@ async fn api(
             )
             .await
         }
+    };
+    if rand::thread_rng().gen::<f64>() < settings.lost_response_rate {
+        return ApiError::internal().into_response();
     }
+    response
 }
 
 fn respond(result: Result<Value, ApiError>) -> Response {

@@ -53,7 +53,7 @@ fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-fn request(slug: &str, email: &str, name: &str, code: Option<&str>) -> JoinRequest {
+pub fn request(slug: &str, email: &str, name: &str, code: Option<&str>) -> JoinRequest {
     JoinRequest {
         slug: slug.into(),
         values: form(&[("email", email), ("first_name", name)]),
@@ -64,7 +64,7 @@ fn request(slug: &str, email: &str, name: &str, code: Option<&str>) -> JoinReque
 }
 
 /// Joins and returns the new participant's referral code.
-async fn join_ok(db: &Db, req: JoinRequest) -> String {
+pub async fn join_ok(db: &Db, req: JoinRequest) -> String {
     let token = join::join(db, 1000, req).await.expect("joins");
     join::personal_page(db, "http://refloop.test", &token)
         .await
@@ -239,10 +239,10 @@ async fn toggles_save_and_explain_what_blocks_them(t: &TestDb) {
         .unwrap_err();
     assert!(err.to_string().contains("Stripe is not connected"), "{err}");
 
+    let sb = crate::stripe_client::SandboxServer::start(t).await;
     refloop::integrations::connect_stripe(
         &t.db,
-        &refloop::secrets::Sealer::random(),
-        "http://127.0.0.1:9",
+        &sb.access(),
         &alice,
         refloop::domain::integrations::StripeMode::Sandbox,
         "",

@@ -398,7 +398,8 @@ async fn one_throttled_account_does_not_starve_another(t: &TestDb) {
     // Each account's Stripe allows 10 requests a second; a job without a token steps aside.
     let registry = Registry::default().register("stripe.call", |ctx| async move {
         let account = ctx.job.account_id.clone().unwrap_or_default();
-        ctx.limiters
+        ctx.stripe
+            .limiters
             .for_account(&account, 10.0)
             .try_acquire()
             .map_err(JobError::Later)?;

@@ -16,3 +16,4 @@ mod queue_processes;
 mod stripe_client;
 mod stripe_connection;
 mod stripe_payments;
+mod stripe_send;

@@ -32,6 +32,18 @@ impl SandboxServer {
         }
     }
 
+    /// Refloop's way to this sandbox: as the built-in sandbox and as "Stripe's API", with a
+    /// fresh secret key for sealing.
+    pub fn access(&self) -> refloop::workflows::StripeAccess {
+        refloop::workflows::StripeAccess {
+            sealer: refloop::secrets::Sealer::random(),
+            api_url: self.base.clone(),
+            sandbox_url: self.base.clone(),
+            limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
+            public_url: "https://refer.example".into(),
+        }
+    }
+
     pub async fn control(&self, action: &str, body: Value) -> Value {
         let res = self
             .http

@@ -6,7 +6,6 @@ use refloop::{
     domain::integrations::{StripeMode, REQUIRED_PERMISSIONS},
     error::AppError,
     integrations,
-    secrets::Sealer,
 };
 use serde_json::json;
 
@@ -30,13 +29,13 @@ async fn sandbox_key(sb: &SandboxServer) -> (String, String) {
 
 async fn a_key_is_checked_sealed_at_rest_and_only_its_hint_is_shown(t: &TestDb) {
     let sb = SandboxServer::start(t).await;
-    let sealer = Sealer::random();
+    let access = sb.access();
+    let sealer = &access.sealer;
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let (key, account) = sandbox_key(&sb).await;
-    let shown =
-        integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &key)
-            .await
-            .unwrap();
+    let shown = integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &key)
+        .await
+        .unwrap();
     let hint = format!("sk_test_…{}", &key[key.len() - 4..]);
     assert_eq!(shown.key_hint.as_deref(), Some(hint.as_str()));
     assert!(!shown.livemode);
@@ -60,7 +59,7 @@ async fn a_key_is_checked_sealed_at_rest_and_only_its_hint_is_shown(t: &TestDb) 
 
 async fn a_key_lacking_permissions_is_refused_naming_what_to_tick(t: &TestDb) {
     let sb = SandboxServer::start(t).await;
-    let sealer = Sealer::random();
+    let access = sb.access();
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let (_, account) = sandbox_key(&sb).await;
     let restricted = |permissions: Vec<&'static str>| {
@@ -81,10 +80,9 @@ async fn a_key_lacking_permissions_is_refused_naming_what_to_tick(t: &TestDb) {
     // Each permission left out is named, with what Refloop does with it; nothing is stored.
     for (left_out, label, why) in REQUIRED_PERMISSIONS {
         let key = restricted(all.iter().copied().filter(|p| *p != left_out).collect()).await;
-        let err =
-            integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &key)
-                .await
-                .unwrap_err();
+        let err = integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &key)
+            .await
+            .unwrap_err();
         let message = err.field_message("key").unwrap_or_default().to_string();
         assert!(
             message.contains(&format!("{label} (to {why})")),
@@ -93,10 +91,9 @@ async fn a_key_lacking_permissions_is_refused_naming_what_to_tick(t: &TestDb) {
         assert_eq!(message.matches("(to ").count(), 1, "{message}");
     }
     let none = restricted(vec![]).await;
-    let err =
-        integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &none)
-            .await
-            .unwrap_err();
+    let err = integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &none)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.field_message("key").unwrap().matches("(to ").count(),
         REQUIRED_PERMISSIONS.len()
@@ -108,8 +105,7 @@ async fn a_key_lacking_permissions_is_refused_naming_what_to_tick(t: &TestDb) {
     // A key Stripe does not know is refused as such.
     let err = integrations::connect_stripe(
         &t.db,
-        &sealer,
-        &sb.base,
+        &access,
         &alice,
         StripeMode::Key,
         "sk_test_51Hnobodyknowsthiskey",
@@ -122,22 +118,21 @@ async fn a_key_lacking_permissions_is_refused_naming_what_to_tick(t: &TestDb) {
         .contains("rejected the API key"));
     // With every permission, the restricted key connects.
     let key = restricted(all).await;
-    let shown =
-        integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &key)
-            .await
-            .unwrap();
+    let shown = integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &key)
+        .await
+        .unwrap();
     assert!(shown.describe().contains(&account), "{}", shown.describe());
 }
 
 async fn only_one_stripe_account_at_a_time(t: &TestDb) {
-    let sealer = Sealer::random();
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let sb = SandboxServer::start(t).await;
+    let access = sb.access();
     let (key, _) = sandbox_key(&sb).await;
-    integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Sandbox, "")
+    integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Sandbox, "")
         .await
         .unwrap();
-    let err = integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &key)
+    let err = integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &key)
         .await
         .unwrap_err();
     assert!(
@@ -151,7 +146,7 @@ async fn only_one_stripe_account_at_a_time(t: &TestDb) {
         .await
         .unwrap()
         .is_none());
-    integrations::connect_stripe(&t.db, &sealer, &sb.base, &alice, StripeMode::Key, &key)
+    integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Key, &key)
         .await
         .unwrap();
     // Another account has its own, independent connection.
@@ -169,13 +164,15 @@ async fn only_one_stripe_account_at_a_time(t: &TestDb) {
 }
 
 async fn a_malformed_key_is_refused_and_nothing_is_stored(t: &TestDb) {
-    let sealer = Sealer::random();
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     // Refused before anything is sent: no Stripe answers at this address.
+    let access = refloop::workflows::StripeAccess {
+        api_url: "http://127.0.0.1:9".into(),
+        ..Default::default()
+    };
     let err = integrations::connect_stripe(
         &t.db,
-        &sealer,
-        "http://127.0.0.1:9",
+        &access,
         &alice,
         StripeMode::Key,
         "pk_live_51Habcdefghijklmnop",

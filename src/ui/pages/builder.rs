@@ -6,20 +6,18 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::campaigns::{
-        get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus, SetPromoteToggle,
-    },
+    api::campaigns::{get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus},
     domain::{
         campaigns::{
             check_form_fields, live_change_warnings, normalise_form, CampaignDetail,
-            CampaignStatus, FieldKind, FormField, ToggleState,
+            CampaignStatus, FieldKind, FormField,
         },
         permissions::Permission,
         time::format_date_input,
     },
     error::AppError,
     ui::components::{
-        campaign::{CampaignTabs, Tab},
+        campaign::{CampaignTabs, PromoteSwitch, Tab},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
     },
@@ -563,62 +561,5 @@ fn PromoteStep(campaign: CampaignDetail) -> impl IntoView {
             <h2 id="integration-heading">"Stripe"</h2>
             <ul class="switches">{switches}</ul>
         </section>
-    }
-}
-
-/// One integration toggle: it flips at once, saves in the background, and flips back with
-/// the reason if the server refuses.
-#[component]
-fn PromoteSwitch(campaign_id: String, state: ToggleState) -> impl IntoView {
-    let on = RwSignal::new(state.on);
-    let confirmed = RwSignal::new(state.on);
-    let problem = RwSignal::new(None::<String>);
-    let action = ServerAction::<SetPromoteToggle>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(s)) => {
-            confirmed.set(s.on);
-            on.set(s.on);
-            problem.set(None);
-        }
-        Some(Err(e)) => {
-            on.set(confirmed.get_untracked());
-            problem.set(Some(e.to_string()));
-        }
-        None => {}
-    });
-    let key = state.toggle.key();
-    let id = format!("toggle-{key}");
-    let label_for = id.clone();
-    let blocked = state.blocker.is_some();
-    let permission_blocked = state
-        .blocker
-        .as_ref()
-        .is_some_and(|b| b.fix_href == "/app/team");
-    // Blocked toggles can still be switched off (when the person may edit the campaign).
-    let disabled = move || permission_blocked || (blocked && !on.get());
-    let blocker = state.blocker.clone().map(|b| {
-        view! {
-            <p class="notice notice-warn blocker">
-                {b.reason} " " <a href=b.fix_href>{b.fix_label}</a>
-            </p>
-        }
-    });
-    view! {
-        <li class="switch" data-toggle=key>
-            <label for=label_for class="choice">
-                <input id=id type="checkbox" role="switch" prop:checked=move || on.get()
-                    aria-checked=move || on.get().to_string()
-                    disabled=disabled
-                    on:change=move |ev| {
-                        let target = event_target_checked(&ev);
-                        on.set(target);
-                        action.dispatch(SetPromoteToggle { id: campaign_id.clone(), toggle: key.to_string(), on: target });
-                    } />
-                " " {state.toggle.label()}
-            </label>
-            <span class="switch-state" aria-live="polite">{move || if on.get() { "On" } else { "Off" }}</span>
-            {blocker}
-            {move || problem.get().map(|m| view! { <p class="notice notice-error" role="alert">{m}</p> })}
-        </li>
     }
 }

@@ -2,10 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::integrations::{get_stripe_connection, ConnectStripe, DisconnectStripe},
+    api::{
+        integrations::{get_stripe_connection, ConnectStripe, DisconnectStripe},
+        stripe_send::list_sending_switches,
+    },
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
     ui::components::form::error_notice,
     ui::components::{
+        campaign::PromoteSwitch,
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
     },
@@ -21,6 +25,10 @@ pub fn IntegrationsPage() -> impl IntoView {
     let connection = Resource::new(
         move || (connect.version().get(), disconnect.version().get()),
         |_| get_stripe_connection(),
+    );
+    let switches = Resource::new(
+        move || (connect.version().get(), disconnect.version().get()),
+        |_| list_sending_switches(),
     );
     let connect_error = action_error(connect);
     let disconnect_error = action_error(disconnect);
@@ -38,6 +46,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                     Ok(c) => c,
                     Err(e) => return error_notice(&e),
                 };
+                let switches = switches.await.unwrap_or_default();
                 let explanation = me.explain(Permission::ManageIntegrations);
                 let can_manage = explanation.is_none();
                 let body = match current {
@@ -45,7 +54,17 @@ pub fn IntegrationsPage() -> impl IntoView {
                         <p class="status status-ok">
                             <strong>"Connected: "</strong>{c.describe()}
                         </p>
-                        <p class="muted">{format!("Connected by {} on {}.", c.connected_by, format_utc(c.connected_at))}</p>
+                        <p class="muted">
+                            {format!("Connected by {} on {}. ", c.connected_by, format_utc(c.connected_at))}
+                            <a href=c.dashboard_url.clone() target="_blank" rel="noopener">"See its customers"</a>
+                        </p>
+                        {c.alert.clone().map(|alert| view! {
+                            <p class="notice notice-error stripe-alert" role="alert">
+                                <strong>"Sending to Stripe failed"</strong>
+                                {format!(" ({}): {alert} ", c.alert_at.map(format_utc).unwrap_or_default())}
+                                "The people it affected say so on their timelines; once fixed, reconnect and use Send existing participants on each campaign's Stripe tab."
+                            </p>
+                        })}
                         <ActionForm action=disconnect>
                             <fieldset disabled=!can_manage>
                                 <FormProblem error=disconnect_error />
@@ -87,11 +106,35 @@ pub fn IntegrationsPage() -> impl IntoView {
                     }
                     .into_any(),
                 };
+                let sending = if switches.is_empty() {
+                    view! { <p class="muted">"No campaigns yet. " <a href="/app/campaigns">"Create one"</a> " to send its people to Stripe."</p> }.into_any()
+                } else {
+                    switches.into_iter().map(|c| {
+                        let href = format!("/app/campaigns/{}/stripe", c.campaign_id);
+                        let toggles = c.toggles.into_iter().map(|t| {
+                            view! { <PromoteSwitch campaign_id=c.campaign_id.clone() state=t /> }
+                        }).collect_view();
+                        view! {
+                            <div class="campaign-sending">
+                                <h3>{c.name} " " <a href=href class="small">"Mapping and policies"</a></h3>
+                                <ul class="switches">{toggles}</ul>
+                            </div>
+                        }
+                    }).collect_view().into_any()
+                };
                 view! {
                     <section class="card stripe-settings" aria-labelledby="stripe-heading">
                         <h2 id="stripe-heading">"Stripe"</h2>
                         <Explanation text=explanation />
                         {body}
+                    </section>
+                    <section class="card" aria-labelledby="sending-heading">
+                        <h2 id="sending-heading">"Sending people to Stripe"</h2>
+                        <p class="muted">
+                            "Each campaign sends people referring and people invited separately. Sending is not retroactive: "
+                            "people who joined before it was switched on are sent with Send existing participants, on the campaign's Stripe tab."
+                        </p>
+                        {sending}
                     </section>
                 }
                 .into_any()

@@ -1,6 +1,7 @@
 pub mod accept_invite;
 pub mod activity;
 pub mod builder;
+pub mod campaign_stripe;
 pub mod campaigns;
 pub mod dashboard;
 pub mod integrations;

@@ -126,7 +126,10 @@ fn participant_row(base: &str, row: ParticipantSummary) -> impl IntoView {
             <td><code>{row.code.clone()}</code></td>
             <td>{row.kind.label()}</td>
             <td>{row.qualification.label()}</td>
-            <td>{row.stripe_status.label()}</td>
+            <td class="stripe-status">
+                {row.stripe_status.label()}
+                {(!row.stripe_note.is_empty()).then(|| view! { <small class="muted note">{row.stripe_note.clone()}</small> })}
+            </td>
             <td class="num">{row.referrals}</td>
             <td class="nowrap">{format_date(row.joined_at)}</td>
         </tr>
@@ -308,7 +311,14 @@ pub fn ParticipantPage() -> impl IntoView {
                                 <tr><th>"Referral link"</th><td>{d.referral_link}</td></tr>
                                 {referrer}
                                 <tr><th>"Qualification"</th><td>{s.qualification.label()}</td></tr>
-                                <tr><th>"Stripe"</th><td>{s.stripe_status.label()} {d.stripe_customer_id.map(|id| format!(" ({id})"))}</td></tr>
+                                <tr>
+                                    <th>"Stripe"</th>
+                                    <td class="stripe-status">
+                                        {s.stripe_status.label()}
+                                        {(!d.stripe_customers.is_empty()).then(|| format!(" ({})", d.stripe_customers.join(", ")))}
+                                        {(!s.stripe_note.is_empty()).then(|| view! { <small class="muted note">{s.stripe_note.clone()}</small> })}
+                                    </td>
+                                </tr>
                                 <tr><th>"Friends joined"</th><td>{s.referrals}</td></tr>
                                 <tr><th>"Joined"</th><td>{format_utc(s.joined_at)}</td></tr>
                                 {fields}
