@@ -8,9 +8,10 @@
 
 use std::time::Instant;
 
+mod support;
+
 use refloop::{
-    accounts::{self, SignUp},
-    auth::{caller_from, session, Ctx},
+    auth::Ctx,
     campaigns::{self, people},
     db::{
         new_id,
@@ -31,30 +32,6 @@ const FIRST: [&str; 10] = [
 const LAST: [&str; 10] = [
     "Lee", "Smith", "Garcia", "Okafor", "Novak", "Rossi", "Tanaka", "Kowalski", "Dubois", "Berg",
 ];
-
-async fn owner(db: &Db) -> Ctx {
-    let token = accounts::sign_up(
-        db,
-        SignUp {
-            company: "Bench".into(),
-            name: "Bench Owner".into(),
-            email: "owner@bench.test".into(),
-            password: "correct horse battery".into(),
-        },
-        "127.0.0.1",
-    )
-    .await
-    .unwrap();
-    let mut headers = axum::http::HeaderMap::new();
-    headers.insert(
-        axum::http::header::COOKIE,
-        format!("{}={token}", session::COOKIE).parse().unwrap(),
-    );
-    caller_from(db, &headers, "127.0.0.1".into())
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 async fn fill(db: &Db, ctx: &Ctx, campaign_id: &str) {
     let mut referrers: Vec<String> = Vec::new();
@@ -107,7 +84,7 @@ async fn fill(db: &Db, ctx: &Ctx, campaign_id: &str) {
 }
 
 async fn measure(db: Db) {
-    let ctx = owner(&db).await;
+    let ctx = support::owner(&db).await;
     let id = campaigns::create(&db, &ctx, "Bench", "bench")
         .await
         .unwrap();

@@ -12,9 +12,9 @@
 
 use std::{collections::HashMap, time::Instant};
 
+mod support;
+
 use refloop::{
-    accounts::{self, SignUp},
-    auth::{caller_from, session, Ctx},
     campaigns::{self, join, sending},
     db::{participants, Db},
     domain::{
@@ -32,30 +32,6 @@ use refloop::{
 
 const JOINS: usize = 100;
 const BACKFILL: usize = 400;
-
-async fn owner(db: &Db) -> Ctx {
-    let token = accounts::sign_up(
-        db,
-        SignUp {
-            company: "Bench".into(),
-            name: "Bench Owner".into(),
-            email: "owner@bench.test".into(),
-            password: "correct horse battery".into(),
-        },
-        "127.0.0.1",
-    )
-    .await
-    .unwrap();
-    let mut headers = axum::http::HeaderMap::new();
-    headers.insert(
-        axum::http::header::COOKIE,
-        format!("{}={token}", session::COOKIE).parse().unwrap(),
-    );
-    caller_from(db, &headers, "127.0.0.1".into())
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 fn request(slug: &str, email: &str) -> join::JoinRequest {
     join::JoinRequest {
@@ -99,7 +75,7 @@ async fn main() {
         limiters: RateLimiters::new(TEST_MODE_RATE, TEST_MODE_RATE),
         public_url: "https://refer.example".into(),
     };
-    let ctx = owner(&db).await;
+    let ctx = support::owner(&db).await;
     integrations::connect_stripe(&db, &access, &ctx, StripeMode::Sandbox, "")
         .await
         .unwrap();

@@ -421,16 +421,23 @@ fn on_stripe_error(ctx: &JobCtx, e: StripeError) -> Result<Settled, JobError> {
     }
 }
 
-async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
-    let account = ctx.job.account_id.clone().unwrap_or_default();
+/// The participant a job is about, with their campaign (`None` once deleted).
+async fn subject(ctx: &JobCtx) -> Result<Option<(ParticipantRow, CampaignRow)>, JobError> {
+    let account = ctx.job.account_id.as_deref().unwrap_or_default();
     let id = ctx.job.payload["participant"].as_str().unwrap_or_default();
-    let db = &ctx.db;
-    let Some(p) = participants::get(db.pool(), &account, id).await? else {
+    let Some(p) = participants::get(ctx.db.pool(), account, id).await? else {
+        return Ok(None);
+    };
+    Ok(campaigns::get(ctx.db.pool(), account, &p.campaign_id)
+        .await?
+        .map(|c| (p, c)))
+}
+
+async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
+    let Some((p, c)) = subject(&ctx).await? else {
         return Ok(());
     };
-    let Some(c) = campaigns::get(db.pool(), &account, &p.campaign_id).await? else {
-        return Ok(());
-    };
+    let (db, account) = (&ctx.db, p.account_id.clone());
     if p.stripe_status == StripeStatus::Sent {
         return Ok(());
     }
@@ -460,15 +467,10 @@ async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
 /// Rewrites the referral metadata of every customer linked to a participant (their counts
 /// changed).
 async fn run_metadata(ctx: JobCtx) -> Result<(), JobError> {
-    let account = ctx.job.account_id.clone().unwrap_or_default();
-    let id = ctx.job.payload["participant"].as_str().unwrap_or_default();
-    let db = &ctx.db;
-    let Some(p) = participants::get(db.pool(), &account, id).await? else {
+    let Some((p, c)) = subject(&ctx).await? else {
         return Ok(());
     };
-    let Some(c) = campaigns::get(db.pool(), &account, &p.campaign_id).await? else {
-        return Ok(());
-    };
+    let (db, account) = (&ctx.db, p.account_id.clone());
     let Ok(Some(stripe)) = ctx.stripe.connect(db, &account).await else {
         return Ok(());
     };
