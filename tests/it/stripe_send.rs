@@ -134,7 +134,8 @@ impl Sending {
         email: &str,
         waiting_is_done: bool,
     ) -> participants::ParticipantRow {
-        for _ in 0..500 {
+        // Up to 30 s: under injected faults the client backs off for seconds between tries.
+        for _ in 0..1_500 {
             let p = participants::by_email(t.db.pool(), &self.campaign, email)
                 .await
                 .unwrap()
