@@ -28,9 +28,11 @@ macro_rules! keyed {
 pub mod activity;
 pub mod campaigns;
 pub mod integrations;
+pub mod money;
 pub mod operations;
 pub mod participants;
 pub mod permissions;
+pub mod qualification;
 pub mod stripe_send;
 pub mod team;
 pub mod time;

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use super::{payments, store, webhooks, Sandbox};
+use crate::domain::money::{format_amount, parse_amount};
 
 #[derive(Deserialize, Default)]
 pub struct Selected {
@@ -24,34 +25,6 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-const ZERO_DECIMAL: [&str; 8] = ["jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof"];
-
-/// "20.00" usd → 2000; "500" jpy → 500.
-fn minor_units(amount: &str, currency: &str) -> Option<i64> {
-    let value: f64 = amount.trim().parse().ok().filter(|v: &f64| *v > 0.0)?;
-    let factor = if ZERO_DECIMAL.contains(&currency) {
-        1.0
-    } else {
-        100.0
-    };
-    Some((value * factor).round() as i64)
-}
-
-fn money(minor: i64, currency: &str) -> String {
-    if ZERO_DECIMAL.contains(&currency) {
-        format!("{minor} {}", currency.to_uppercase())
-    } else {
-        let sign = if minor < 0 { "-" } else { "" };
-        let m = minor.abs();
-        format!(
-            "{sign}{}.{:02} {}",
-            m / 100,
-            m % 100,
-            currency.to_uppercase()
-        )
-    }
 }
 
 pub async fn page(State(sb): State<Sandbox>, Query(sel): Query<Selected>) -> Response {
@@ -146,7 +119,7 @@ async fn render(sb: &Sandbox, sel: Selected) -> Result<String, sqlx::Error> {
              <button aria-label=\"Pay as {email}\">Pay</button></form></td></tr>",
             esc(c["email"].as_str().unwrap_or("(no email)")),
             esc(c["name"].as_str().unwrap_or("")),
-            money(c["balance"].as_i64().unwrap_or_default(), currency),
+            format_amount(c["balance"].as_i64().unwrap_or_default(), currency),
             acct = esc(&account),
             email = esc(c["email"].as_str().unwrap_or(id)),
         ));
@@ -171,8 +144,8 @@ async fn render(sb: &Sandbox, sel: Selected) -> Result<String, sqlx::Error> {
         html.push_str(&format!(
             "<tr data-charge=\"{id}\"><td><code>{id}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{refund}</td></tr>",
             esc(ch["customer"].as_str().unwrap_or("-")),
-            money(ch["amount_captured"].as_i64().unwrap_or_default(), currency),
-            money(ch["amount_refunded"].as_i64().unwrap_or_default(), currency),
+            format_amount(ch["amount_captured"].as_i64().unwrap_or_default(), currency),
+            format_amount(ch["amount_refunded"].as_i64().unwrap_or_default(), currency),
             esc(ch["status"].as_str().unwrap_or_default()),
         ));
     }
@@ -234,7 +207,7 @@ pub async fn act(
     let outcome: Result<String, String> = match action.as_str() {
         "payment" => match (
             f.customer.as_deref(),
-            f.amount.as_deref().and_then(|a| minor_units(a, &currency)),
+            f.amount.as_deref().and_then(|a| parse_amount(a, &currency)),
         ) {
             (Some(customer), Some(amount)) => {
                 payments::simulate_payment(&sb, &f.account, customer, amount, &currency, None)
@@ -242,7 +215,7 @@ pub async fn act(
                     .map(|ch| {
                         format!(
                             "Payment of {} by {customer} succeeded ({}).",
-                            money(amount, &currency),
+                            format_amount(amount, &currency),
                             ch["id"].as_str().unwrap_or_default()
                         )
                     })
@@ -254,7 +227,7 @@ pub async fn act(
             let charge = f.charge.clone().unwrap_or_default();
             let mut params = json!({ "charge": charge });
             if let Some(a) = f.amount.as_deref().filter(|a| !a.trim().is_empty()) {
-                match minor_units(a, &currency) {
+                match parse_amount(a, &currency) {
                     Some(minor) => params["amount"] = json!(minor.to_string()),
                     None => return back(
                         &f.account,
@@ -267,7 +240,7 @@ pub async fn act(
                 .map(|r| {
                     format!(
                         "Refunded {} of {charge}.",
-                        money(r["amount"].as_i64().unwrap_or_default(), &currency)
+                        format_amount(r["amount"].as_i64().unwrap_or_default(), &currency)
                     )
                 })
                 .map_err(|e| e.message)
@@ -293,22 +266,4 @@ fn back(account: &str, notice: &str) -> Response {
         ("notice".into(), notice.into()),
     ]);
     Redirect::to(&format!("../?{query}")).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_read_in_the_currency_s_units() {
-        assert_eq!(minor_units("20.00", "usd"), Some(2000));
-        assert_eq!(minor_units("19.99", "eur"), Some(1999));
-        assert_eq!(minor_units("500", "jpy"), Some(500));
-        assert_eq!(minor_units("0", "usd"), None);
-        assert_eq!(minor_units("abc", "usd"), None);
-        assert_eq!(money(2050, "usd"), "20.50 USD");
-        assert_eq!(money(-1000, "usd"), "-10.00 USD");
-        assert_eq!(money(-50, "usd"), "-0.50 USD");
-        assert_eq!(money(500, "jpy"), "500 JPY");
-    }
 }

@@ -488,15 +488,103 @@ async fn a_form_post_without_javascript_returns_to_the_page_with_the_error() {
         "{location}"
     );
     let path = &location["http://127.0.0.1:3000".len()..];
-    let res = app
-        .clone()
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let html =
-        String::from_utf8(to_bytes(res.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap();
+    // In this shared test process (a Tokio runtime per test, one global Leptos executor) the
+    // server-side render has, rarely and only under load, never finished; the real server
+    // (one runtime) has never shown it. Bounded tries keep the suite from hanging on it.
+    let mut html = String::new();
+    for _ in 0..3 {
+        let render = async {
+            let res = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            String::from_utf8(to_bytes(res.into_body(), 1 << 22).await.unwrap().to_vec()).unwrap()
+        };
+        if let Ok(page) = tokio::time::timeout(std::time::Duration::from_secs(10), render).await {
+            html = page;
+            break;
+        }
+    }
     assert!(
         html.contains("No Refloop account uses nobody@acme.test"),
         "{html}"
     );
+}
+
+/// Server functions that take JSON (the browser's editors) check permissions like the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_endpoints_check_permissions_too() {
+    use refloop::domain::{
+        campaigns::default_form, participants::ParticipantQuery, stripe_send::SendSettings,
+    };
+    use serde_json::json;
+    let t = TestDb::sqlite().await;
+    let app = app(&t);
+    let team = Team::new(&t, "Acme").await;
+    let campaign = crate::campaigns::live_campaign(&t.db, &team.owner.0, "json").await;
+    let settings = serde_json::to_value(SendSettings::default_for(&default_form())).unwrap();
+    let calls = [
+        (
+            "participants",
+            json!({"campaign_id": campaign, "query": ParticipantQuery::default()}),
+            true,
+        ),
+        (
+            "save_send_settings",
+            json!({"campaign_id": campaign, "audience": "Referring", "settings": settings}),
+            false,
+        ),
+        (
+            "preview_send_existing",
+            json!({"campaign_id": campaign, "audience": "Invited"}),
+            false,
+        ),
+        (
+            "send_existing_participants",
+            json!({"campaign_id": campaign, "audience": "Invited"}),
+            false,
+        ),
+    ];
+    for (endpoint, body, viewer_allowed) in calls {
+        for role in [Role::Viewer, Role::Manager] {
+            let req = Request::post(format!("/api/{endpoint}"))
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .header("cookie", format!("refloop_session={}", team.session(role)));
+            let res = app
+                .clone()
+                .oneshot(req.body(Body::from(body.to_string())).unwrap())
+                .await
+                .unwrap();
+            let status = res.status();
+            let text =
+                String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec())
+                    .unwrap();
+            if role == Role::Viewer && !viewer_allowed {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{endpoint} as viewer: {text}"
+                );
+                assert!(text.contains("Edit campaigns"), "{endpoint}: {text}");
+            } else {
+                // Allowed: whatever the answer (Stripe is not connected here), not a refusal.
+                assert_ne!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{endpoint} as {role:?}: {text}"
+                );
+                assert_ne!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{endpoint} as {role:?}: {text}"
+                );
+                assert!(
+                    status != StatusCode::BAD_REQUEST,
+                    "{endpoint} as {role:?}: {text}"
+                );
+            }
+        }
+    }
 }

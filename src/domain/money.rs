@@ -1,0 +1,67 @@
+//! Amounts as Stripe keeps them: integer minor units of a lower-case ISO currency.
+
+/// Currencies without minor units.
+pub const ZERO_DECIMAL: [&str; 8] = ["jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof"];
+
+fn factor(currency: &str) -> i64 {
+    if ZERO_DECIMAL.contains(&currency.to_lowercase().as_str()) {
+        1
+    } else {
+        100
+    }
+}
+
+/// "20.00" usd → 2000; "500" jpy → 500. `None` unless a positive amount with at most the
+/// currency's decimals.
+pub fn parse_amount(text: &str, currency: &str) -> Option<i64> {
+    let text = text.trim().replace(',', "");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let decimals = if factor(currency) == 1 { 0 } else { 2 };
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !fraction.chars().all(|c| c.is_ascii_digit())
+        || fraction.len() > decimals
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let fraction: i64 = format!("{fraction:0<decimals$}").parse().unwrap_or(0);
+    let minor = whole.checked_mul(factor(currency))?.checked_add(fraction)?;
+    (minor > 0).then_some(minor)
+}
+
+/// 2000 usd → "20.00 USD"; 500 jpy → "500 JPY".
+pub fn format_amount(minor: i64, currency: &str) -> String {
+    let code = currency.to_uppercase();
+    if factor(currency) == 1 {
+        return format!("{minor} {code}");
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.abs();
+    format!("{sign}{}.{:02} {code}", m / 100, m % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_and_written_in_the_currency_s_units() {
+        assert_eq!(parse_amount("20.00", "usd"), Some(2000));
+        assert_eq!(parse_amount("20.5", "eur"), Some(2050));
+        assert_eq!(parse_amount("1,250", "usd"), Some(125_000));
+        assert_eq!(parse_amount("500", "jpy"), Some(500));
+        assert_eq!(parse_amount("5.5", "jpy"), None);
+        assert_eq!(parse_amount("20.001", "usd"), None);
+        assert_eq!(parse_amount("0", "usd"), None);
+        assert_eq!(parse_amount("-3", "usd"), None);
+        assert_eq!(parse_amount("ten", "usd"), None);
+        assert_eq!(format_amount(2000, "usd"), "20.00 USD");
+        assert_eq!(format_amount(-150, "eur"), "-1.50 EUR");
+        assert_eq!(format_amount(500, "jpy"), "500 JPY");
+    }
+}

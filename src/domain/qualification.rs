@@ -1,0 +1,436 @@
+//! Qualification by spend: a campaign's settings, the ledger of a person's charges, and the
+//! rule that decides — from the same records every time, whatever order Stripe's events came
+//! in — whether an invited friend qualified, when, by which charge, or how far they are.
+
+use serde::{Deserialize, Serialize};
+
+use super::money::{format_amount, parse_amount};
+
+keyed!(
+    /// Which Stripe customers count for a person.
+    CustomerScope {
+        Linked => "linked", "The customers linked to them",
+        SameEmail => "same_email", "Every customer with their email",
+    }
+);
+
+impl CustomerScope {
+    pub fn explain(self) -> &'static str {
+        match self {
+            CustomerScope::Linked => "Only payments by the Stripe customers Refloop created for them or linked to them (the Stripe tab's policies decide which) count.",
+            CustomerScope::SameEmail => "Payments by any Stripe customer with their email count, including customers your system creates later or that share the email.",
+        }
+    }
+}
+
+/// A campaign's qualification settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationSettings {
+    /// Minor units of `currency`.
+    pub target: i64,
+    /// Lower case, e.g. `usd`.
+    pub currency: String,
+    pub window_days: u32,
+    /// A payment below this does not count (0: every payment counts).
+    pub min_payment: i64,
+    pub refunds_reduce: bool,
+    pub disputes_reduce: bool,
+    /// A qualified referral whose spend falls below the target returns to pending (only while
+    /// its reward is not issued).
+    pub back_to_pending: bool,
+    pub scope: CustomerScope,
+}
+
+/// The settings as typed in the Qualification step.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct QualificationForm {
+    pub target: String,
+    pub currency: String,
+    pub window_days: String,
+    pub min_payment: String,
+    pub refunds_reduce: bool,
+    pub disputes_reduce: bool,
+    pub back_to_pending: bool,
+    pub scope: String,
+}
+
+impl QualificationSettings {
+    pub fn to_form(&self) -> QualificationForm {
+        QualificationForm {
+            target: format_amount(self.target, &self.currency)
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            currency: self.currency.clone(),
+            window_days: self.window_days.to_string(),
+            min_payment: if self.min_payment > 0 {
+                format_amount(self.min_payment, &self.currency)
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                String::new()
+            },
+            refunds_reduce: self.refunds_reduce,
+            disputes_reduce: self.disputes_reduce,
+            back_to_pending: self.back_to_pending,
+            scope: self.scope.key().to_string(),
+        }
+    }
+
+    /// "Spend 50.00 USD within 30 days of joining"
+    pub fn describe(&self) -> String {
+        format!(
+            "Spend {} within {} days of joining",
+            format_amount(self.target, &self.currency),
+            self.window_days
+        )
+    }
+}
+
+/// Checks what was typed; every problem with its field.
+pub fn check_form(f: &QualificationForm) -> Result<QualificationSettings, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let currency = f.currency.trim().to_lowercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
+        errors.push((
+            "currency".into(),
+            "Choose the currency as its three-letter code, such as USD or EUR.".into(),
+        ));
+    }
+    let target = parse_amount(&f.target, &currency);
+    if target.is_none() {
+        errors.push((
+            "target".into(),
+            "Enter the amount a friend must spend, greater than zero, such as 50.00.".into(),
+        ));
+    }
+    let window_days = f
+        .window_days
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d));
+    if window_days.is_none() {
+        errors.push((
+            "window_days".into(),
+            "Enter the number of days after joining that count, from 1 to 3650.".into(),
+        ));
+    }
+    let min_payment = if f.min_payment.trim().is_empty() {
+        Some(0)
+    } else {
+        parse_amount(&f.min_payment, &currency)
+    };
+    match (min_payment, target) {
+        (None, _) => errors.push((
+            "min_payment".into(),
+            "Enter the smallest payment that counts, such as 5.00, or leave it empty.".into(),
+        )),
+        (Some(m), Some(t)) if m > t => errors.push((
+            "min_payment".into(),
+            "The smallest payment that counts cannot be more than the target.".into(),
+        )),
+        _ => {}
+    }
+    let scope = CustomerScope::from_key(&f.scope);
+    if scope.is_none() {
+        errors.push((
+            "scope".into(),
+            "Choose which Stripe customers count for a person.".into(),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(QualificationSettings {
+        target: target.expect("checked"),
+        currency,
+        window_days: window_days.expect("checked"),
+        min_payment: min_payment.expect("checked"),
+        refunds_reduce: f.refunds_reduce,
+        disputes_reduce: f.disputes_reduce,
+        back_to_pending: f.back_to_pending && (f.refunds_reduce || f.disputes_reduce),
+        scope: scope.expect("checked"),
+    })
+}
+
+/// One charge in a person's ledger, as its latest state says (keyed by charge id, so a
+/// duplicated or late event changes nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeEntry {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// When the charge was made (Stripe's `created`): windows are measured on it.
+    pub created: i64,
+    /// Succeeded and captured.
+    pub paid: bool,
+    pub refunded: i64,
+    /// Lost in a dispute.
+    pub disputed: i64,
+}
+
+/// What a person's ledger adds up to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spend {
+    /// Counted within the window, in the target's currency.
+    pub counted: i64,
+    pub payments: u32,
+    /// The charge with which the counted spend first reached the target, and its time.
+    pub reached: Option<(String, i64)>,
+    /// Payments that did not count, and why ("below the minimum", "after the window", …).
+    pub ignored: Vec<(String, &'static str)>,
+}
+
+/// Adds up the charges that count, in the order they were made.
+pub fn spend(s: &QualificationSettings, joined_at: i64, charges: &[ChargeEntry]) -> Spend {
+    let window_end = joined_at + i64::from(s.window_days) * 86_400;
+    let mut ordered: Vec<&ChargeEntry> = charges.iter().collect();
+    ordered.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    let mut total = Spend {
+        counted: 0,
+        payments: 0,
+        reached: None,
+        ignored: Vec::new(),
+    };
+    for c in ordered {
+        let why_not = if !c.paid {
+            Some("not paid")
+        } else if c.currency != s.currency {
+            Some("another currency")
+        } else if c.created < joined_at {
+            Some("before they joined")
+        } else if c.created >= window_end {
+            Some("after the window")
+        } else if c.amount < s.min_payment {
+            Some("below the smallest payment that counts")
+        } else {
+            None
+        };
+        if let Some(why) = why_not {
+            total.ignored.push((c.id.clone(), why));
+            continue;
+        }
+        let mut counted = c.amount;
+        if s.refunds_reduce {
+            counted -= c.refunded;
+        }
+        if s.disputes_reduce {
+            counted -= c.disputed;
+        }
+        total.counted += counted.max(0);
+        total.payments += 1;
+        if total.reached.is_none() && total.counted >= s.target {
+            total.reached = Some((c.id.clone(), c.created));
+        }
+    }
+    // A later refund can bring the total back under the target.
+    if total.counted < s.target {
+        total.reached = None;
+    }
+    total
+}
+
+/// Where an invited friend stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Qualified {
+        at: i64,
+        by: String,
+    },
+    /// Still pending; `open` while the window has not closed.
+    Pending {
+        open: bool,
+    },
+    /// Qualified before, now under the target, and kept qualified (the settings say so, or
+    /// its reward was issued): flagged for the team.
+    KeptDespiteRefund,
+}
+
+/// Decides a friend's standing from their spend, given whether they had qualified before and
+/// whether their reward was issued.
+pub fn standing(
+    s: &QualificationSettings,
+    joined_at: i64,
+    now: i64,
+    spend: &Spend,
+    was_qualified: bool,
+    reward_issued: bool,
+) -> Standing {
+    match &spend.reached {
+        Some((by, at)) => Standing::Qualified {
+            at: *at,
+            by: by.clone(),
+        },
+        None if was_qualified && (!s.back_to_pending || reward_issued) => {
+            Standing::KeptDespiteRefund
+        }
+        None => Standing::Pending {
+            open: now < joined_at + i64::from(s.window_days) * 86_400,
+        },
+    }
+}
+
+/// "Spent 20.00 USD of 50.00 USD within 30 days (2 payments)"
+pub fn explain_spend(s: &QualificationSettings, spend: &Spend) -> String {
+    format!(
+        "Spent {} of {} within {} days ({} payment{})",
+        format_amount(spend.counted, &s.currency),
+        format_amount(s.target, &s.currency),
+        s.window_days,
+        spend.payments,
+        if spend.payments == 1 { "" } else { "s" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    const JOINED: i64 = 1_000 * DAY;
+
+    fn settings() -> QualificationSettings {
+        check_form(&QualificationForm {
+            target: "50.00".into(),
+            currency: "USD".into(),
+            window_days: "30".into(),
+            min_payment: "5".into(),
+            refunds_reduce: true,
+            disputes_reduce: true,
+            back_to_pending: true,
+            scope: "linked".into(),
+        })
+        .unwrap()
+    }
+
+    fn charge(id: &str, amount: i64, day: i64) -> ChargeEntry {
+        ChargeEntry {
+            id: id.into(),
+            amount,
+            currency: "usd".into(),
+            created: JOINED + day * DAY,
+            paid: true,
+            refunded: 0,
+            disputed: 0,
+        }
+    }
+
+    #[test]
+    fn the_form_is_checked_field_by_field() {
+        let s = settings();
+        assert_eq!(
+            (s.target, s.min_payment, s.currency.as_str()),
+            (5000, 500, "usd")
+        );
+        assert_eq!(s.describe(), "Spend 50.00 USD within 30 days of joining");
+        assert_eq!(check_form(&s.to_form()), Ok(s.clone()));
+        let errors = check_form(&QualificationForm {
+            target: "0".into(),
+            currency: "dollars".into(),
+            window_days: "0".into(),
+            min_payment: "x".into(),
+            scope: "?".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["currency", "target", "window_days", "min_payment", "scope"]
+        );
+        let mut f = s.to_form();
+        f.min_payment = "60".into();
+        assert_eq!(check_form(&f).unwrap_err()[0].0, "min_payment");
+    }
+
+    #[test]
+    fn the_target_is_reached_by_the_charge_that_crosses_it_within_the_window() {
+        let s = settings();
+        let charges = [
+            charge("ch_b", 3000, 5),
+            charge("ch_a", 2000, 2),
+            charge("ch_c", 1000, 9),
+        ];
+        let total = spend(&s, JOINED, &charges);
+        assert_eq!(total.counted, 6000);
+        assert_eq!(total.payments, 3);
+        assert_eq!(total.reached, Some(("ch_b".into(), JOINED + 5 * DAY)));
+        assert_eq!(
+            explain_spend(&s, &total),
+            "Spent 60.00 USD of 50.00 USD within 30 days (3 payments)"
+        );
+        // The order events arrived in does not matter, nor does a duplicate.
+        let mut shuffled = vec![charges[2].clone(), charges[0].clone(), charges[1].clone()];
+        assert_eq!(spend(&s, JOINED, &shuffled), total);
+        shuffled.dedup_by(|a, b| a.id == b.id);
+        assert_eq!(spend(&s, JOINED, &shuffled).counted, 6000);
+    }
+
+    #[test]
+    fn what_does_not_count_says_why() {
+        let s = settings();
+        let mut eur = charge("ch_eur", 9000, 1);
+        eur.currency = "eur".into();
+        let mut failed = charge("ch_failed", 9000, 1);
+        failed.paid = false;
+        let charges = [
+            charge("ch_before", 9000, -1),
+            charge("ch_after", 9000, 30),
+            charge("ch_small", 400, 3),
+            eur,
+            failed,
+            charge("ch_ok", 2000, 4),
+        ];
+        let total = spend(&s, JOINED, &charges);
+        assert_eq!(total.counted, 2000);
+        assert_eq!(total.reached, None);
+        let why: Vec<&str> = total.ignored.iter().map(|(_, w)| *w).collect();
+        assert_eq!(
+            why,
+            [
+                "before they joined",
+                "another currency",
+                "not paid",
+                "below the smallest payment that counts",
+                "after the window"
+            ]
+        );
+        assert_eq!(
+            standing(&s, JOINED, JOINED + 10 * DAY, &total, false, false),
+            Standing::Pending { open: true }
+        );
+        assert_eq!(
+            standing(&s, JOINED, JOINED + 31 * DAY, &total, false, false),
+            Standing::Pending { open: false }
+        );
+    }
+
+    #[test]
+    fn refunds_and_lost_disputes_reduce_the_spend_as_the_settings_say() {
+        let mut s = settings();
+        let mut refunded = charge("ch_1", 6000, 1);
+        refunded.refunded = 2000;
+        let total = spend(&s, JOINED, std::slice::from_ref(&refunded));
+        assert_eq!((total.counted, total.reached.clone()), (4000, None));
+        // Back to pending while the reward is not issued; kept (and flagged) once it is.
+        assert_eq!(
+            standing(&s, JOINED, JOINED + DAY, &total, true, false),
+            Standing::Pending { open: true }
+        );
+        assert_eq!(
+            standing(&s, JOINED, JOINED + DAY, &total, true, true),
+            Standing::KeptDespiteRefund
+        );
+        s.refunds_reduce = false;
+        assert!(spend(&s, JOINED, &[refunded.clone()]).reached.is_some());
+        let mut disputed = charge("ch_2", 6000, 1);
+        disputed.disputed = 6000;
+        assert_eq!(spend(&s, JOINED, &[disputed.clone()]).counted, 0);
+        s.disputes_reduce = false;
+        assert_eq!(spend(&s, JOINED, &[disputed]).counted, 6000);
+    }
+}
