@@ -360,7 +360,7 @@ pub async fn personal_page(
     Ok(PersonalPage {
         campaign_name: c.name,
         first_name: p.first_name,
-        referral_link: format!("{public_url}/r/{}", p.code),
+        referral_link: crate::domain::participants::referral_link(public_url, &p.code),
         code: p.code,
         share_text: c.share_text,
         friends_joined: p.referrals,

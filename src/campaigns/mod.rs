@@ -103,9 +103,10 @@ pub async fn detail(
     id: &str,
 ) -> Result<CampaignDetail, AppError> {
     let c = load(db, ctx, id).await?;
+    let connected = stripe_connected(db, ctx).await?;
     let mut toggles = Vec::new();
     for t in PromoteToggle::ALL {
-        toggles.push(toggle_state(db, &c, t, ctx).await?);
+        toggles.push(toggle_state(db, &c, t, ctx, connected).await?);
     }
     let participants = participants::count_in_campaign(db.pool(), &c.id).await?;
     Ok(to_detail(c, toggles, public_url, participants))
@@ -135,12 +136,20 @@ fn to_detail(
     }
 }
 
+/// Whether the caller's account has a Stripe account connected.
+pub(crate) async fn stripe_connected(db: &Db, ctx: &Ctx) -> Result<bool, AppError> {
+    Ok(stripe_connections::get(db.pool(), &ctx.account_id)
+        .await?
+        .is_some())
+}
+
 /// A toggle as the caller sees it: on or off, and what stops them switching it on.
 pub(crate) async fn toggle_state(
     db: &Db,
     c: &CampaignRow,
     t: PromoteToggle,
     ctx: &Ctx,
+    connected: bool,
 ) -> Result<ToggleState, AppError> {
     let permission = (!ctx.can(Permission::EditCampaigns)).then(|| {
         format!(
@@ -148,9 +157,6 @@ pub(crate) async fn toggle_state(
             Permission::EditCampaigns.label()
         )
     });
-    let connected = stripe_connections::get(db.pool(), &ctx.account_id)
-        .await?
-        .is_some();
     let mapping_problem = match t.audience() {
         Some(audience) => {
             let settings = send::settings_for(db.pool(), c, audience).await?;
@@ -343,8 +349,9 @@ pub async fn set_toggle(
     on: bool,
 ) -> Result<ToggleState, AppError> {
     let mut c = load(db, ctx, id).await?;
+    let connected = stripe_connected(db, ctx).await?;
     if on {
-        if let Some(blocker) = toggle_state(db, &c, toggle, ctx).await?.blocker {
+        if let Some(blocker) = toggle_state(db, &c, toggle, ctx, connected).await?.blocker {
             return Err(AppError::Conflict(format!(
                 "{} {} first.",
                 blocker.reason, blocker.fix_label
@@ -366,7 +373,7 @@ pub async fn set_toggle(
     campaigns::set_toggle(&mut *tx, &ctx.account_id, &c.id, toggle, on, unix_now()).await?;
     accounts::record(&mut *tx, ctx, ActivityKind::PromoteToggled, what).await?;
     tx.commit().await?;
-    toggle_state(db, &c, toggle, ctx).await
+    toggle_state(db, &c, toggle, ctx, connected).await
 }
 
 /// The campaign `id` of the caller's account, or 404.

@@ -85,7 +85,7 @@ pub async fn detail(
         referrer,
         referred: participants::referred_by(db.pool(), &ctx.account_id, &p.id).await?,
         timeline: participants::timeline(db.pool(), &ctx.account_id, &p.id).await?,
-        referral_link: format!("{public_url}/r/{}", p.code),
+        referral_link: crate::domain::participants::referral_link(public_url, &p.code),
         stripe_customers: crate::db::stripe_send::customers_of(db.pool(), &ctx.account_id, &p.id)
             .await?,
     })

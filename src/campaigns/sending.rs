@@ -1,15 +1,15 @@
 //! A campaign's Stripe page: how each audience is sent to Stripe, and "Send existing
 //! participants" (a dry run, then the run).
 
-use super::{load, toggle_state};
+use super::{load, stripe_connected, toggle_state};
 use crate::{
     accounts,
     auth::Ctx,
-    db::{stripe_connections, stripe_send, unix_now, Db},
+    db::{stripe_send, unix_now, Db},
     domain::{
         activity::ActivityKind,
         campaigns::PromoteToggle,
-        participants::ParticipantKind,
+        participants::{ParticipantKind, StripeStatus},
         permissions::Permission,
         stripe_send::{
             audience_label, check_settings, mappable_fields, AudienceSending, BackfillPreview,
@@ -23,6 +23,15 @@ use crate::{
 /// Rows the dry run shows (each asks Stripe about one participant).
 pub const PREVIEW_ROWS: i64 = 20;
 
+/// How many of these counts are people "Send existing participants" would send.
+fn unsent_in(counts: &[(StripeStatus, i64)]) -> i64 {
+    counts
+        .iter()
+        .filter(|(s, _)| s.can_be_sent())
+        .map(|(_, n)| n)
+        .sum()
+}
+
 fn toggle_for(audience: ParticipantKind) -> PromoteToggle {
     match audience {
         ParticipantKind::Referring => PromoteToggle::SendReferrers,
@@ -32,18 +41,15 @@ fn toggle_for(audience: ParticipantKind) -> PromoteToggle {
 
 pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSending, AppError> {
     let c = load(db, ctx, id).await?;
+    let connected = stripe_connected(db, ctx).await?;
     let mut audiences = Vec::new();
     for audience in ParticipantKind::ALL.iter().copied() {
         let counts =
             stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?;
-        let unsent = counts
-            .iter()
-            .filter(|(s, _)| s.can_be_sent())
-            .map(|(_, n)| n)
-            .sum();
+        let unsent = unsent_in(&counts);
         audiences.push(AudienceSending {
             audience,
-            toggle: toggle_state(db, &c, toggle_for(audience), ctx).await?,
+            toggle: toggle_state(db, &c, toggle_for(audience), ctx, connected).await?,
             settings: send::settings_for(db.pool(), &c, audience).await?,
             fields: mappable_fields(send::form_of(&c, audience)),
             counts: counts
@@ -57,9 +63,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSending, A
     Ok(CampaignSending {
         campaign_id: c.id,
         campaign_name: c.name,
-        stripe_connected: stripe_connections::get(db.pool(), &ctx.account_id)
-            .await?
-            .is_some(),
+        stripe_connected: connected,
         read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
             format!(
                 "You can look but not change this: it needs the “{}” permission.",
@@ -72,11 +76,12 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSending, A
 
 /// Every campaign's two sending switches, for the Integrations page.
 pub async fn switches(db: &Db, ctx: &Ctx) -> Result<Vec<CampaignSwitches>, AppError> {
+    let connected = stripe_connected(db, ctx).await?;
     let mut all = Vec::new();
     for c in crate::db::campaigns::list(db.pool(), &ctx.account_id).await? {
         let mut toggles = Vec::new();
         for audience in ParticipantKind::ALL.iter().copied() {
-            toggles.push(toggle_state(db, &c, toggle_for(audience), ctx).await?);
+            toggles.push(toggle_state(db, &c, toggle_for(audience), ctx, connected).await?);
         }
         all.push(CampaignSwitches {
             campaign_id: c.id,
@@ -140,10 +145,7 @@ async fn ready(
     c: &crate::db::campaigns::CampaignRow,
     audience: ParticipantKind,
 ) -> Result<(), AppError> {
-    if stripe_connections::get(db.pool(), &ctx.account_id)
-        .await?
-        .is_none()
-    {
+    if !stripe_connected(db, ctx).await? {
         return Err(AppError::Conflict(
             "Stripe is not connected to this account yet: connect it on the Integrations page first."
                 .into(),
@@ -170,12 +172,8 @@ pub async fn preview(
 ) -> Result<BackfillPreview, AppError> {
     let c = load(db, ctx, id).await?;
     ready(db, ctx, &c, audience).await?;
-    let total = stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience)
-        .await?
-        .into_iter()
-        .filter(|(s, _)| s.can_be_sent())
-        .map(|(_, n)| n)
-        .sum();
+    let total =
+        unsent_in(&stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?);
     let rows = send::preview(db, access, &c, audience, PREVIEW_ROWS)
         .await
         .map_err(AppError::Unavailable)?;

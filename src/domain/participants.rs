@@ -68,6 +68,11 @@ keyed!(
     }
 );
 
+/// A participant's public referral link.
+pub fn referral_link(public_url: &str, code: &str) -> String {
+    format!("{}/r/{code}", public_url.trim_end_matches('/'))
+}
+
 /// Rows per page of the Users tab.
 pub const PAGE_SIZE: u32 = 50;
 

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 pub use queue::{Claimed, NewJob};
 pub use worker::{Worker, WorkerConfig};
 
-use crate::{db::Db, stripe::rate_limit::RateLimiters, workflows::StripeAccess};
+use crate::{db::Db, workflows::StripeAccess};
 
 /// Why a job failed: worth another try later, or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,17 +131,6 @@ pub struct Queue {
 impl Queue {
     pub fn new(db: Db) -> Queue {
         Queue::with_stripe(db, StripeAccess::default())
-    }
-
-    /// A queue whose jobs share these Stripe rate limiters (and reach no Stripe account).
-    pub fn with_limiters(db: Db, limiters: RateLimiters) -> Queue {
-        Queue::with_stripe(
-            db,
-            StripeAccess {
-                limiters,
-                ..StripeAccess::default()
-            },
-        )
     }
 
     /// A queue whose jobs reach Stripe through `stripe`.

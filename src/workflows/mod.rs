@@ -105,6 +105,6 @@ impl StripeAccess {
 
     /// A participant's public referral link.
     pub fn referral_link(&self, code: &str) -> String {
-        format!("{}/r/{code}", self.public_url.trim_end_matches('/'))
+        crate::domain::participants::referral_link(&self.public_url, code)
     }
 }

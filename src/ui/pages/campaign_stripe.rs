@@ -197,13 +197,14 @@ fn AudienceCard(campaign_id: String, audience: AudienceSending, editable: bool) 
         preview.value().get().map(|r| match r {
             Err(e) => error_notice(&e),
             Ok(p) => {
+                let shown = p.rows.len() as i64;
                 let rows = p
                     .rows
                     .into_iter()
                     .map(|r| view! { <tr><td>{r.email}</td><td>{r.outcome}</td></tr> })
                     .collect_view();
-                let more = (p.total > 20).then(|| {
-                    view! { <p class="muted">{format!("… and {} more, decided the same way when they are sent.", p.total - 20)}</p> }
+                let more = (p.total > shown).then(|| {
+                    view! { <p class="muted">{format!("… and {} more, decided the same way when they are sent.", p.total - shown)}</p> }
                 });
                 view! {
                     <table class="dry-run">
