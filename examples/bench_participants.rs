@@ -70,6 +70,9 @@ async fn fill(db: &Db, ctx: &Ctx, campaign_id: &str) {
             referrals: (n % 7) as i64,
             qualified_referrals: 0,
             created_at: 1_700_000_000 + n as i64,
+            spent: 0,
+            qualified_at: None,
+            qualification_note: String::new(),
         };
         if !invited {
             referrers.push(p.id.clone());

@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod operations;
 pub mod participants;
 pub mod public;
+pub mod qualification;
 pub mod stripe_send;
 pub mod team;
 

@@ -271,6 +271,9 @@ pub(crate) async fn admit(
         referrals: 0,
         qualified_referrals: 0,
         created_at: now,
+        spent: 0,
+        qualified_at: None,
+        qualification_note: String::new(),
     };
     let Some(person) = insert_with_code(tx, person).await? else {
         return Ok(None);
@@ -365,7 +368,13 @@ pub async fn personal_page(
         share_text: c.share_text,
         friends_joined: p.referrals,
         friends_qualified: p.qualified_referrals,
-        rewards: Vec::new(),
+        rewards: crate::db::rewards::for_recipient(db.pool(), &p.account_id, &p.id)
+            .await?
+            .iter()
+            .filter_map(|r| {
+                crate::domain::rewards::personal_line(&r.description, r.status, r.code.as_deref())
+            })
+            .collect(),
         invited_by,
     })
 }

@@ -3,6 +3,8 @@
 
 pub mod join;
 pub mod people;
+pub mod qualification;
+pub mod rewards;
 pub mod sending;
 
 use crate::{

@@ -10,6 +10,8 @@ pub mod activity;
 pub mod campaigns;
 pub mod invitations;
 pub mod participants;
+pub mod qualification;
+pub mod rewards;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;

@@ -35,6 +35,11 @@ pub struct ParticipantRow {
     pub referrals: i64,
     pub qualified_referrals: i64,
     pub created_at: i64,
+    /// Invited friends: the spend counted towards the target, when they qualified, and where
+    /// they stand in words ("Spent 20.00 USD of 50.00 USD within 30 days (1 payment)").
+    pub spent: i64,
+    pub qualified_at: Option<i64>,
+    pub qualification_note: String,
 }
 
 impl ParticipantRow {
@@ -93,13 +98,16 @@ impl FromRow<'_, AnyRow> for ParticipantRow {
             referrals: row.try_get("referrals")?,
             qualified_referrals: row.try_get("qualified_referrals")?,
             created_at: row.try_get("created_at")?,
+            spent: row.try_get("spent")?,
+            qualified_at: row.try_get("qualified_at")?,
+            qualification_note: row.try_get("qualification_note")?,
         })
     }
 }
 
 pub(crate) const COLUMNS: &str = "id, account_id, campaign_id, email, first_name, last_name, fields, code, page_token, \
      referrer_id, source, qualification, stripe_status, stripe_customer_id, stripe_note, stripe_since, referrals, \
-     qualified_referrals, created_at";
+     qualified_referrals, created_at, spent, qualified_at, qualification_note";
 
 /// The text the Users tab searches: lower-case email, names and code.
 fn search_text(p: &ParticipantRow) -> String {
@@ -113,7 +121,7 @@ pub async fn insert<'c>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(&format!(
         "INSERT INTO participants ({COLUMNS}, search) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
          ON CONFLICT (campaign_id, email) DO NOTHING"
     ))
     .bind(&p.id)
@@ -135,6 +143,9 @@ pub async fn insert<'c>(
     .bind(p.referrals)
     .bind(p.qualified_referrals)
     .bind(p.created_at)
+    .bind(p.spent)
+    .bind(p.qualified_at)
+    .bind(&p.qualification_note)
     .bind(search_text(p))
     .execute(ex)
     .await?;
@@ -495,7 +506,15 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
         Some(EventKind::Referred) => d.invited += n,
         Some(EventKind::Qualified) => d.qualified += n,
         Some(EventKind::Rewarded) => d.rewards += n,
-        Some(EventKind::SentToStripe | EventKind::StripeWaiting | EventKind::NotSentToStripe)
+        Some(
+            EventKind::SentToStripe
+            | EventKind::StripeWaiting
+            | EventKind::NotSentToStripe
+            | EventKind::Spent
+            | EventKind::Unqualified
+            | EventKind::FriendUpdate
+            | EventKind::RewardUpdate,
+        )
         | None => {}
     }
 }

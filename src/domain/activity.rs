@@ -21,10 +21,12 @@ pub enum ActivityKind {
     ParticipantLimitChanged,
     ParticipantsImported,
     ParticipantsExported,
+    RewardDecided,
+    StripeWebhookRepaired,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 17] = [
+    pub const ALL: [ActivityKind; 19] = [
         ActivityKind::AccountCreated,
         ActivityKind::MemberInvited,
         ActivityKind::InvitationRevoked,
@@ -42,6 +44,8 @@ impl ActivityKind {
         ActivityKind::ParticipantLimitChanged,
         ActivityKind::ParticipantsImported,
         ActivityKind::ParticipantsExported,
+        ActivityKind::RewardDecided,
+        ActivityKind::StripeWebhookRepaired,
     ];
 
     pub fn key(self) -> &'static str {
@@ -63,6 +67,8 @@ impl ActivityKind {
             ActivityKind::ParticipantLimitChanged => "account.participant_limit",
             ActivityKind::ParticipantsImported => "participants.imported",
             ActivityKind::ParticipantsExported => "participants.exported",
+            ActivityKind::RewardDecided => "rewards.decided",
+            ActivityKind::StripeWebhookRepaired => "stripe.webhook_repaired",
         }
     }
 
@@ -85,6 +91,8 @@ impl ActivityKind {
             ActivityKind::ParticipantLimitChanged => "Participant limit changed",
             ActivityKind::ParticipantsImported => "Participants imported",
             ActivityKind::ParticipantsExported => "Participants exported",
+            ActivityKind::RewardDecided => "Reward approved, rejected or fulfilled",
+            ActivityKind::StripeWebhookRepaired => "Stripe webhook endpoint repaired",
         }
     }
 

@@ -488,7 +488,7 @@ pub struct PersonalPage {
     pub share_text: String,
     pub friends_joined: i64,
     pub friends_qualified: i64,
-    /// What they have earned so far, one line each (rewards come with the rewards issue).
+    /// What they have earned so far, one line each (with promotion codes).
     pub rewards: Vec<String>,
     pub invited_by: Option<String>,
 }

@@ -33,6 +33,7 @@ pub mod operations;
 pub mod participants;
 pub mod permissions;
 pub mod qualification;
+pub mod rewards;
 pub mod stripe_send;
 pub mod team;
 pub mod time;

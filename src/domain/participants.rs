@@ -63,8 +63,12 @@ keyed!(
         SentToStripe => "sent_to_stripe", "Sent to Stripe",
         StripeWaiting => "stripe_waiting", "Waiting for a Stripe customer",
         NotSentToStripe => "not_sent_to_stripe", "Not sent to Stripe",
+        Spent => "spent", "Spending",
         Qualified => "qualified", "Qualified",
+        Unqualified => "unqualified", "Back to pending",
+        FriendUpdate => "friend_update", "Their friend",
         Rewarded => "rewarded", "Rewarded",
+        RewardUpdate => "reward_update", "Reward",
     }
 );
 
@@ -222,6 +226,10 @@ pub struct ParticipantDetail {
     pub referral_link: String,
     /// The Stripe customers they are linked to.
     pub stripe_customers: Vec<String>,
+    /// Invited friends: where they stand against the campaign's target, in words.
+    pub qualification_note: String,
+    /// The rewards they earned, or that their qualification earned their referrer.
+    pub rewards: Vec<crate::domain::rewards::RewardEntry>,
 }
 
 /// What a CSV import did with each row.

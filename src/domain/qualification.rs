@@ -42,7 +42,7 @@ pub struct QualificationSettings {
 }
 
 /// The settings as typed in the Qualification step.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QualificationForm {
     pub target: String,
     pub currency: String,
@@ -284,6 +284,63 @@ pub fn explain_spend(s: &QualificationSettings, spend: &Spend) -> String {
         spend.payments,
         if spend.payments == 1 { "" } else { "s" }
     )
+}
+
+impl Default for QualificationForm {
+    /// What a new campaign's Qualification step starts with.
+    fn default() -> Self {
+        QualificationForm {
+            target: "50.00".into(),
+            currency: "usd".into(),
+            window_days: "30".into(),
+            min_payment: String::new(),
+            refunds_reduce: true,
+            disputes_reduce: true,
+            back_to_pending: true,
+            scope: CustomerScope::Linked.key().into(),
+        }
+    }
+}
+
+keyed!(
+    /// Refloop's webhook endpoint, as Stripe last said.
+    EndpointHealth {
+        Enabled => "enabled", "Enabled",
+        Disabled => "disabled", "Disabled in Stripe",
+        Deleted => "deleted", "Missing in Stripe",
+        Unchecked => "unchecked", "Could not be checked",
+    }
+);
+
+/// Refloop's webhook endpoint in the connected Stripe, and what it has received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookStatus {
+    pub url: String,
+    pub endpoint_id: String,
+    pub health: EndpointHealth,
+    /// What is wrong, and what Repair does about it.
+    pub problem: Option<String>,
+    pub last_event_at: Option<i64>,
+    pub events_received: i64,
+    pub signature_failures: i64,
+    pub last_failure_at: Option<i64>,
+    pub reconciled_at: Option<i64>,
+}
+
+/// The Qualification step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignQualification {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub form: QualificationForm,
+    /// The saved rule in words; `None` until saved.
+    pub saved: Option<String>,
+    /// Why the viewer cannot change it, if they cannot.
+    pub read_only: Option<String>,
+    pub stripe_connected: bool,
+    pub webhook: Option<WebhookStatus>,
+    pub pending: i64,
+    pub qualified: i64,
 }
 
 #[cfg(test)]

@@ -73,7 +73,10 @@ type HandlerFn =
 
 /// Every job kind Refloop runs, with its handler.
 pub fn registry() -> Registry {
-    crate::workflows::send::register(probe::register(Registry::default()))
+    use crate::workflows::{qualify, rewards, send};
+    rewards::register(qualify::register(send::register(probe::register(
+        Registry::default(),
+    ))))
 }
 
 /// The handlers workers run, by job kind, and the recurring jobs they enqueue.

@@ -6,6 +6,7 @@ pub mod health;
 pub mod middleware;
 pub mod router;
 pub mod state;
+pub mod webhooks;
 
 use std::{future::IntoFuture, process::ExitCode, sync::Arc, time::Duration};
 

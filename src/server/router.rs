@@ -1,7 +1,10 @@
-use axum::{routing::get, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{export, health, middleware, AppState};
+use super::{export, health, middleware, webhooks, AppState};
 use crate::app::{shell, App};
 
 /// Every route Refloop serves: the pages and server functions, health, the built-in Stripe
@@ -15,6 +18,7 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/participants.csv",
             get(export::participants_csv),
         )
+        .route("/webhooks/stripe/{id}", post(webhooks::stripe))
         .nest_service("/sandbox/stripe", state.sandbox.clone().router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

@@ -58,3 +58,10 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+/// Stripe's webhook deliveries need only the queue (its database and Stripe access).
+impl FromRef<AppState> for crate::jobs::Queue {
+    fn from_ref(state: &AppState) -> Self {
+        state.queue.clone()
+    }
+}

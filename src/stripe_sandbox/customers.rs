@@ -227,6 +227,7 @@ pub async fn update(
     id: &str,
     params: Value,
 ) -> Result<Value, ApiError> {
+    let _writing = sb.customer_write().await;
     let mut customer = live_customer(sb, account, id).await?;
     let previous = apply(&mut customer, &params)?;
     if !previous.is_empty() {

@@ -103,6 +103,9 @@ struct Inner {
     settings: Mutex<Settings>,
     buckets: Mutex<HashMap<String, Bucket>>,
     deliveries_due: tokio::sync::Notify,
+    /// Held while a customer is read, changed and written back, so two concurrent changes to
+    /// one customer (metadata and a balance transaction) do not lose each other's write.
+    customer_writes: tokio::sync::Mutex<()>,
 }
 
 struct Bucket {
@@ -136,6 +139,7 @@ impl Sandbox {
                 settings: Mutex::new(Settings::default()),
                 buckets: Mutex::new(HashMap::new()),
                 deliveries_due: tokio::sync::Notify::new(),
+                customer_writes: tokio::sync::Mutex::new(()),
             }),
         };
         tokio::spawn(webhooks::deliver_forever(sb.clone()));
@@ -149,6 +153,11 @@ impl Sandbox {
 
     pub fn settings(&self) -> Settings {
         self.inner.settings.lock().expect("settings lock").clone()
+    }
+
+    /// Serialises read-modify-write changes to customers.
+    pub(crate) async fn customer_write(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.customer_writes.lock().await
     }
 
     pub fn db(&self) -> &Db {

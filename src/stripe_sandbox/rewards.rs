@@ -242,6 +242,7 @@ pub async fn create_balance_transaction(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::missing_param("currency"))?
         .to_lowercase();
+    let _writing = sb.customer_write().await;
     let mut customer = live_customer(sb, account, customer_id).await?;
     if let Some(existing) = customer["currency"].as_str() {
         if existing != currency {

@@ -1,7 +1,12 @@
 //! What Refloop does with Stripe, run by jobs and server functions: sending participants as
-//! customers (`send`), and the access to each account's connected Stripe they share.
+//! customers (`send`), Refloop's webhook endpoint (`webhook`), qualifying referrals by spend
+//! (`qualify`) and rewarding them (`rewards`), and the access to each account's connected
+//! Stripe they share.
 
+pub mod qualify;
+pub mod rewards;
 pub mod send;
+pub mod webhook;
 
 use std::fmt;
 

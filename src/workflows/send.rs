@@ -65,7 +65,7 @@ fn metadata_job(p: &ParticipantRow) -> NewJob {
         .dedupe(format!("{METADATA}:{}", p.id))
 }
 
-fn watch_job(account_id: &str) -> NewJob {
+pub(crate) fn watch_job(account_id: &str) -> NewJob {
     NewJob::new(WATCH, json!({}))
         .account(account_id)
         .dedupe(format!("{WATCH}:{account_id}"))
@@ -104,8 +104,20 @@ pub async fn after_arrival(
     if person.stripe_status == StripeStatus::Queued {
         queue::enqueue(conn, backend, &send_job(person)).await?;
     }
-    if let Some(r) = referrer.filter(|r| r.stripe_status == StripeStatus::Sent) {
-        queue::enqueue(conn, backend, &metadata_job(r)).await?;
+    if let Some(r) = referrer {
+        refresh_metadata(conn, backend, r).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites a referrer's counts on their Stripe customers (when they are in Stripe).
+pub async fn refresh_metadata(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    referrer: &ParticipantRow,
+) -> Result<(), sqlx::Error> {
+    if referrer.stripe_status == StripeStatus::Sent {
+        queue::enqueue(conn, backend, &metadata_job(referrer)).await?;
     }
     Ok(())
 }
@@ -399,6 +411,18 @@ async fn settle(ctx: &JobCtx, p: &ParticipantRow, s: Option<Settled>) -> Result<
         }
         if s.watch {
             queue::enqueue(&mut tx, ctx.db.backend(), &watch_job(&p.account_id)).await?;
+        }
+        if !s.customers.is_empty() {
+            // Their payments may already be in the ledger, and rewards may wait for them.
+            if p.referrer_id.is_some() {
+                queue::enqueue(
+                    &mut tx,
+                    ctx.db.backend(),
+                    &super::qualify::evaluate_job(&p.account_id, &p.id),
+                )
+                .await?;
+            }
+            super::rewards::on_linked(&mut tx, ctx.db.backend(), &p.account_id, &p.id).await?;
         }
     }
     ctx.complete_in(&mut tx).await?;

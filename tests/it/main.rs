@@ -12,6 +12,7 @@ mod jobs;
 mod mail;
 mod permissions;
 mod process;
+mod qualification;
 mod queue_processes;
 mod stripe_client;
 mod stripe_connection;

@@ -190,7 +190,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
             .rows[0]
             .id
             .clone();
-    let matrix: [(&str, &[Role]); 26] = [
+    let matrix: [(&str, &[Role]); 28] = [
         ("current_user", &[Owner, Admin, Manager, Viewer]),
         ("team", &[Owner, Admin, Manager, Viewer]),
         ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -212,6 +212,8 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
         ("set_promote_toggle", &[Owner, Admin, Manager]),
         ("campaign_sending", &[Owner, Admin, Manager, Viewer]),
         ("sending_switches", &[Owner, Admin, Manager, Viewer]),
+        ("campaign_qualification", &[Owner, Admin, Manager, Viewer]),
+        ("campaign_rewards", &[Owner, Admin, Manager, Viewer]),
         ("participant", &[Owner, Admin, Manager, Viewer]),
         ("campaign_stats", &[Owner, Admin, Manager, Viewer]),
         ("import_participants", &[Owner, Admin, Manager]),
@@ -262,7 +264,9 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                 "transfer_ownership" => vec![("member_id", team.admin.0.user_id.clone())],
                 "retry_job" => vec![("job_id", dead_job(&t, &team.owner.0.account_id).await)],
                 "campaign" => vec![("id", campaign.clone())],
-                "campaign_sending" => vec![("campaign_id", campaign.clone())],
+                "campaign_sending" | "campaign_qualification" | "campaign_rewards" => {
+                    vec![("campaign_id", campaign.clone())]
+                }
                 "campaign_stats" => vec![("campaign_id", campaign.clone())],
                 "create_campaign" => vec![("name", "New".into()), ("slug", format!("new-{n}"))],
                 "save_campaign_setup" => vec![
@@ -516,7 +520,8 @@ async fn a_form_post_without_javascript_returns_to_the_page_with_the_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_endpoints_check_permissions_too() {
     use refloop::domain::{
-        campaigns::default_form, participants::ParticipantQuery, stripe_send::SendSettings,
+        campaigns::default_form, participants::ParticipantQuery, qualification::QualificationForm,
+        stripe_send::SendSettings,
     };
     use serde_json::json;
     let t = TestDb::sqlite().await;
@@ -524,29 +529,56 @@ async fn json_endpoints_check_permissions_too() {
     let team = Team::new(&t, "Acme").await;
     let campaign = crate::campaigns::live_campaign(&t.db, &team.owner.0, "json").await;
     let settings = serde_json::to_value(SendSettings::default_for(&default_form())).unwrap();
-    let calls = [
+    let (edit, rewards, integrations) = ("Edit campaigns", "Manage rewards", "Manage integrations");
+    let qualification = QualificationForm::default();
+    // (endpoint, body, which of Viewer and Manager may call it, the permission it needs)
+    let calls: [(&str, serde_json::Value, &[Role], &str); 9] = [
         (
             "participants",
             json!({"campaign_id": campaign, "query": ParticipantQuery::default()}),
-            true,
+            &[Role::Viewer, Role::Manager],
+            "",
         ),
         (
             "save_send_settings",
             json!({"campaign_id": campaign, "audience": "Referring", "settings": settings}),
-            false,
+            &[Role::Manager],
+            edit,
         ),
         (
             "preview_send_existing",
             json!({"campaign_id": campaign, "audience": "Invited"}),
-            false,
+            &[Role::Manager],
+            edit,
         ),
         (
             "send_existing_participants",
             json!({"campaign_id": campaign, "audience": "Invited"}),
-            false,
+            &[Role::Manager],
+            edit,
         ),
+        (
+            "save_qualification",
+            json!({"campaign_id": campaign, "form": qualification}),
+            &[Role::Manager],
+            edit,
+        ),
+        (
+            "save_rewards",
+            json!({"campaign_id": campaign, "form": {"auto_issue": true, "rules": []}}),
+            &[Role::Manager],
+            edit,
+        ),
+        (
+            "decide_reward",
+            json!({"reward_id": "rwd_nobody", "decision": "Approve"}),
+            &[Role::Manager],
+            rewards,
+        ),
+        ("reconcile_now", json!({}), &[Role::Manager], edit),
+        ("repair_webhook", json!({}), &[], integrations),
     ];
-    for (endpoint, body, viewer_allowed) in calls {
+    for (endpoint, body, allowed, permission) in calls {
         for role in [Role::Viewer, Role::Manager] {
             let req = Request::post(format!("/api/{endpoint}"))
                 .header("content-type", "application/json")
@@ -561,13 +593,13 @@ async fn json_endpoints_check_permissions_too() {
             let text =
                 String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec())
                     .unwrap();
-            if role == Role::Viewer && !viewer_allowed {
+            if !allowed.contains(&role) {
                 assert_eq!(
                     status,
                     StatusCode::FORBIDDEN,
-                    "{endpoint} as viewer: {text}"
+                    "{endpoint} as {role:?}: {text}"
                 );
-                assert!(text.contains("Edit campaigns"), "{endpoint}: {text}");
+                assert!(text.contains(permission), "{endpoint}: {text}");
             } else {
                 // Allowed: whatever the answer (Stripe is not connected here), not a refusal.
                 assert_ne!(

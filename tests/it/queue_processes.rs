@@ -67,7 +67,7 @@ async fn a_worker_killed_mid_job_leaves_its_effect_exactly_once(t: &TestDb) {
     let mut first = worker(t, 1, 600);
     wait_until(
         t,
-        "SELECT COUNT(*) FROM jobs WHERE status = 'running'",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe' AND status = 'running'",
         1,
         Duration::from_secs(30),
     )
@@ -82,7 +82,7 @@ async fn a_worker_killed_mid_job_leaves_its_effect_exactly_once(t: &TestDb) {
     let second = worker(t, 1, 600);
     wait_until(
         t,
-        "SELECT COUNT(*) FROM jobs WHERE status = 'done'",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe' AND status = 'done'",
         1,
         Duration::from_secs(30),
     )
@@ -94,7 +94,7 @@ async fn a_worker_killed_mid_job_leaves_its_effect_exactly_once(t: &TestDb) {
         "the effect happened once"
     );
     assert_eq!(
-        count(t, "SELECT attempts FROM jobs").await,
+        count(t, "SELECT attempts FROM jobs WHERE kind = 'queue.probe'").await,
         2,
         "run again after the lease expired"
     );
@@ -116,7 +116,7 @@ async fn three_processes_on_one_postgres_run_ten_thousand_jobs_exactly_once() {
     let workers: Vec<Child> = (0..3).map(|_| worker(&t, 8, 30_000)).collect();
     wait_until(
         &t,
-        "SELECT COUNT(*) FROM jobs WHERE status = 'done'",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe' AND status = 'done'",
         jobs,
         Duration::from_secs(180),
     )
@@ -130,7 +130,11 @@ async fn three_processes_on_one_postgres_run_ten_thousand_jobs_exactly_once() {
         jobs
     );
     assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM jobs WHERE attempts <> 1").await,
+        count(
+            &t,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe' AND attempts <> 1"
+        )
+        .await,
         0,
         "no job ran twice"
     );
@@ -149,13 +153,17 @@ async fn another_process_starts_new_work_within_milliseconds_through_notify() {
     }
     wait_until(
         &t,
-        "SELECT COUNT(*) FROM jobs WHERE status = 'done'",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'queue.probe' AND status = 'done'",
         5,
         Duration::from_secs(20),
     )
     .await;
     stop(w);
-    let slowest = count(&t, "SELECT MAX(started_ms - created_ms) FROM jobs").await;
+    let slowest = count(
+        &t,
+        "SELECT MAX(started_ms - created_ms) FROM jobs WHERE kind = 'queue.probe'",
+    )
+    .await;
     assert!(
         slowest < 1_000,
         "the slowest start took {slowest} ms (polling alone would take up to 5 s)"

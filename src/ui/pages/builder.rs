@@ -21,6 +21,7 @@ use crate::{
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
     },
+    ui::pages::{qualification::QualificationStep, rewards::RewardsStep},
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -121,22 +122,8 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                     let body = match step {
                         Step::Setup => view! { <SetupStep campaign=c.clone() action=save_setup explanation=explanation.clone() /> }.into_any(),
                         Step::Forms => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
-                        Step::Rewards => view! {
-                            <section class="card">
-                                <h2>"Rewards"</h2>
-                                <p>"Reward rules say what a person referring earns when a friend qualifies (a Stripe coupon, a promotion code, account credit or a custom reward)."</p>
-                                <p class="muted empty-rules">"This campaign has no reward rules yet."</p>
-                            </section>
-                        }
-                        .into_any(),
-                        Step::Qualification => view! {
-                            <section class="card">
-                                <h2>"Qualification"</h2>
-                                <p>"A friend qualifies when their spending in Stripe reaches the target within the time window set here."</p>
-                                <p class="muted">"No qualification rule yet: invited friends stay Pending until one is set."</p>
-                            </section>
-                        }
-                        .into_any(),
+                        Step::Rewards => view! { <RewardsStep campaign_id=c.id.clone() /> }.into_any(),
+                        Step::Qualification => view! { <QualificationStep campaign_id=c.id.clone() /> }.into_any(),
                         Step::Promote => view! { <PromoteStep campaign=c.clone() /> }.into_any(),
                     };
                     view! {

@@ -8,6 +8,8 @@ pub mod integrations;
 pub mod join;
 pub mod not_found;
 pub mod operations;
+pub mod qualification;
+pub mod rewards;
 pub mod sign_in;
 pub mod sign_up;
 pub mod team;

@@ -310,7 +310,13 @@ pub fn ParticipantPage() -> impl IntoView {
                                 <tr><th>"Referral code"</th><td><code>{s.code.clone()}</code></td></tr>
                                 <tr><th>"Referral link"</th><td>{d.referral_link}</td></tr>
                                 {referrer}
-                                <tr><th>"Qualification"</th><td>{s.qualification.label()}</td></tr>
+                                <tr>
+                                    <th>"Qualification"</th>
+                                    <td class="qualification-status">
+                                        {s.qualification.label()}
+                                        {(!d.qualification_note.is_empty()).then(|| view! { <small class="muted note">{d.qualification_note.clone()}</small> })}
+                                    </td>
+                                </tr>
                                 <tr>
                                     <th>"Stripe"</th>
                                     <td class="stripe-status">
@@ -329,6 +335,16 @@ pub fn ParticipantPage() -> impl IntoView {
                         <h2>"Referrals"</h2>
                         {referred}
                     </section>
+                    {(!d.rewards.is_empty()).then(|| {
+                        let rows = d.rewards.iter().map(|r| view! {
+                            <li data-status=r.status.key()>
+                                <strong>{r.description.clone()}</strong>
+                                {format!(" for {} (friend {}): {}", r.recipient_email, r.referral_email, r.status.label())}
+                                <small class="muted note">{r.note.clone()}</small>
+                            </li>
+                        }).collect_view();
+                        view! { <section class="card person-rewards"><h2>"Rewards"</h2><ul>{rows}</ul></section> }
+                    })}
                     <section class="card">
                         <h2>"Timeline"</h2>
                         <ol class="timeline">{timeline}</ol>

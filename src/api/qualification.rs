@@ -1,0 +1,112 @@
+//! A campaign's Qualification and Rewards steps, and the reward ledger. Any member may look;
+//! changing the rules needs Edit campaigns, repairing the webhook endpoint Manage integrations,
+//! and deciding on rewards Manage rewards.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::{
+    domain::{
+        qualification::{CampaignQualification, QualificationForm, WebhookStatus},
+        rewards::{CampaignRewards, RewardDecision, RewardForm, RewardSettings},
+    },
+    error::AppError,
+};
+
+#[cfg(feature = "ssr")]
+use {
+    super::{state, with_status},
+    crate::{
+        auth::{require, require_member},
+        campaigns::{qualification, rewards},
+        domain::permissions::Permission,
+    },
+};
+
+#[server(endpoint = "campaign_qualification")]
+pub async fn get_campaign_qualification(
+    campaign_id: String,
+) -> Result<CampaignQualification, AppError> {
+    with_status(
+        async {
+            let ctx = require_member().await?;
+            let state = state()?;
+            qualification::overview(&state.db, state.queue.stripe(), &ctx, &campaign_id).await
+        }
+        .await,
+    )
+}
+
+/// Saves the rule and makes sure the webhook endpoint exists; its status.
+#[server(endpoint = "save_qualification", input = Json)]
+pub async fn save_qualification(
+    campaign_id: String,
+    form: QualificationForm,
+) -> Result<WebhookStatus, AppError> {
+    with_status(
+        async {
+            let ctx = require(Permission::EditCampaigns).await?;
+            qualification::save(&state()?.queue, &ctx, &campaign_id, form).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "repair_webhook")]
+pub async fn repair_webhook() -> Result<WebhookStatus, AppError> {
+    with_status(
+        async {
+            let ctx = require(Permission::ManageIntegrations).await?;
+            qualification::repair(&state()?.queue, &ctx).await
+        }
+        .await,
+    )
+}
+
+/// Reads back from Stripe what webhooks may have missed, now.
+#[server(endpoint = "reconcile_now")]
+pub async fn reconcile_now() -> Result<(), AppError> {
+    with_status(
+        async {
+            let ctx = require(Permission::EditCampaigns).await?;
+            qualification::reconcile_now(&state()?.queue, &ctx).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "campaign_rewards")]
+pub async fn get_campaign_rewards(campaign_id: String) -> Result<CampaignRewards, AppError> {
+    with_status(
+        async {
+            let ctx = require_member().await?;
+            rewards::overview(&state()?.db, &ctx, &campaign_id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "save_rewards", input = Json)]
+pub async fn save_rewards(
+    campaign_id: String,
+    form: RewardForm,
+) -> Result<RewardSettings, AppError> {
+    with_status(
+        async {
+            let ctx = require(Permission::EditCampaigns).await?;
+            rewards::save(&state()?.db, &ctx, &campaign_id, form).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "decide_reward", input = Json)]
+pub async fn decide_reward(reward_id: String, decision: RewardDecision) -> Result<(), AppError> {
+    with_status(
+        async {
+            let ctx = require(Permission::ManageRewards).await?;
+            rewards::decide(&state()?.queue, &ctx, &reward_id, decision).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,100 @@
+//! A campaign's Rewards step: the rules, and the ledger where teammates with "Manage rewards"
+//! approve, reject and mark rewards fulfilled.
+
+use super::load;
+use crate::{
+    accounts,
+    auth::Ctx,
+    db::{new_id, rewards, unix_now, Db},
+    domain::{
+        activity::ActivityKind,
+        permissions::Permission,
+        rewards::{check_rewards, CampaignRewards, RewardDecision, RewardForm, RewardSettings},
+    },
+    error::{AppError, FieldError},
+    jobs::Queue,
+    workflows,
+};
+
+/// Rewards the step lists (what waits for a teammate first).
+const LEDGER_ROWS: i64 = 200;
+
+pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignRewards, AppError> {
+    let c = load(db, ctx, id).await?;
+    Ok(CampaignRewards {
+        settings: rewards::settings(db.pool(), &ctx.account_id, &c.id)
+            .await?
+            .unwrap_or_default(),
+        rewards: rewards::in_campaign(db.pool(), &ctx.account_id, &c.id, LEDGER_ROWS).await?,
+        read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
+            format!(
+                "You can look but not change the rules: it needs the “{}” permission.",
+                Permission::EditCampaigns.label()
+            )
+        }),
+        can_manage: ctx.can(Permission::ManageRewards),
+        campaign_id: c.id,
+        campaign_name: c.name,
+    })
+}
+
+pub async fn save(
+    db: &Db,
+    ctx: &Ctx,
+    id: &str,
+    form: RewardForm,
+) -> Result<RewardSettings, AppError> {
+    let c = load(db, ctx, id).await?;
+    let settings = check_rewards(&form, || new_id("rule")).map_err(|errors| {
+        AppError::Invalid(
+            errors
+                .into_iter()
+                .map(|(field, message)| FieldError { field, message })
+                .collect(),
+        )
+    })?;
+    let mut tx = db.begin().await?;
+    rewards::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
+    let described: Vec<String> = settings
+        .rules
+        .iter()
+        .map(|r| format!("{} {}", r.describe(), r.describe_when()))
+        .collect();
+    accounts::record(
+        &mut *tx,
+        ctx,
+        ActivityKind::CampaignEdited,
+        format!(
+            "Set the rewards of “{}”: {}",
+            c.name,
+            if described.is_empty() {
+                "none".to_string()
+            } else {
+                described.join("; ")
+            }
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+pub async fn decide(
+    queue: &Queue,
+    ctx: &Ctx,
+    reward_id: &str,
+    decision: RewardDecision,
+) -> Result<(), AppError> {
+    let row =
+        workflows::rewards::decide(queue.db(), &ctx.account_id, reward_id, decision, &ctx.name)
+            .await?;
+    accounts::record(
+        queue.db().pool(),
+        ctx,
+        ActivityKind::RewardDecided,
+        format!("{}: {}", row.description, row.note),
+    )
+    .await?;
+    queue.wake();
+    Ok(())
+}

@@ -1,0 +1,438 @@
+//! Qualification: each campaign's settings, Refloop's webhook endpoint in the connected Stripe,
+//! the ledger of Stripe events received, the ledger of charges, and where each invited friend
+//! stands. Every statement is scoped to the account.
+
+use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+
+use crate::domain::{
+    participants::Qualification,
+    qualification::{ChargeEntry, QualificationSettings},
+};
+
+pub async fn settings<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Option<QualificationSettings>, sqlx::Error> {
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT settings FROM qualification_settings WHERE account_id = $1 AND campaign_id = $2",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+pub async fn save_settings<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    settings: &QualificationSettings,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO qualification_settings (campaign_id, account_id, settings, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (campaign_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    )
+    .bind(campaign_id)
+    .bind(account_id)
+    .bind(serde_json::to_string(settings).expect("settings serialize"))
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Refloop's webhook endpoint in an account's Stripe, and what it has received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    /// The public part of its address: `/webhooks/stripe/{id}`.
+    pub id: String,
+    pub account_id: String,
+    pub endpoint_id: String,
+    pub sealed_secret: String,
+    pub url: String,
+    pub created_at: i64,
+    pub last_event_at: Option<i64>,
+    pub events_received: i64,
+    pub signature_failures: i64,
+    pub last_failure_at: Option<i64>,
+    pub reconciled_after: i64,
+    pub reconciled_at: Option<i64>,
+}
+
+impl FromRow<'_, AnyRow> for WebhookRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(WebhookRow {
+            id: row.try_get("id")?,
+            account_id: row.try_get("account_id")?,
+            endpoint_id: row.try_get("endpoint_id")?,
+            sealed_secret: row.try_get("sealed_secret")?,
+            url: row.try_get("url")?,
+            created_at: row.try_get("created_at")?,
+            last_event_at: row.try_get("last_event_at")?,
+            events_received: row.try_get("events_received")?,
+            signature_failures: row.try_get("signature_failures")?,
+            last_failure_at: row.try_get("last_failure_at")?,
+            reconciled_after: row.try_get("reconciled_after")?,
+            reconciled_at: row.try_get("reconciled_at")?,
+        })
+    }
+}
+
+const WEBHOOK_COLUMNS: &str =
+    "id, account_id, endpoint_id, sealed_secret, url, created_at, last_event_at, events_received, \
+     signature_failures, last_failure_at, reconciled_after, reconciled_at";
+
+/// The endpoint a delivery is addressed to (the only look-up not scoped to an account: the
+/// address is all a delivery carries, and its signature is checked next).
+pub async fn webhook_by_id<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> Result<Option<WebhookRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM stripe_webhooks WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+}
+
+pub async fn webhook_for<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Option<WebhookRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM stripe_webhooks WHERE account_id = $1"
+    ))
+    .bind(account_id)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Every account with an endpoint (the scheduled reconciliation visits each).
+pub async fn webhook_accounts<'c>(
+    ex: impl Executor<'c, Database = Any>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT account_id FROM stripe_webhooks ORDER BY account_id")
+        .fetch_all(ex)
+        .await
+}
+
+/// Records a (new or replacement) endpoint; its counters start again.
+pub async fn save_webhook<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    w: &WebhookRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stripe_webhooks (id, account_id, endpoint_id, sealed_secret, url, created_at, reconciled_after) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account_id) DO UPDATE SET endpoint_id = excluded.endpoint_id, sealed_secret = excluded.sealed_secret, \
+         url = excluded.url, created_at = excluded.created_at, signature_failures = 0, last_failure_at = NULL",
+    )
+    .bind(&w.id)
+    .bind(&w.account_id)
+    .bind(&w.endpoint_id)
+    .bind(&w.sealed_secret)
+    .bind(&w.url)
+    .bind(w.created_at)
+    .bind(w.reconciled_after)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn note_delivery<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE stripe_webhooks SET events_received = events_received + 1, last_event_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn note_signature_failure<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE stripe_webhooks SET signature_failures = signature_failures + 1, last_failure_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn save_reconciled<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    after: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE stripe_webhooks SET reconciled_after = $1, reconciled_at = $2 WHERE account_id = $3",
+    )
+    .bind(after)
+    .bind(now)
+    .bind(account_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Adds an event to the ledger; false when its id is already there (a duplicate).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_event<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    event_id: &str,
+    kind: &str,
+    created: i64,
+    payload: &str,
+    source: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO stripe_events (account_id, event_id, type, created, payload, source, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, event_id) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(event_id)
+    .bind(kind)
+    .bind(created)
+    .bind(payload)
+    .bind(source)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn event_payload<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    event_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT payload FROM stripe_events WHERE account_id = $1 AND event_id = $2")
+        .bind(account_id)
+        .bind(event_id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// What one event or look-up says about a charge; what it does not know is `None` or 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChargeUpdate {
+    pub charge_id: String,
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub amount: i64,
+    pub currency: Option<String>,
+    pub created: i64,
+    pub paid: bool,
+    pub refunded: i64,
+    /// Lost in a dispute.
+    pub disputed: i64,
+}
+
+/// Merges into the charge's row: what is known stays known, amounts only grow, so the
+/// result does not depend on the order or number of the events that said it.
+pub async fn merge_charge<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    c: &ChargeUpdate,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    fn greatest(column: &str) -> String {
+        format!(
+            "{column} = CASE WHEN excluded.{column} > stripe_charges.{column} THEN excluded.{column} ELSE stripe_charges.{column} END"
+        )
+    }
+    sqlx::query(&format!(
+        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (account_id, charge_id) DO UPDATE SET \
+         customer_id = COALESCE(stripe_charges.customer_id, excluded.customer_id), \
+         email = COALESCE(stripe_charges.email, excluded.email), \
+         currency = CASE WHEN stripe_charges.currency = '' THEN excluded.currency ELSE stripe_charges.currency END, \
+         {}, {}, {}, {}, {}, updated_at = excluded.updated_at",
+        greatest("amount"),
+        greatest("created"),
+        greatest("paid"),
+        greatest("refunded"),
+        greatest("disputed"),
+    ))
+    .bind(account_id)
+    .bind(&c.charge_id)
+    .bind(&c.customer_id)
+    .bind(c.email.as_ref().map(|e| e.trim().to_lowercase()))
+    .bind(c.amount)
+    .bind(c.currency.clone().unwrap_or_default())
+    .bind(c.created)
+    .bind(i64::from(c.paid))
+    .bind(c.refunded)
+    .bind(c.disputed)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The charges of these customers, and (when given) of any customer paying with this email.
+pub async fn charges_of<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    participant_id: &str,
+    email: Option<&str>,
+) -> Result<Vec<ChargeEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT charge_id, amount, currency, created, paid, refunded, disputed FROM stripe_charges \
+         WHERE account_id = $1 AND (customer_id IN \
+           (SELECT customer_id FROM participant_customers WHERE account_id = $1 AND participant_id = $2) \
+           OR email = $3) \
+         ORDER BY created, charge_id",
+    )
+    .bind(account_id)
+    .bind(participant_id)
+    .bind(email)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ChargeEntry {
+                id: r.try_get("charge_id")?,
+                amount: r.try_get("amount")?,
+                currency: r.try_get("currency")?,
+                created: r.try_get("created")?,
+                paid: r.try_get::<i64, _>("paid")? != 0,
+                refunded: r.try_get("refunded")?,
+                disputed: r.try_get("disputed")?,
+            })
+        })
+        .collect()
+}
+
+/// The customer and email a charge was made with, as far as the ledger knows.
+pub async fn charge_payer<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    charge_id: &str,
+) -> Result<Option<(Option<String>, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT customer_id, email FROM stripe_charges WHERE account_id = $1 AND charge_id = $2",
+    )
+    .bind(account_id)
+    .bind(charge_id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| Ok((r.try_get("customer_id")?, r.try_get("email")?)))
+        .transpose()
+}
+
+/// Invited friends a payment by `customer` (or with `email`) may count for: those linked to
+/// the customer, and those with the email (whose campaigns may count every customer with it).
+pub async fn friends_paying<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    customer: Option<&str>,
+    email: Option<&str>,
+) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT p.id, 1 AS linked FROM participants p JOIN participant_customers pc ON pc.participant_id = p.id \
+         WHERE pc.account_id = $1 AND pc.customer_id = $2 AND p.referrer_id IS NOT NULL \
+         UNION ALL \
+         SELECT p.id, 0 AS linked FROM participants p WHERE p.account_id = $1 AND p.email = $3 AND p.referrer_id IS NOT NULL",
+    )
+    .bind(account_id)
+    .bind(customer)
+    .bind(email.map(|e| e.trim().to_lowercase()))
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get::<i64, _>("linked")? == 1)))
+        .collect()
+}
+
+/// Invited friends still pending whose window is open (or closed since `closed_since`): the
+/// people reconciliation looks up.
+pub async fn pending_friends<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    joined_since: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM participants WHERE account_id = $1 AND referrer_id IS NOT NULL AND qualification = 'pending' \
+         AND created_at >= $2 ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(joined_since)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
+/// Takes the row lock on a participant for the rest of the transaction (PostgreSQL; SQLite's
+/// writers are serialised already), so that two evaluations of one friend run one after the
+/// other and the second sees what the first wrote.
+pub async fn lock_participant<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    participant_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE participants SET spent = spent WHERE id = $1")
+        .bind(participant_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Where a friend stands now.
+pub async fn set_standing<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    participant_id: &str,
+    qualification: Qualification,
+    spent: i64,
+    qualified_at: Option<i64>,
+    note: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE participants SET qualification = $1, spent = $2, qualified_at = $3, qualification_note = $4 \
+         WHERE id = $5 AND account_id = $6",
+    )
+    .bind(qualification.key())
+    .bind(spent)
+    .bind(qualified_at)
+    .bind(note)
+    .bind(participant_id)
+    .bind(account_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Adds `delta` (1 or -1) to a referrer's qualified referrals.
+pub async fn add_qualified<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    referrer_id: &str,
+    delta: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE participants SET qualified_referrals = qualified_referrals + $1 WHERE id = $2",
+    )
+    .bind(delta)
+    .bind(referrer_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

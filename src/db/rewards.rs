@@ -1,0 +1,282 @@
+//! Rewards: each campaign's rules and the ledger of rewards, one row per (qualified referral,
+//! rule, recipient). Every statement is scoped to the account.
+
+use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+
+use crate::domain::rewards::{RewardEntry, RewardKind, RewardSettings, RewardStatus};
+
+pub async fn settings<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Option<RewardSettings>, sqlx::Error> {
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT settings FROM reward_settings WHERE account_id = $1 AND campaign_id = $2",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+pub async fn save_settings<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    settings: &RewardSettings,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO reward_settings (campaign_id, account_id, settings, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (campaign_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    )
+    .bind(campaign_id)
+    .bind(account_id)
+    .bind(serde_json::to_string(settings).expect("settings serialize"))
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// One reward in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewardRow {
+    pub id: String,
+    pub account_id: String,
+    pub campaign_id: String,
+    pub rule_id: String,
+    /// The invited friend whose qualification earned it.
+    pub referral_id: String,
+    pub recipient_id: String,
+    pub kind: RewardKind,
+    pub amount: i64,
+    pub currency: String,
+    /// "10.00 USD credit"
+    pub description: String,
+    pub status: RewardStatus,
+    pub note: String,
+    pub customer_id: Option<String>,
+    pub stripe_ref: Option<String>,
+    pub code: Option<String>,
+    pub reversal_ref: Option<String>,
+    /// The teammate who approved, rejected or fulfilled it.
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for RewardRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let kind: String = row.try_get("kind")?;
+        let status: String = row.try_get("status")?;
+        Ok(RewardRow {
+            id: row.try_get("id")?,
+            account_id: row.try_get("account_id")?,
+            campaign_id: row.try_get("campaign_id")?,
+            rule_id: row.try_get("rule_id")?,
+            referral_id: row.try_get("referral_id")?,
+            recipient_id: row.try_get("recipient_id")?,
+            kind: RewardKind::from_key(&kind).unwrap_or(RewardKind::Manual),
+            amount: row.try_get("amount")?,
+            currency: row.try_get("currency")?,
+            description: row.try_get("description")?,
+            status: RewardStatus::from_key(&status).unwrap_or(RewardStatus::Failed),
+            note: row.try_get("note")?,
+            customer_id: row.try_get("customer_id")?,
+            stripe_ref: row.try_get("stripe_ref")?,
+            code: row.try_get("code")?,
+            reversal_ref: row.try_get("reversal_ref")?,
+            decided_by: row.try_get("decided_by")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, currency, description, \
+     status, note, customer_id, stripe_ref, code, reversal_ref, decided_by, created_at, updated_at";
+
+/// Adds a reward unless this (referral, rule, recipient) has one already; true when added.
+pub async fn insert<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    r: &RewardRow,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "INSERT INTO rewards ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+         ON CONFLICT (referral_id, rule_id, recipient_id) DO NOTHING"
+    ))
+    .bind(&r.id)
+    .bind(&r.account_id)
+    .bind(&r.campaign_id)
+    .bind(&r.rule_id)
+    .bind(&r.referral_id)
+    .bind(&r.recipient_id)
+    .bind(r.kind.key())
+    .bind(r.amount)
+    .bind(&r.currency)
+    .bind(&r.description)
+    .bind(r.status.key())
+    .bind(&r.note)
+    .bind(&r.customer_id)
+    .bind(&r.stripe_ref)
+    .bind(&r.code)
+    .bind(&r.reversal_ref)
+    .bind(&r.decided_by)
+    .bind(r.created_at)
+    .bind(r.updated_at)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes a reward's status and what came with it; only from `from` (the status the caller
+/// read), so two workers cannot both move it. True when it moved.
+pub async fn update<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    r: &RewardRow,
+    from: RewardStatus,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE rewards SET status = $1, note = $2, customer_id = $3, stripe_ref = $4, code = $5, reversal_ref = $6, \
+         decided_by = $7, updated_at = $8 WHERE id = $9 AND account_id = $10 AND status = $11",
+    )
+    .bind(r.status.key())
+    .bind(&r.note)
+    .bind(&r.customer_id)
+    .bind(&r.stripe_ref)
+    .bind(&r.code)
+    .bind(&r.reversal_ref)
+    .bind(&r.decided_by)
+    .bind(r.updated_at)
+    .bind(&r.id)
+    .bind(&r.account_id)
+    .bind(from.key())
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<RewardRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rewards WHERE account_id = $1 AND id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+}
+
+pub async fn for_referral<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    referral_id: &str,
+) -> Result<Vec<RewardRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rewards WHERE account_id = $1 AND referral_id = $2 ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .bind(referral_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// The rewards a person earned, oldest first.
+pub async fn for_recipient<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    recipient_id: &str,
+) -> Result<Vec<RewardRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rewards WHERE account_id = $1 AND recipient_id = $2 ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .bind(recipient_id)
+    .fetch_all(ex)
+    .await
+}
+
+const ENTRY_SELECT: &str = "SELECT r.id, r.rule_id, r.kind, r.description, r.status, r.note, r.recipient_id, \
+     rp.email AS recipient_email, r.referral_id, fp.email AS referral_email, r.customer_id, r.stripe_ref, r.code, \
+     r.created_at, r.updated_at \
+     FROM rewards r JOIN participants rp ON rp.id = r.recipient_id JOIN participants fp ON fp.id = r.referral_id";
+
+/// The ledger of a campaign, what waits for a teammate first, then newest first, with the
+/// emails of the recipient and the friend.
+pub async fn in_campaign<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    limit: i64,
+) -> Result<Vec<RewardEntry>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{ENTRY_SELECT} WHERE r.account_id = $1 AND r.campaign_id = $2 \
+         ORDER BY CASE WHEN r.status IN ('awaiting_approval', 'to_fulfil', 'flagged', 'failed') THEN 0 ELSE 1 END, \
+         r.created_at DESC, r.id LIMIT $3"
+    ))
+    .bind(account_id)
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(entry).collect()
+}
+
+/// The rewards a person earned, and those their qualification earned their referrer.
+pub async fn of_person<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    participant_id: &str,
+) -> Result<Vec<RewardEntry>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{ENTRY_SELECT} WHERE r.account_id = $1 AND (r.recipient_id = $2 OR r.referral_id = $2) \
+         ORDER BY r.created_at, r.id"
+    ))
+    .bind(account_id)
+    .bind(participant_id)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(entry).collect()
+}
+
+fn entry(r: &AnyRow) -> Result<RewardEntry, sqlx::Error> {
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    Ok(RewardEntry {
+        id: r.try_get("id")?,
+        rule_id: r.try_get("rule_id")?,
+        kind: RewardKind::from_key(&kind).unwrap_or(RewardKind::Manual),
+        description: r.try_get("description")?,
+        status: RewardStatus::from_key(&status).unwrap_or(RewardStatus::Failed),
+        note: r.try_get("note")?,
+        recipient_id: r.try_get("recipient_id")?,
+        recipient_email: r.try_get("recipient_email")?,
+        referral_id: r.try_get("referral_id")?,
+        referral_email: r.try_get("referral_email")?,
+        customer_id: r.try_get("customer_id")?,
+        stripe_ref: r.try_get("stripe_ref")?,
+        code: r.try_get("code")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Rewards for a person that wait for them to be linked to a Stripe customer.
+pub async fn waiting_for<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    recipient_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM rewards WHERE account_id = $1 AND recipient_id = $2 AND status = 'waiting'",
+    )
+    .bind(account_id)
+    .bind(recipient_id)
+    .fetch_all(ex)
+    .await
+}

@@ -1,0 +1,438 @@
+//! Rewards: a campaign's rules (who earns what, for which qualified referrals), their checks,
+//! and the ledger's statuses. Issuing them is `workflows::rewards`.
+
+use serde::{Deserialize, Serialize};
+
+use super::money::{format_amount, parse_amount};
+
+keyed!(
+    /// What a reward is.
+    RewardKind {
+        Credit => "credit", "Stripe customer credit",
+        PromotionCode => "promotion_code", "Stripe promotion code",
+        Manual => "manual", "Manual (a teammate fulfils it)",
+    }
+);
+
+impl RewardKind {
+    /// Issued through Stripe (credit, promotion code), not by a teammate.
+    pub fn in_stripe(self) -> bool {
+        self != RewardKind::Manual
+    }
+}
+
+keyed!(
+    /// Who earns it.
+    Recipient {
+        Referrer => "referrer", "The person referring",
+        Friend => "friend", "The friend who qualified",
+    }
+);
+
+keyed!(
+    /// Where a reward in the ledger stands.
+    RewardStatus {
+        AwaitingApproval => "awaiting_approval", "Awaiting approval",
+        Queued => "queued", "Issuing",
+        Waiting => "waiting", "Waiting for a Stripe customer",
+        Issued => "issued", "Issued",
+        ToFulfil => "to_fulfil", "To fulfil",
+        Fulfilled => "fulfilled", "Fulfilled",
+        Reversed => "reversed", "Reversed",
+        Flagged => "flagged", "Flagged",
+        Cancelled => "cancelled", "Cancelled",
+        Rejected => "rejected", "Rejected",
+        Failed => "failed", "Failed",
+    }
+);
+
+impl RewardStatus {
+    /// Given to the person (money or a code went out, or a teammate fulfilled it).
+    pub fn given(self) -> bool {
+        matches!(
+            self,
+            RewardStatus::Issued | RewardStatus::Fulfilled | RewardStatus::Flagged
+        )
+    }
+
+    /// Not given yet, and still to be: cancelled if the referral returns to pending.
+    pub fn outstanding(self) -> bool {
+        matches!(
+            self,
+            RewardStatus::AwaitingApproval
+                | RewardStatus::Queued
+                | RewardStatus::Waiting
+                | RewardStatus::ToFulfil
+        )
+    }
+}
+
+/// One reward rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardRule {
+    /// Stable across edits: the ledger is keyed by (referral, rule).
+    pub id: String,
+    pub recipient: Recipient,
+    pub kind: RewardKind,
+    /// Minor units (credit, or the promotion code's amount off); 0 for manual rewards.
+    pub amount: i64,
+    pub currency: String,
+    /// 1: every qualified referral; N: every Nth of the person referring (a milestone).
+    pub every: u32,
+    /// Manual rewards: what the teammate gives ("A T-shirt").
+    pub description: String,
+    /// When a refund takes the referral back under the target after the reward was issued:
+    /// reverse it (credit is debited, a promotion code deactivated) instead of flagging it.
+    pub reverse_on_refund: bool,
+}
+
+impl RewardRule {
+    /// "10.00 USD credit", "Promotion code for 10.00 USD off", "A T-shirt".
+    pub fn describe(&self) -> String {
+        match self.kind {
+            RewardKind::Credit => format!("{} credit", format_amount(self.amount, &self.currency)),
+            RewardKind::PromotionCode => format!(
+                "Promotion code for {} off",
+                format_amount(self.amount, &self.currency)
+            ),
+            RewardKind::Manual => self.description.clone(),
+        }
+    }
+
+    /// "for the person referring, for every 3rd qualified referral"
+    pub fn describe_when(&self) -> String {
+        let who = match self.recipient {
+            Recipient::Referrer => "for the person referring",
+            Recipient::Friend => "for the friend",
+        };
+        match self.every {
+            0 | 1 => format!("{who}, for every qualified referral"),
+            n => format!("{who}, for every {} qualified referral", ordinal(n)),
+        }
+    }
+
+    /// Whether a referral that brought the referrer to `qualified_count` earns this rule.
+    pub fn earned_at(&self, qualified_count: i64) -> bool {
+        qualified_count > 0 && qualified_count % i64::from(self.every.max(1)) == 0
+    }
+
+    pub fn to_form(&self) -> RewardRuleForm {
+        RewardRuleForm {
+            id: self.id.clone(),
+            recipient: self.recipient.key().into(),
+            kind: self.kind.key().into(),
+            amount: if self.amount > 0 {
+                format_amount(self.amount, &self.currency)
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                String::new()
+            },
+            currency: self.currency.clone(),
+            every: self.every.to_string(),
+            description: self.description.clone(),
+            reverse_on_refund: self.reverse_on_refund,
+        }
+    }
+}
+
+/// 2 → "2nd", 3 → "3rd", 11 → "11th".
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// A campaign's rewards.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RewardSettings {
+    /// Issue as soon as a referral qualifies; otherwise each waits for someone with "Manage
+    /// rewards" to approve it.
+    pub auto_issue: bool,
+    pub rules: Vec<RewardRule>,
+}
+
+/// A rule as typed in the Rewards step.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RewardRuleForm {
+    /// Empty for a new rule.
+    pub id: String,
+    pub recipient: String,
+    pub kind: String,
+    pub amount: String,
+    pub currency: String,
+    pub every: String,
+    pub description: String,
+    pub reverse_on_refund: bool,
+}
+
+/// What the Rewards step sends.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RewardForm {
+    pub auto_issue: bool,
+    pub rules: Vec<RewardRuleForm>,
+}
+
+pub const MAX_RULES: usize = 10;
+
+/// Checks the rules; every problem named by its field (`rules.{i}.{field}`). New rules get
+/// their id from `new_id`.
+pub fn check_rewards(
+    f: &RewardForm,
+    mut new_id: impl FnMut() -> String,
+) -> Result<RewardSettings, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    if f.rules.len() > MAX_RULES {
+        errors.push((
+            "rules".into(),
+            format!("A campaign has at most {MAX_RULES} reward rules."),
+        ));
+    }
+    let mut rules = Vec::new();
+    for (i, r) in f.rules.iter().enumerate() {
+        let field = |name: &str| format!("rules.{i}.{name}");
+        let n = i + 1;
+        let recipient = Recipient::from_key(&r.recipient);
+        if recipient.is_none() {
+            errors.push((
+                field("recipient"),
+                format!("Rule {n}: choose who earns it."),
+            ));
+        }
+        let kind = RewardKind::from_key(&r.kind);
+        if kind.is_none() {
+            errors.push((
+                field("kind"),
+                format!("Rule {n}: choose the kind of reward."),
+            ));
+        }
+        let currency = r.currency.trim().to_lowercase();
+        let mut amount = 0;
+        if kind.is_some_and(|k| k != RewardKind::Manual) {
+            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
+                errors.push((
+                    field("currency"),
+                    format!("Rule {n}: choose the currency as its three-letter code, such as USD."),
+                ));
+            }
+            match parse_amount(&r.amount, &currency) {
+                Some(a) => amount = a,
+                None => errors.push((
+                    field("amount"),
+                    format!("Rule {n}: enter the amount, greater than zero, such as 10.00."),
+                )),
+            }
+        }
+        let description = r.description.trim().to_string();
+        if kind == Some(RewardKind::Manual) && description.is_empty() {
+            errors.push((
+                field("description"),
+                format!("Rule {n}: say what the teammate gives, such as “A T-shirt”."),
+            ));
+        }
+        if description.chars().count() > 200 {
+            errors.push((
+                field("description"),
+                format!("Rule {n}: keep the description under 200 characters."),
+            ));
+        }
+        let every = r.every.trim();
+        let every = if every.is_empty() {
+            Some(1)
+        } else {
+            every.parse::<u32>().ok().filter(|e| (1..=1000).contains(e))
+        };
+        if every.is_none() {
+            errors.push((
+                field("every"),
+                format!("Rule {n}: enter 1 for every qualified referral, or N (up to 1000) for every Nth."),
+            ));
+        }
+        if let (Some(recipient), Some(kind), Some(every)) = (recipient, kind, every) {
+            rules.push(RewardRule {
+                id: if r.id.trim().is_empty() {
+                    new_id()
+                } else {
+                    r.id.trim().to_string()
+                },
+                recipient,
+                kind,
+                amount,
+                currency: if kind == RewardKind::Manual {
+                    String::new()
+                } else {
+                    currency
+                },
+                every,
+                description,
+                reverse_on_refund: r.reverse_on_refund && kind != RewardKind::Manual,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(RewardSettings {
+            auto_issue: f.auto_issue,
+            rules,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// One reward in the ledger, as teammates and the person see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardEntry {
+    pub id: String,
+    pub rule_id: String,
+    pub kind: RewardKind,
+    /// "10.00 USD credit"
+    pub description: String,
+    pub status: RewardStatus,
+    /// Why it stands where it does, in words.
+    pub note: String,
+    pub recipient_id: String,
+    pub recipient_email: String,
+    pub referral_id: String,
+    pub referral_email: String,
+    pub customer_id: Option<String>,
+    /// `cbtxn_…` or `promo_…`.
+    pub stripe_ref: Option<String>,
+    /// The promotion code, shown on the person's page.
+    pub code: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// How a reward reads on the person's own page ("Promotion code for 10.00 USD off: REF-7Q2K"),
+/// or `None` for one they will not get.
+pub fn personal_line(
+    description: &str,
+    status: RewardStatus,
+    code: Option<&str>,
+) -> Option<String> {
+    match (status, code) {
+        (RewardStatus::Issued | RewardStatus::Flagged, Some(code)) => {
+            Some(format!("{description}: {code}"))
+        }
+        (s, _) if s.given() => Some(description.to_string()),
+        (s, _) if s.outstanding() => Some(format!("{description} (on its way)")),
+        _ => None,
+    }
+}
+
+/// The Rewards step: the rules, and the ledger with what waits for a teammate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignRewards {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub settings: RewardSettings,
+    /// Why the viewer cannot change the rules, if they cannot.
+    pub read_only: Option<String>,
+    /// Whether the viewer may approve, reject and mark rewards fulfilled.
+    pub can_manage: bool,
+    pub rewards: Vec<RewardEntry>,
+}
+
+/// What a teammate does to a reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RewardDecision {
+    Approve,
+    Reject,
+    MarkFulfilled,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(kind: &str, amount: &str) -> RewardRuleForm {
+        RewardRuleForm {
+            recipient: "referrer".into(),
+            kind: kind.into(),
+            amount: amount.into(),
+            currency: "USD".into(),
+            every: "1".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rules_are_checked_and_keep_their_ids() {
+        let mut n = 0;
+        let mut ids = || {
+            n += 1;
+            format!("rr_{n}")
+        };
+        let mut kept = rule("credit", "10.00");
+        kept.id = "rr_old".into();
+        let settings = check_rewards(
+            &RewardForm {
+                auto_issue: true,
+                rules: vec![kept, rule("promotion_code", "5")],
+            },
+            &mut ids,
+        )
+        .unwrap();
+        assert_eq!(settings.rules[0].id, "rr_old");
+        assert_eq!(settings.rules[1].id, "rr_1");
+        assert_eq!(settings.rules[0].describe(), "10.00 USD credit");
+        assert_eq!(
+            settings.rules[1].describe(),
+            "Promotion code for 5.00 USD off"
+        );
+        let mut manual = rule("manual", "");
+        manual.every = "0".into();
+        let errors = check_rewards(
+            &RewardForm {
+                auto_issue: false,
+                rules: vec![rule("credit", "0"), manual, rule("gift", "1")],
+            },
+            &mut ids,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "rules.0.amount",
+                "rules.1.description",
+                "rules.1.every",
+                "rules.2.kind"
+            ]
+        );
+        assert!(errors[1].1.starts_with("Rule 2:"));
+    }
+
+    #[test]
+    fn milestones_are_every_nth_qualified_referral() {
+        let mut r = check_rewards(
+            &RewardForm {
+                auto_issue: true,
+                rules: vec![RewardRuleForm {
+                    every: "3".into(),
+                    ..rule("credit", "30")
+                }],
+            },
+            || "rr".into(),
+        )
+        .unwrap()
+        .rules
+        .remove(0);
+        let earned: Vec<i64> = (1..=9).filter(|n| r.earned_at(*n)).collect();
+        assert_eq!(earned, [3, 6, 9]);
+        assert_eq!(
+            r.describe_when(),
+            "for the person referring, for every 3rd qualified referral"
+        );
+        r.every = 1;
+        assert!((1..=3).all(|n| r.earned_at(n)));
+        assert!(!r.earned_at(0));
+    }
+}

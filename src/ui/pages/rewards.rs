@@ -1,0 +1,282 @@
+//! The builder's Rewards step: the rules (who earns what, for which qualified referrals) and
+//! the reward ledger, where teammates with "Manage rewards" approve, reject and mark rewards
+//! fulfilled.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::qualification::{get_campaign_rewards, DecideReward, SaveRewards},
+    domain::{
+        rewards::{
+            CampaignRewards, Recipient, RewardDecision, RewardEntry, RewardForm, RewardKind,
+            RewardRuleForm, RewardStatus,
+        },
+        time::format_utc,
+    },
+    ui::components::form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+};
+
+#[component]
+pub fn RewardsStep(campaign_id: String) -> impl IntoView {
+    let save = ServerAction::<SaveRewards>::new();
+    let decide = ServerAction::<DecideReward>::new();
+    let id = campaign_id.clone();
+    let data = Resource::new(
+        move || (id.clone(), save.version().get(), decide.version().get()),
+        |(id, ..)| get_campaign_rewards(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(r) => view! { <RulesCard r=r.clone() save /> <Ledger r decide /> }.into_any(),
+                    Err(e) => error_notice(&e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// One editable rule: its own signals, so typing in one never rebuilds the others.
+#[derive(Clone, Copy)]
+struct RuleRow {
+    row: u32,
+    id: RwSignal<String>,
+    recipient: RwSignal<String>,
+    kind: RwSignal<String>,
+    amount: RwSignal<String>,
+    currency: RwSignal<String>,
+    every: RwSignal<String>,
+    description: RwSignal<String>,
+    reverse: RwSignal<bool>,
+}
+
+impl RuleRow {
+    fn new(row: u32, f: RewardRuleForm) -> RuleRow {
+        RuleRow {
+            row,
+            id: RwSignal::new(f.id),
+            recipient: RwSignal::new(f.recipient),
+            kind: RwSignal::new(f.kind),
+            amount: RwSignal::new(f.amount),
+            currency: RwSignal::new(f.currency.to_uppercase()),
+            every: RwSignal::new(f.every),
+            description: RwSignal::new(f.description),
+            reverse: RwSignal::new(f.reverse_on_refund),
+        }
+    }
+
+    fn form(&self) -> RewardRuleForm {
+        RewardRuleForm {
+            id: self.id.get_untracked(),
+            recipient: self.recipient.get_untracked(),
+            kind: self.kind.get_untracked(),
+            amount: self.amount.get_untracked(),
+            currency: self.currency.get_untracked(),
+            every: self.every.get_untracked(),
+            description: self.description.get_untracked(),
+            reverse_on_refund: self.reverse.get_untracked(),
+        }
+    }
+}
+
+fn choices<T: Copy + 'static>(
+    all: &'static [T],
+    key: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    value: RwSignal<String>,
+) -> impl IntoView {
+    all.iter()
+        .map(|&c| {
+            let k = key(c);
+            view! { <option value=k selected=move || value.get() == k>{label(c)}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoView {
+    let editable = r.read_only.is_none();
+    let auto_issue = RwSignal::new(r.settings.auto_issue);
+    let rows: RwSignal<Vec<RuleRow>> = RwSignal::new(
+        r.settings
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| RuleRow::new(i as u32, rule.to_form()))
+            .collect(),
+    );
+    let next_row = StoredValue::new(r.settings.rules.len() as u32);
+    let error = action_error(save);
+    let campaign_id = r.campaign_id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveRewards {
+            campaign_id: campaign_id.clone(),
+            form: RewardForm {
+                auto_issue: auto_issue.get_untracked(),
+                rules: rows.get_untracked().iter().map(RuleRow::form).collect(),
+            },
+        });
+    };
+    let rule_view = move |rule: RuleRow| {
+        let index =
+            move || rows.with(|all| all.iter().position(|r| r.row == rule.row).unwrap_or(0));
+        let field = move |name: &'static str| format!("rules.{}.{name}", index());
+        let in_stripe = move || rule.kind.get() != RewardKind::Manual.key();
+        view! {
+            <li class="reward-rule card-inner" data-rule=move || rule.id.get()>
+                <div class="row">
+                    <label>"Who earns it "
+                        <select name="recipient" on:change=move |ev| rule.recipient.set(event_target_value(&ev))>
+                            {choices(Recipient::ALL, Recipient::key, Recipient::label, rule.recipient)}
+                        </select>
+                    </label>
+                    <label>" What "
+                        <select name="kind" on:change=move |ev| rule.kind.set(event_target_value(&ev))>
+                            {choices(RewardKind::ALL, RewardKind::key, RewardKind::label, rule.kind)}
+                        </select>
+                    </label>
+                </div>
+                <Show when=in_stripe>
+                    <div class="row">
+                        <label>"Amount "
+                            <input name="amount" inputmode="decimal" size="8" prop:value=move || rule.amount.get()
+                                on:input=move |ev| rule.amount.set(event_target_value(&ev)) />
+                        </label>
+                        <label>" Currency "
+                            <input name="currency" size="4" maxlength="3" prop:value=move || rule.currency.get()
+                                on:input=move |ev| rule.currency.set(event_target_value(&ev)) />
+                        </label>
+                    </div>
+                </Show>
+                <Show when=move || !in_stripe()>
+                    <label>"What a teammate gives "
+                        <input name="description" size="30" prop:value=move || rule.description.get()
+                            on:input=move |ev| rule.description.set(event_target_value(&ev)) />
+                    </label>
+                </Show>
+                <label>"For every "
+                    <input name="every" inputmode="numeric" size="3" prop:value=move || rule.every.get()
+                        on:input=move |ev| rule.every.set(event_target_value(&ev)) />
+                    " qualified referral(s) (1: each one; 3: every third, a milestone)"
+                </label>
+                <Show when=move || rule.kind.get() == RewardKind::Credit.key()>
+                    <label class="choice"><input type="checkbox" name="reverse_on_refund" prop:checked=move || rule.reverse.get()
+                        on:change=move |ev| rule.reverse.set(event_target_checked(&ev)) />
+                        " Reverse the credit if a refund takes the referral back under the target"</label>
+                </Show>
+                {move || {
+                    ["recipient", "kind", "amount", "currency", "description", "every"]
+                        .into_iter()
+                        .map(|name| view! { <FieldMessage error field=field(name) /> })
+                        .collect_view()
+                }}
+                <button type="button" class="link" on:click=move |_| rows.update(|all| all.retain(|r| r.row != rule.row))>
+                    "Remove this rule"
+                </button>
+            </li>
+        }
+    };
+    view! {
+        <section class="card rewards">
+            <h2>"Rewards"</h2>
+            <p>"What a qualified referral earns: Stripe customer credit (a balance transaction the customer's next invoices use), "
+               "a Stripe promotion code only that customer can use (shown on their personal page), or a manual reward a teammate gives."</p>
+            <Explanation text=r.read_only.clone() />
+            <form on:submit=submit>
+                <fieldset disabled=!editable>
+                    <ul class="reward-rules">
+                        <For each=move || rows.get() key=|r| r.row children=rule_view />
+                    </ul>
+                    <Show when=move || rows.with(Vec::is_empty)>
+                        <p class="muted empty-rules">"This campaign has no reward rules yet."</p>
+                    </Show>
+                    <button type="button" class="secondary" on:click=move |_| {
+                        let row = next_row.get_value();
+                        next_row.set_value(row + 1);
+                        rows.update(|all| all.push(RuleRow::new(row, RewardRuleForm {
+                            recipient: Recipient::Referrer.key().into(),
+                            kind: RewardKind::Credit.key().into(),
+                            currency: "usd".into(),
+                            every: "1".into(),
+                            ..Default::default()
+                        })));
+                    }>"Add a reward rule"</button>
+                    <FieldMessage error field="rules" />
+                    <label class="choice"><input type="checkbox" name="auto_issue" prop:checked=move || auto_issue.get()
+                        on:change=move |ev| auto_issue.set(event_target_checked(&ev)) />
+                        " Issue rewards automatically when a referral qualifies (otherwise each waits for approval by someone with “Manage rewards”)"</label>
+                </fieldset>
+                <FormProblem error />
+                <button type="submit" disabled=!editable>"Save rewards"</button>
+                <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
+                    <span class="notice-ok" role="status">" Saved."</span>
+                </Show>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Ledger(r: CampaignRewards, decide: ServerAction<DecideReward>) -> impl IntoView {
+    let error = action_error(decide);
+    let can_manage = r.can_manage;
+    let button = move |e: &RewardEntry, decision: RewardDecision, text: &'static str| {
+        let reward_id = e.id.clone();
+        view! {
+            <button type="button" class="secondary" disabled=!can_manage
+                on:click=move |_| { decide.dispatch(DecideReward { reward_id: reward_id.clone(), decision }); }>
+                {text}
+            </button>
+        }
+    };
+    let rows = r
+        .rewards
+        .iter()
+        .map(|e| {
+            let actions = match e.status {
+                RewardStatus::AwaitingApproval => view! {
+                    {button(e, RewardDecision::Approve, "Approve")}
+                    {button(e, RewardDecision::Reject, "Reject")}
+                }
+                .into_any(),
+                RewardStatus::ToFulfil => button(e, RewardDecision::MarkFulfilled, "Mark fulfilled").into_any(),
+                _ => ().into_any(),
+            };
+            view! {
+                <tr data-reward=e.id.clone() data-status=e.status.key()>
+                    <td>{e.description.clone()}</td>
+                    <td>{e.recipient_email.clone()}</td>
+                    <td>{e.referral_email.clone()}</td>
+                    <td><strong>{e.status.label()}</strong><br /><span class="muted">{e.note.clone()}</span></td>
+                    <td>{format_utc(e.updated_at)}</td>
+                    <td>{actions}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let empty = r.rewards.is_empty();
+    view! {
+        <section class="card reward-ledger">
+            <h2>"Reward ledger"</h2>
+            <Show when=move || !can_manage>
+                <p class="notice notice-warn permission-explanation">
+                    "Approving, rejecting and fulfilling rewards needs the “Manage rewards” permission."
+                </p>
+            </Show>
+            <FormProblem error />
+            {if empty {
+                view! { <p class="muted">"No rewards yet: they appear here when a referral qualifies."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead><tr><th>"Reward"</th><th>"For"</th><th>"Friend"</th><th>"Status"</th><th>"Updated"</th><th></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,521 @@
+//! Rewards: granted in the transaction that qualifies a referral (one ledger row per
+//! referral, rule and recipient), issued in Stripe by `reward.issue` (customer credit as a
+//! balance transaction, or a promotion code restricted to the customer) with an idempotency
+//! key per reward, reversed by `reward.reverse` when a refund undoes the referral, and
+//! approved, rejected or marked fulfilled by teammates with "Manage rewards".
+
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use crate::{
+    db::{
+        participants::{self, ParticipantRow},
+        rewards::{self, RewardRow},
+        stripe_send, unix_now, Backend, Db,
+    },
+    domain::{
+        money::format_amount,
+        participants::EventKind,
+        rewards::{Recipient, RewardDecision, RewardKind, RewardSettings, RewardStatus},
+    },
+    error::AppError,
+    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    stripe::StripeError,
+};
+
+pub const ISSUE: &str = "reward.issue";
+pub const REVERSE: &str = "reward.reverse";
+
+pub fn register(registry: Registry) -> Registry {
+    registry
+        .register(ISSUE, run_issue)
+        .register(REVERSE, run_reverse)
+}
+
+fn issue_job(r: &RewardRow) -> NewJob {
+    NewJob::new(ISSUE, json!({ "reward": r.id }))
+        .account(&r.account_id)
+        .dedupe(format!("{ISSUE}:{}", r.id))
+}
+
+fn reverse_job(r: &RewardRow) -> NewJob {
+    NewJob::new(REVERSE, json!({ "reward": r.id }))
+        .account(&r.account_id)
+        .dedupe(format!("{REVERSE}:{}", r.id))
+}
+
+/// Whether an issued reward is undone (rather than flagged) when its referral falls back under
+/// the target: Stripe credit whose rule says so.
+pub fn reversible(r: &RewardRow, settings: &RewardSettings) -> bool {
+    r.status == RewardStatus::Issued
+        && r.kind == RewardKind::Credit
+        && settings
+            .rules
+            .iter()
+            .any(|rule| rule.id == r.rule_id && rule.reverse_on_refund)
+}
+
+/// Adds an entry to the recipient's timeline, and its echo to the other person's.
+async fn tell(
+    conn: &mut AnyConnection,
+    r: &RewardRow,
+    kind: EventKind,
+    text: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let recipient = participants::get(&mut *conn, &r.account_id, &r.recipient_id).await?;
+    let friend = participants::get(&mut *conn, &r.account_id, &r.referral_id).await?;
+    let other = if r.recipient_id == r.referral_id {
+        match friend.as_ref().and_then(|f| f.referrer_id.clone()) {
+            Some(id) => participants::get(&mut *conn, &r.account_id, &id).await?,
+            None => None,
+        }
+    } else {
+        friend
+    };
+    if let Some(p) = &recipient {
+        participants::add_event(&mut *conn, p, kind, text, now).await?;
+        if let Some(o) = &other {
+            let echo = format!("{}: {text}", p.email);
+            participants::add_event(&mut *conn, o, EventKind::RewardUpdate, &echo, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Grants what a newly qualified referral earns: for each rule that applies (the referrer's
+/// milestones counted with `qualified_count`), a ledger row — awaiting approval, to fulfil, or
+/// queued to be issued — once per (referral, rule, recipient).
+pub async fn grant(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    settings: &RewardSettings,
+    friend: &ParticipantRow,
+    referrer: &ParticipantRow,
+    qualified_count: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for rule in &settings.rules {
+        let recipient = match rule.recipient {
+            Recipient::Referrer if !rule.earned_at(qualified_count) => continue,
+            Recipient::Referrer => referrer,
+            Recipient::Friend => friend,
+        };
+        let (status, note) = match (settings.auto_issue, rule.kind) {
+            (false, _) => (
+                RewardStatus::AwaitingApproval,
+                "Awaiting approval by someone with “Manage rewards”".to_string(),
+            ),
+            (true, RewardKind::Manual) => (
+                RewardStatus::ToFulfil,
+                "To fulfil: a teammate marks it fulfilled once given".to_string(),
+            ),
+            (true, _) => (RewardStatus::Queued, "Being issued in Stripe".to_string()),
+        };
+        let mut row = RewardRow {
+            id: crate::db::new_id("rwd"),
+            account_id: friend.account_id.clone(),
+            campaign_id: friend.campaign_id.clone(),
+            rule_id: rule.id.clone(),
+            referral_id: friend.id.clone(),
+            recipient_id: recipient.id.clone(),
+            kind: rule.kind,
+            amount: rule.amount,
+            currency: rule.currency.clone(),
+            description: rule.describe(),
+            status,
+            note: note.clone(),
+            customer_id: None,
+            stripe_ref: None,
+            code: None,
+            reversal_ref: None,
+            decided_by: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if !rewards::insert(&mut *conn, &row).await? {
+            // Granted before: only a reward cancelled when the referral went back to pending
+            // is granted again.
+            let existing = rewards::for_referral(&mut *conn, &friend.account_id, &friend.id)
+                .await?
+                .into_iter()
+                .find(|r| {
+                    r.rule_id == rule.id
+                        && r.recipient_id == recipient.id
+                        && r.status == RewardStatus::Cancelled
+                });
+            let Some(existing) = existing else { continue };
+            row = RewardRow {
+                status,
+                note: note.clone(),
+                updated_at: now,
+                ..existing
+            };
+            if !rewards::update(&mut *conn, &row, RewardStatus::Cancelled).await? {
+                continue;
+            }
+        }
+        let text = format!("Reward: {} — {note}", row.description);
+        tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+        if status == RewardStatus::Queued {
+            queue::enqueue(conn, backend, &issue_job(&row)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A referral went back to pending: what was not given yet is cancelled, what can be
+/// reversed is.
+pub async fn undo(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    settings: &RewardSettings,
+    given: &[RewardRow],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for r in given {
+        if r.status.outstanding() {
+            let row = RewardRow {
+                status: RewardStatus::Cancelled,
+                note: "Cancelled: the referral went back to pending before it was given".into(),
+                updated_at: now,
+                ..r.clone()
+            };
+            if rewards::update(&mut *conn, &row, r.status).await? {
+                let text = format!(
+                    "Reward cancelled: {} (the referral went back to pending)",
+                    r.description
+                );
+                tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+            }
+        } else if reversible(r, settings) {
+            queue::enqueue(conn, backend, &reverse_job(r)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A referral kept qualified after a refund, with rewards already given: flagged for the team.
+pub async fn flag(
+    conn: &mut AnyConnection,
+    given: &[RewardRow],
+    spent_text: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for r in given
+        .iter()
+        .filter(|r| r.status == RewardStatus::Issued || r.status == RewardStatus::Fulfilled)
+    {
+        let row = RewardRow {
+            status: RewardStatus::Flagged,
+            note: format!("Flagged: given, but the friend's spend fell under the target ({spent_text}); this reward cannot be reversed automatically"),
+            updated_at: now,
+            ..r.clone()
+        };
+        if rewards::update(&mut *conn, &row, r.status).await? {
+            let text = format!("Reward flagged: {} — {}", r.description, row.note);
+            tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Once a person is linked to a Stripe customer: their rewards that waited for one are issued.
+pub async fn on_linked(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    account_id: &str,
+    participant_id: &str,
+) -> Result<(), sqlx::Error> {
+    for id in rewards::waiting_for(&mut *conn, account_id, participant_id).await? {
+        let job = NewJob::new(ISSUE, json!({ "reward": id }))
+            .account(account_id)
+            .dedupe(format!("{ISSUE}:{id}"));
+        queue::enqueue(conn, backend, &job).await?;
+    }
+    Ok(())
+}
+
+/// Moves a reward from the status it was read in, with a timeline entry, completing the job
+/// in the same transaction.
+async fn settle(
+    ctx: &JobCtx,
+    from: RewardStatus,
+    row: RewardRow,
+    event: Option<(EventKind, String)>,
+) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    if rewards::update(&mut *tx, &row, from).await? {
+        if let Some((kind, text)) = event {
+            tell(&mut tx, &row, kind, &text, row.updated_at).await?;
+        }
+    }
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn load(ctx: &JobCtx) -> Result<Option<RewardRow>, JobError> {
+    let account_id = ctx.job.account_id.clone().unwrap_or_default();
+    let id = ctx.job.payload["reward"].as_str().unwrap_or_default();
+    Ok(rewards::get(ctx.db.pool(), &account_id, id).await?)
+}
+
+async fn done(ctx: &JobCtx) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A Stripe error: retried while it may pass, then the reward is marked failed with Stripe's
+/// words.
+fn failed(ctx: &JobCtx, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobError> {
+    if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
+        return Err(JobError::Retry(e.to_string()));
+    }
+    Ok(RewardRow {
+        status: RewardStatus::Failed,
+        note: format!("Not issued: {e}"),
+        updated_at: unix_now(),
+        ..r.clone()
+    })
+}
+
+async fn run_issue(ctx: JobCtx) -> Result<(), JobError> {
+    let Some(r) = load(&ctx).await? else {
+        return done(&ctx).await;
+    };
+    if !matches!(r.status, RewardStatus::Queued | RewardStatus::Waiting) || !r.kind.in_stripe() {
+        return done(&ctx).await;
+    }
+    let now = unix_now();
+    let recipient = participants::get(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
+    let customers =
+        stripe_send::customers_of(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
+    let wait = |why: String| RewardRow {
+        status: RewardStatus::Waiting,
+        note: why,
+        updated_at: now,
+        ..r.clone()
+    };
+    let Some(customer) = customers.first().cloned() else {
+        let email = recipient.map(|p| p.email).unwrap_or_default();
+        let row = wait(format!(
+            "Waiting: {email} is not linked to a Stripe customer yet; it is issued as soon as they are"
+        ));
+        let event = (r.status != RewardStatus::Waiting).then(|| {
+            (
+                EventKind::RewardUpdate,
+                format!("Reward: {} — {}", r.description, row.note),
+            )
+        });
+        return settle(&ctx, r.status, row, event).await;
+    };
+    let stripe = match ctx.stripe.connect(&ctx.db, &r.account_id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let row = wait("Waiting: Stripe is not connected; it is issued once it is".into());
+            return settle(&ctx, r.status, row, None).await;
+        }
+        Err(message) => {
+            let row = RewardRow {
+                status: RewardStatus::Failed,
+                note: format!("Not issued: {message}"),
+                updated_at: now,
+                ..r.clone()
+            };
+            return settle(&ctx, r.status, row, None).await;
+        }
+    };
+    let key = format!("refloop-reward-{}", r.id);
+    let issued = match r.kind {
+        RewardKind::Credit => stripe
+            .client
+            .create_balance_transaction(
+                &customer,
+                -r.amount,
+                &r.currency,
+                &format!("Referral reward: {}", r.description),
+                &key,
+            )
+            .await
+            .map(|t| (t.id, None)),
+        _ => match coupon_for(&stripe, &r).await {
+            Ok(coupon) => stripe
+                .client
+                .create_promotion_code(&coupon, None, Some(&customer), &key)
+                .await
+                .map(|p| (p.id, Some(p.code))),
+            Err(e) => Err(e),
+        },
+    };
+    let row = match issued {
+        Ok((stripe_ref, code)) => RewardRow {
+            status: RewardStatus::Issued,
+            note: format!("Issued to {customer} ({stripe_ref})"),
+            customer_id: Some(customer.clone()),
+            stripe_ref: Some(stripe_ref),
+            code,
+            updated_at: now,
+            ..r.clone()
+        },
+        Err(e) => failed(&ctx, &r, e)?,
+    };
+    let event = match row.status {
+        RewardStatus::Issued => (
+            EventKind::Rewarded,
+            format!(
+                "Reward: {} issued to {customer} ({}){}",
+                r.description,
+                row.stripe_ref.clone().unwrap_or_default(),
+                row.code
+                    .as_ref()
+                    .map(|c| format!(", code {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        _ => (
+            EventKind::RewardUpdate,
+            format!("Reward: {} — {}", r.description, row.note),
+        ),
+    };
+    settle(&ctx, r.status, row, Some(event)).await
+}
+
+/// The campaign coupon a promotion-code rule issues codes from, created once (its id is
+/// derived from the rule and amount, so it is found again rather than made twice).
+async fn coupon_for(stripe: &super::Connected, r: &RewardRow) -> Result<String, StripeError> {
+    let id = format!("refloop_{}_{}{}", r.rule_id, r.amount, r.currency);
+    let params = json!({
+        "id": id, "amount_off": r.amount.to_string(), "currency": r.currency, "duration": "once",
+        // Stripe allows 40 characters here.
+        "name": format!("Referral reward {}", format_amount(r.amount, &r.currency)),
+    });
+    match stripe
+        .client
+        .create_coupon(&params, &format!("refloop-coupon-{id}"))
+        .await
+    {
+        Ok(c) => Ok(c.id),
+        Err(StripeError::InvalidRequest { param: Some(p), .. }) if p == "id" => Ok(id),
+        Err(e) => Err(e),
+    }
+}
+
+async fn run_reverse(ctx: JobCtx) -> Result<(), JobError> {
+    let Some(r) = load(&ctx).await? else {
+        return done(&ctx).await;
+    };
+    let (RewardStatus::Issued, Some(customer)) = (r.status, r.customer_id.clone()) else {
+        return done(&ctx).await;
+    };
+    let now = unix_now();
+    let stripe = match ctx.stripe.connect(&ctx.db, &r.account_id).await {
+        Ok(Some(s)) => s,
+        _ => return Err(JobError::Retry("Stripe is not connected".into())),
+    };
+    let reversed = stripe
+        .client
+        .create_balance_transaction(
+            &customer,
+            r.amount,
+            &r.currency,
+            &format!("Referral reward reversed: {}", r.description),
+            &format!("refloop-reversal-{}", r.id),
+        )
+        .await;
+    let row = match reversed {
+        Ok(t) => RewardRow {
+            status: RewardStatus::Reversed,
+            note: format!(
+                "Reversed on {customer} ({}) after the referral went back to pending",
+                t.id
+            ),
+            reversal_ref: Some(t.id),
+            updated_at: now,
+            ..r.clone()
+        },
+        Err(e) if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts => {
+            return Err(JobError::Retry(e.to_string()))
+        }
+        Err(e) => RewardRow {
+            status: RewardStatus::Flagged,
+            note: format!("Flagged: could not be reversed ({e})"),
+            updated_at: now,
+            ..r.clone()
+        },
+    };
+    let text = format!("Reward: {} — {}", r.description, row.note);
+    settle(&ctx, r.status, row, Some((EventKind::RewardUpdate, text))).await
+}
+
+/// A teammate's decision on a reward of `account_id` (the caller checked "Manage rewards").
+pub async fn decide(
+    db: &Db,
+    account_id: &str,
+    reward_id: &str,
+    decision: RewardDecision,
+    by: &str,
+) -> Result<RewardRow, AppError> {
+    let Some(r) = rewards::get(db.pool(), account_id, reward_id).await? else {
+        return Err(AppError::NotFound("Reward".into()));
+    };
+    let now = unix_now();
+    let (status, note, kind) = match (decision, r.status) {
+        (RewardDecision::Approve, RewardStatus::AwaitingApproval) if r.kind.in_stripe() => (
+            RewardStatus::Queued,
+            format!("Approved by {by}; being issued in Stripe"),
+            EventKind::RewardUpdate,
+        ),
+        (RewardDecision::Approve, RewardStatus::AwaitingApproval) => (
+            RewardStatus::ToFulfil,
+            format!("Approved by {by}; to fulfil"),
+            EventKind::RewardUpdate,
+        ),
+        (RewardDecision::Reject, RewardStatus::AwaitingApproval) => (
+            RewardStatus::Rejected,
+            format!("Rejected by {by}"),
+            EventKind::RewardUpdate,
+        ),
+        (RewardDecision::MarkFulfilled, RewardStatus::ToFulfil) => (
+            RewardStatus::Fulfilled,
+            format!(
+                "Fulfilled by {by} on {}",
+                crate::domain::time::format_date(now)
+            ),
+            EventKind::Rewarded,
+        ),
+        (_, current) => {
+            return Err(AppError::Conflict(format!(
+                "This reward is “{}”: it cannot be {} now.",
+                current.label(),
+                match decision {
+                    RewardDecision::Approve => "approved",
+                    RewardDecision::Reject => "rejected",
+                    RewardDecision::MarkFulfilled => "marked fulfilled",
+                }
+            )))
+        }
+    };
+    let row = RewardRow {
+        status,
+        note: note.clone(),
+        decided_by: Some(by.to_string()),
+        updated_at: now,
+        ..r.clone()
+    };
+    let mut tx = db.begin().await?;
+    if !rewards::update(&mut *tx, &row, r.status).await? {
+        return Err(AppError::Conflict(
+            "This reward changed meanwhile: reload to see where it stands.".into(),
+        ));
+    }
+    let text = format!("Reward: {} — {}", r.description, note);
+    tell(&mut tx, &row, kind, &text, now).await?;
+    if status == RewardStatus::Queued {
+        queue::enqueue(&mut tx, db.backend(), &issue_job(&row)).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,678 @@
+//! Qualification by spend and rewards, end to end over real HTTP: the sandbox delivers signed
+//! webhooks to Refloop's endpoint, the real job queue processes them, and rewards are issued
+//! back in the sandbox. Faults (dropped, duplicated, delayed, reordered deliveries) must end in
+//! exactly the right qualifications and exactly one reward each.
+
+use std::time::Duration;
+
+use axum::{routing::post, Router};
+use refloop::{
+    auth::Ctx,
+    campaigns::{self, qualification, rewards as reward_rules},
+    db::{participants, qualification as ledger, rewards},
+    domain::{
+        campaigns::PromoteToggle,
+        integrations::StripeMode,
+        participants::Qualification,
+        qualification::{EndpointHealth, QualificationForm},
+        rewards::{RewardDecision, RewardForm, RewardRuleForm, RewardStatus},
+    },
+    integrations,
+    jobs::{self, Queue, Worker, WorkerConfig},
+    stripe::{signature, StripeClient},
+    stripe_sandbox::Sandbox,
+    workflows::StripeAccess,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    accounts::owner,
+    campaigns::{join_ok, live_campaign, request},
+    support::TestDb,
+};
+
+crate::on_both_backends!(
+    a_payment_that_reaches_the_target_qualifies_and_rewards_within_seconds,
+    a_refund_returns_the_referral_to_pending_and_reverses_the_credit,
+    faulty_deliveries_end_in_exactly_the_right_qualifications_and_rewards,
+    the_endpoint_refuses_bad_signatures_and_unknown_addresses,
+    a_deleted_or_disabled_endpoint_is_shown_and_repaired,
+    rewards_wait_for_approval_and_for_a_stripe_customer,
+    a_promotion_code_is_only_for_its_customer_and_shown_on_their_page,
+);
+
+/// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
+/// HTTP), an account connected to the sandbox with a live campaign sending everyone to
+/// Stripe, qualification saved, and workers running.
+struct Qualifying {
+    base: String,
+    queue: Queue,
+    alice: Ctx,
+    campaign: String,
+    http: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+const SLUG: &str = "spend";
+
+impl Qualifying {
+    async fn start(t: &TestDb, reward: RewardForm) -> Qualifying {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let access = StripeAccess {
+            sealer: refloop::secrets::Sealer::random(),
+            api_url: format!("{base}/sandbox"),
+            sandbox_url: format!("{base}/sandbox"),
+            limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
+            public_url: base.clone(),
+        };
+        let queue = Queue::with_stripe(t.db.clone(), access);
+        let app = Router::new()
+            .route(
+                "/webhooks/stripe/{id}",
+                post(refloop::server::webhooks::stripe),
+            )
+            .with_state(queue.clone())
+            .nest_service("/sandbox", Sandbox::start(t.db.clone()).router());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::new();
+        http.post(format!("{base}/sandbox/_sandbox/settings"))
+            .json(&json!({ "rate_limit": null }))
+            .send()
+            .await
+            .unwrap();
+        let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+        integrations::connect_stripe(&t.db, queue.stripe(), &alice, StripeMode::Sandbox, "")
+            .await
+            .unwrap();
+        let campaign = live_campaign(&t.db, &alice, SLUG).await;
+        for toggle in [PromoteToggle::SendReferrers, PromoteToggle::SendFriends] {
+            campaigns::set_toggle(&t.db, &alice, &campaign, toggle, true)
+                .await
+                .unwrap();
+        }
+        let status = qualification::save(&queue, &alice, &campaign, target_50_in_30_days())
+            .await
+            .unwrap();
+        assert_eq!(status.health, EndpointHealth::Enabled);
+        reward_rules::save(&t.db, &alice, &campaign, reward)
+            .await
+            .unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let config = WorkerConfig {
+            concurrency: 4,
+            poll_ms: 20,
+            retry_base_ms: 20,
+            ..Default::default()
+        };
+        tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
+        Qualifying {
+            base,
+            queue,
+            alice,
+            campaign,
+            http,
+            stop,
+        }
+    }
+
+    async fn control(&self, action: &str, body: Value) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/sandbox/_sandbox/{action}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    async fn stripe(&self, t: &TestDb) -> StripeClient {
+        self.queue
+            .stripe()
+            .connect(&t.db, &self.alice.account_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .client
+    }
+
+    /// Polls (up to 20 s) until `done` holds for the participant with this email.
+    async fn until(
+        &self,
+        t: &TestDb,
+        email: &str,
+        what: &str,
+        done: impl Fn(&participants::ParticipantRow) -> bool,
+    ) -> participants::ParticipantRow {
+        let mut last = None;
+        for _ in 0..1_000 {
+            let p = participants::by_email(t.db.pool(), &self.campaign, email)
+                .await
+                .unwrap()
+                .unwrap();
+            if done(&p) {
+                return p;
+            }
+            last = Some(p);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{email} never {what}: {last:?}");
+    }
+
+    /// A referrer and a friend they invited, both in Stripe; the friend's customer id.
+    async fn pair(&self, t: &TestDb, referrer: &str, friend: &str) -> String {
+        let code = join_ok(&t.db, request(SLUG, referrer, "Ann", None)).await;
+        join_ok(&t.db, request(SLUG, friend, "Bob", Some(&code))).await;
+        self.customer(t, friend).await
+    }
+
+    async fn customer(&self, t: &TestDb, email: &str) -> String {
+        self.until(t, email, "reached Stripe", |p| {
+            p.stripe_customer_id.is_some()
+        })
+        .await
+        .stripe_customer_id
+        .unwrap()
+    }
+
+    /// A payment by the customer; its charge id.
+    async fn pay(&self, t: &TestDb, customer: &str, amount: i64) -> String {
+        let key = format!("pay-{}", refloop::db::new_id("k"));
+        let intent = self
+            .stripe(t)
+            .await
+            .pay(customer, amount, "usd", "pm_card_visa", &key)
+            .await
+            .unwrap();
+        intent.latest_charge.unwrap()
+    }
+
+    async fn rewards_of(&self, t: &TestDb, email: &str) -> Vec<rewards::RewardRow> {
+        let p = participants::by_email(t.db.pool(), &self.campaign, email)
+            .await
+            .unwrap()
+            .unwrap();
+        rewards::for_recipient(t.db.pool(), &self.alice.account_id, &p.id)
+            .await
+            .unwrap()
+    }
+
+    async fn until_reward(
+        &self,
+        t: &TestDb,
+        email: &str,
+        status: RewardStatus,
+    ) -> rewards::RewardRow {
+        for _ in 0..1_000 {
+            if let Some(r) = self
+                .rewards_of(t, email)
+                .await
+                .into_iter()
+                .find(|r| r.status == status)
+            {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "{email} never had a reward {status:?}: {:?}",
+            self.rewards_of(t, email).await
+        );
+    }
+
+    async fn timeline(&self, t: &TestDb, email: &str) -> Vec<String> {
+        let p = participants::by_email(t.db.pool(), &self.campaign, email)
+            .await
+            .unwrap()
+            .unwrap();
+        participants::timeline(t.db.pool(), &self.alice.account_id, &p.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.detail)
+            .collect()
+    }
+
+    async fn balance(&self, t: &TestDb, customer: &str) -> i64 {
+        self.stripe(t)
+            .await
+            .retrieve_customer(customer)
+            .await
+            .unwrap()
+            .balance
+    }
+}
+
+impl Drop for Qualifying {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn target_50_in_30_days() -> QualificationForm {
+    QualificationForm {
+        target: "50.00".into(),
+        currency: "usd".into(),
+        window_days: "30".into(),
+        ..Default::default()
+    }
+}
+
+fn credit(amount: &str, auto_issue: bool, reverse_on_refund: bool) -> RewardForm {
+    RewardForm {
+        auto_issue,
+        rules: vec![RewardRuleForm {
+            recipient: "referrer".into(),
+            kind: "credit".into(),
+            amount: amount.into(),
+            currency: "usd".into(),
+            every: "1".into(),
+            reverse_on_refund,
+            ..Default::default()
+        }],
+    }
+}
+
+async fn a_payment_that_reaches_the_target_qualifies_and_rewards_within_seconds(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+
+    let first = q.pay(t, &customer, 2_000).await;
+    let bob = q
+        .until(t, "bob@x.test", "counted the first payment", |p| {
+            p.spent == 2_000
+        })
+        .await;
+    assert_eq!(bob.qualification, Qualification::Pending);
+    assert_eq!(
+        bob.qualification_note,
+        "Spent 20.00 USD of 50.00 USD within 30 days (1 payment)"
+    );
+
+    let second = q.pay(t, &customer, 3_500).await;
+    let bob = q
+        .until(t, "bob@x.test", "qualified", |p| {
+            p.qualification == Qualification::Qualified
+        })
+        .await;
+    assert_eq!(bob.spent, 5_500);
+    let timeline = q.timeline(t, "bob@x.test").await;
+    // Charges are ordered by their time in seconds; two in the same second by their ids.
+    assert!(
+        timeline.iter().any(|d| d.starts_with("Qualified on ")
+            && [&first, &second]
+                .iter()
+                .any(|c| d.ends_with(&format!("(target reached by {c})")))),
+        "{timeline:?}"
+    );
+    assert!(
+        timeline.contains(&"Spent 55.00 USD of 50.00 USD within 30 days (2 payments)".to_string())
+    );
+
+    let reward = q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+    let ann_customer = q.customer(t, "ann@x.test").await;
+    assert_eq!(reward.customer_id.as_deref(), Some(ann_customer.as_str()));
+    let txn = reward.stripe_ref.clone().unwrap();
+    assert!(txn.starts_with("cbtxn_"), "{txn}");
+    assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+    let ann_timeline = q.timeline(t, "ann@x.test").await;
+    assert!(
+        ann_timeline.contains(&format!(
+            "Reward: 10.00 USD credit issued to {ann_customer} ({txn})"
+        )),
+        "{ann_timeline:?}"
+    );
+    assert!(ann_timeline
+        .iter()
+        .any(|d| d.starts_with("bob@x.test: Qualified on ")));
+    let ann = participants::by_email(t.db.pool(), &q.campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ann.qualified_referrals, 1);
+
+    // A third payment changes the spend, not the qualification or the reward.
+    q.pay(t, &customer, 1_000).await;
+    q.until(t, "bob@x.test", "counted the third payment", |p| {
+        p.spent == 6_500
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(q.rewards_of(t, "ann@x.test").await.len(), 1);
+    assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+}
+
+async fn a_refund_returns_the_referral_to_pending_and_reverses_the_credit(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, true)).await;
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    let charge = q.pay(t, &customer, 6_000).await;
+    q.until(t, "bob@x.test", "qualified", |p| {
+        p.qualification == Qualification::Qualified
+    })
+    .await;
+    q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+    let ann_customer = q.customer(t, "ann@x.test").await;
+    assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+
+    q.stripe(t)
+        .await
+        .refund(&charge, Some(2_000), "refund-1")
+        .await
+        .unwrap();
+    let bob = q
+        .until(t, "bob@x.test", "went back to pending", |p| {
+            p.qualification == Qualification::Pending
+        })
+        .await;
+    assert_eq!(bob.spent, 4_000);
+    assert!(q
+        .timeline(t, "bob@x.test")
+        .await
+        .contains(&"Back to pending: Spent 40.00 USD of 50.00 USD within 30 days (1 payment) after a refund or dispute".to_string()));
+    let reversed = q
+        .until_reward(t, "ann@x.test", RewardStatus::Reversed)
+        .await;
+    assert!(reversed.reversal_ref.unwrap().starts_with("cbtxn_"));
+    assert_eq!(q.balance(t, &ann_customer).await, 0);
+    let ann = participants::by_email(t.db.pool(), &q.campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ann.qualified_referrals, 0);
+}
+
+async fn faulty_deliveries_end_in_exactly_the_right_qualifications_and_rewards(t: &TestDb) {
+    let q = Qualifying::start(t, credit("5.00", true, false)).await;
+    q.control(
+        "settings",
+        json!({
+            "webhook_drop_rate": 0.3, "webhook_duplicate_rate": 0.5,
+            "webhook_delay_ms": 50, "webhook_reorder_ms": 400,
+        }),
+    )
+    .await;
+    let mut friends = Vec::new();
+    for i in 0..6 {
+        let customer = q
+            .pair(t, &format!("ref{i}@x.test"), &format!("friend{i}@x.test"))
+            .await;
+        // Even friends reach the target in two payments; odd ones stop short.
+        let amounts: &[i64] = if i % 2 == 0 {
+            &[3_000, 2_500]
+        } else {
+            &[2_000, 1_000]
+        };
+        for amount in amounts {
+            q.pay(t, &customer, *amount).await;
+        }
+        friends.push(i);
+    }
+    // Let the delayed and reordered deliveries arrive, then read back what was dropped.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let found = qualification::reconcile_now(&q.queue, &q.alice).await;
+    assert!(found.is_ok());
+    for i in friends {
+        let email = format!("friend{i}@x.test");
+        let expected = if i % 2 == 0 { 5_500 } else { 3_000 };
+        let p = q
+            .until(t, &email, "reached its spend", |p| p.spent == expected)
+            .await;
+        let qualified = i % 2 == 0;
+        assert_eq!(
+            p.qualification == Qualification::Qualified,
+            qualified,
+            "{email}"
+        );
+        let referrer = format!("ref{i}@x.test");
+        if qualified {
+            q.until_reward(t, &referrer, RewardStatus::Issued).await;
+            let customer = q.customer(t, &referrer).await;
+            assert_eq!(q.balance(t, &customer).await, -500, "{referrer}");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 0..6 {
+        let rewards = q.rewards_of(t, &format!("ref{i}@x.test")).await;
+        assert_eq!(rewards.len(), usize::from(i % 2 == 0), "ref{i}");
+    }
+    // Every event is in the ledger once, however often it was delivered.
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM stripe_events")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, distinct);
+}
+
+async fn the_endpoint_refuses_bad_signatures_and_unknown_addresses(t: &TestDb) {
+    let q = Qualifying::start(t, RewardForm::default()).await;
+    let w = ledger::webhook_for(t.db.pool(), &q.alice.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = q.queue.stripe().sealer.open(&w.sealed_secret).unwrap();
+    let body = json!({
+        "id": "evt_test_1", "object": "event", "type": "customer.updated", "created": 1,
+        "data": { "object": { "id": "cus_x", "object": "customer" } }, "livemode": false,
+    })
+    .to_string();
+    let post = |id: String, header: String| {
+        let (http, base, body) = (q.http.clone(), q.base.clone(), body.clone());
+        async move {
+            http.post(format!("{base}/webhooks/stripe/{id}"))
+                .header("stripe-signature", header)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let now = refloop::db::unix_now();
+    let good = signature::header(&secret, now, body.as_bytes());
+    let forged = signature::header("whsec_wrong", now, body.as_bytes());
+    assert_eq!(post(w.id.clone(), forged).await, 400);
+    assert_eq!(post("wh_nobody".into(), good.clone()).await, 404);
+    assert_eq!(post(w.id.clone(), good.clone()).await, 200);
+    assert_eq!(post(w.id.clone(), good).await, 200);
+    let status = qualification::overview(&t.db, q.queue.stripe(), &q.alice, &q.campaign)
+        .await
+        .unwrap()
+        .webhook
+        .unwrap();
+    assert_eq!(status.signature_failures, 1);
+    assert_eq!(status.events_received, 2);
+    assert!(status.last_event_at.is_some());
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events WHERE event_id = 'evt_test_1'")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(recorded, 1);
+}
+
+async fn a_deleted_or_disabled_endpoint_is_shown_and_repaired(t: &TestDb) {
+    let q = Qualifying::start(t, RewardForm::default()).await;
+    let overview = || qualification::overview(&t.db, q.queue.stripe(), &q.alice, &q.campaign);
+    let first = overview().await.unwrap().webhook.unwrap();
+    assert_eq!(
+        (first.health, first.problem.clone()),
+        (EndpointHealth::Enabled, None)
+    );
+
+    let stripe = q.stripe(t).await;
+    stripe
+        .update_webhook_endpoint(&first.endpoint_id, None, Some(true), "disable-1")
+        .await
+        .unwrap();
+    let disabled = overview().await.unwrap().webhook.unwrap();
+    assert_eq!(disabled.health, EndpointHealth::Disabled);
+    assert!(disabled.problem.unwrap().contains("Repair enables it"));
+    qualification::repair(&q.queue, &q.alice).await.unwrap();
+    let enabled = overview().await.unwrap().webhook.unwrap();
+    assert_eq!(enabled.health, EndpointHealth::Enabled);
+    assert_eq!(enabled.endpoint_id, first.endpoint_id);
+
+    stripe
+        .delete_webhook_endpoint(&first.endpoint_id)
+        .await
+        .unwrap();
+    let deleted = overview().await.unwrap().webhook.unwrap();
+    assert_eq!(deleted.health, EndpointHealth::Deleted);
+    assert!(deleted.problem.unwrap().contains("Repair creates it again"));
+    // Payments made while it was missing are read back by the repair's reconciliation.
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    q.pay(t, &customer, 6_000).await;
+    qualification::repair(&q.queue, &q.alice).await.unwrap();
+    let repaired = overview().await.unwrap().webhook.unwrap();
+    assert_eq!(repaired.health, EndpointHealth::Enabled);
+    assert_ne!(repaired.endpoint_id, first.endpoint_id);
+    q.until(t, "bob@x.test", "qualified after the repair", |p| {
+        p.qualification == Qualification::Qualified
+    })
+    .await;
+    // And new payments arrive through the new endpoint.
+    q.pay(t, &customer, 1_000).await;
+    q.until(
+        t,
+        "bob@x.test",
+        "counted a payment through the new endpoint",
+        |p| p.spent == 7_000,
+    )
+    .await;
+}
+
+async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
+    let mut form = credit("10.00", false, false);
+    form.rules.push(RewardRuleForm {
+        recipient: "friend".into(),
+        kind: "manual".into(),
+        description: "A T-shirt".into(),
+        every: "1".into(),
+        ..Default::default()
+    });
+    let q = Qualifying::start(t, form).await;
+    // Ann joins while people referring are not sent: her reward has no customer to go to.
+    campaigns::set_toggle(
+        &t.db,
+        &q.alice,
+        &q.campaign,
+        PromoteToggle::SendReferrers,
+        false,
+    )
+    .await
+    .unwrap();
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    q.pay(t, &customer, 5_000).await;
+    let awaiting = q
+        .until_reward(t, "ann@x.test", RewardStatus::AwaitingApproval)
+        .await;
+    let shirt = q
+        .until_reward(t, "bob@x.test", RewardStatus::AwaitingApproval)
+        .await;
+    assert_eq!(shirt.description, "A T-shirt");
+
+    reward_rules::decide(&q.queue, &q.alice, &awaiting.id, RewardDecision::Approve)
+        .await
+        .unwrap();
+    let waiting = q.until_reward(t, "ann@x.test", RewardStatus::Waiting).await;
+    assert!(
+        waiting
+            .note
+            .contains("ann@x.test is not linked to a Stripe customer yet"),
+        "{}",
+        waiting.note
+    );
+    // A second decision on the same reward is refused.
+    let again =
+        reward_rules::decide(&q.queue, &q.alice, &awaiting.id, RewardDecision::Reject).await;
+    assert!(again.is_err());
+
+    // Once Ann is sent to Stripe, the reward follows.
+    campaigns::set_toggle(
+        &t.db,
+        &q.alice,
+        &q.campaign,
+        PromoteToggle::SendReferrers,
+        true,
+    )
+    .await
+    .unwrap();
+    refloop::campaigns::sending::send_existing(
+        &t.db,
+        &q.alice,
+        &q.campaign,
+        refloop::domain::participants::ParticipantKind::Referring,
+    )
+    .await
+    .unwrap();
+    q.queue.wake();
+    let issued = q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+    let ann_customer = q.customer(t, "ann@x.test").await;
+    assert_eq!(issued.customer_id.as_deref(), Some(ann_customer.as_str()));
+    assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+
+    // The manual reward: approved, then fulfilled by a teammate.
+    reward_rules::decide(&q.queue, &q.alice, &shirt.id, RewardDecision::Approve)
+        .await
+        .unwrap();
+    q.until_reward(t, "bob@x.test", RewardStatus::ToFulfil)
+        .await;
+    reward_rules::decide(&q.queue, &q.alice, &shirt.id, RewardDecision::MarkFulfilled)
+        .await
+        .unwrap();
+    q.until_reward(t, "bob@x.test", RewardStatus::Fulfilled)
+        .await;
+    assert!(q
+        .timeline(t, "bob@x.test")
+        .await
+        .iter()
+        .any(|d| d.starts_with("Reward: A T-shirt — Fulfilled by ")));
+}
+
+async fn a_promotion_code_is_only_for_its_customer_and_shown_on_their_page(t: &TestDb) {
+    let q = Qualifying::start(
+        t,
+        RewardForm {
+            auto_issue: true,
+            rules: vec![RewardRuleForm {
+                recipient: "friend".into(),
+                kind: "promotion_code".into(),
+                amount: "5.00".into(),
+                currency: "usd".into(),
+                every: "1".into(),
+                ..Default::default()
+            }],
+        },
+    )
+    .await;
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    q.pay(t, &customer, 5_000).await;
+    let reward = q.until_reward(t, "bob@x.test", RewardStatus::Issued).await;
+    let code = reward.code.clone().unwrap();
+    let codes = q
+        .stripe(t)
+        .await
+        .list_promotion_codes(&customer)
+        .await
+        .unwrap();
+    let issued = codes.iter().find(|c| c.code == code).expect("in Stripe");
+    assert_eq!(issued.customer.as_deref(), Some(customer.as_str()));
+    assert_eq!(Some(issued.id.clone()), reward.stripe_ref);
+    let bob = participants::by_email(t.db.pool(), &q.campaign, "bob@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let page = refloop::campaigns::join::personal_page(&t.db, &q.base, &bob.page_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.rewards,
+        [format!("Promotion code for 5.00 USD off: {code}")]
+    );
+    // Ann earned nothing under this rule.
+    assert!(q.rewards_of(t, "ann@x.test").await.is_empty());
+}
