@@ -63,6 +63,16 @@ impl AppError {
         }])
     }
 
+    /// Every problem a check found, each with its field.
+    pub fn fields(errors: Vec<(String, String)>) -> Self {
+        AppError::Invalid(
+            errors
+                .into_iter()
+                .map(|(field, message)| FieldError { field, message })
+                .collect(),
+        )
+    }
+
     /// The message for one field, if this error names it.
     pub fn field_message(&self, field: &str) -> Option<&str> {
         match self {

@@ -13,7 +13,7 @@ use crate::{
         permissions::Permission,
         qualification::{check_form, CampaignQualification, QualificationForm, WebhookStatus},
     },
-    error::{AppError, FieldError},
+    error::AppError,
     jobs::Queue,
     workflows::{qualify, webhook, StripeAccess},
 };
@@ -77,14 +77,7 @@ pub async fn save(
 ) -> Result<WebhookStatus, AppError> {
     let db = queue.db();
     let c = load(db, ctx, id).await?;
-    let settings = check_form(&form).map_err(|errors| {
-        AppError::Invalid(
-            errors
-                .into_iter()
-                .map(|(field, message)| FieldError { field, message })
-                .collect(),
-        )
-    })?;
+    let settings = check_form(&form).map_err(AppError::fields)?;
     if !stripe_connected(db, ctx).await? {
         return Err(AppError::Conflict(
             "Connect Stripe on the Integrations page first: qualification reads payments from it."

@@ -11,7 +11,7 @@ use crate::{
         permissions::Permission,
         rewards::{check_rewards, CampaignRewards, RewardDecision, RewardForm, RewardSettings},
     },
-    error::{AppError, FieldError},
+    error::AppError,
     jobs::Queue,
     workflows,
 };
@@ -45,14 +45,7 @@ pub async fn save(
     form: RewardForm,
 ) -> Result<RewardSettings, AppError> {
     let c = load(db, ctx, id).await?;
-    let settings = check_rewards(&form, || new_id("rule")).map_err(|errors| {
-        AppError::Invalid(
-            errors
-                .into_iter()
-                .map(|(field, message)| FieldError { field, message })
-                .collect(),
-        )
-    })?;
+    let settings = check_rewards(&form, || new_id("rule")).map_err(AppError::fields)?;
     let mut tx = db.begin().await?;
     rewards::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
     let described: Vec<String> = settings

@@ -16,7 +16,7 @@ use crate::{
             CampaignSending, CampaignSwitches, SendSettings,
         },
     },
-    error::{AppError, FieldError},
+    error::AppError,
     workflows::{send, StripeAccess},
 };
 
@@ -106,12 +106,7 @@ pub async fn save_settings(
     }
     let errors = check_settings(&settings, send::form_of(&c, audience));
     if !errors.is_empty() {
-        return Err(AppError::Invalid(
-            errors
-                .into_iter()
-                .map(|(field, message)| FieldError { field, message })
-                .collect(),
-        ));
+        return Err(AppError::fields(errors));
     }
     let mut tx = db.begin().await?;
     stripe_send::save_settings(

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod activity;
+mod campaign_json;
 pub mod campaigns;
 pub mod invitations;
 pub mod participants;

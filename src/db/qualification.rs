@@ -14,14 +14,7 @@ pub async fn settings<'c>(
     account_id: &str,
     campaign_id: &str,
 ) -> Result<Option<QualificationSettings>, sqlx::Error> {
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT settings FROM qualification_settings WHERE account_id = $1 AND campaign_id = $2",
-    )
-    .bind(account_id)
-    .bind(campaign_id)
-    .fetch_optional(ex)
-    .await?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    super::campaign_json::load(ex, "qualification_settings", account_id, campaign_id).await
 }
 
 pub async fn save_settings<'c>(
@@ -31,17 +24,15 @@ pub async fn save_settings<'c>(
     settings: &QualificationSettings,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO qualification_settings (campaign_id, account_id, settings, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (campaign_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    super::campaign_json::save(
+        ex,
+        "qualification_settings",
+        account_id,
+        campaign_id,
+        settings,
+        now,
     )
-    .bind(campaign_id)
-    .bind(account_id)
-    .bind(serde_json::to_string(settings).expect("settings serialize"))
-    .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Refloop's webhook endpoint in an account's Stripe, and what it has received.

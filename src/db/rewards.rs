@@ -10,14 +10,7 @@ pub async fn settings<'c>(
     account_id: &str,
     campaign_id: &str,
 ) -> Result<Option<RewardSettings>, sqlx::Error> {
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT settings FROM reward_settings WHERE account_id = $1 AND campaign_id = $2",
-    )
-    .bind(account_id)
-    .bind(campaign_id)
-    .fetch_optional(ex)
-    .await?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    super::campaign_json::load(ex, "reward_settings", account_id, campaign_id).await
 }
 
 pub async fn save_settings<'c>(
@@ -27,17 +20,15 @@ pub async fn save_settings<'c>(
     settings: &RewardSettings,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO reward_settings (campaign_id, account_id, settings, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (campaign_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    super::campaign_json::save(
+        ex,
+        "reward_settings",
+        account_id,
+        campaign_id,
+        settings,
+        now,
     )
-    .bind(campaign_id)
-    .bind(account_id)
-    .bind(serde_json::to_string(settings).expect("settings serialize"))
-    .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// One reward in the ledger.

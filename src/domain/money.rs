@@ -45,6 +45,12 @@ pub fn format_amount(minor: i64, currency: &str) -> String {
     format!("{sign}{}.{:02} {code}", m / 100, m % 100)
 }
 
+/// 2000 usd → "20.00": the amount as typed in a form, without the currency.
+pub fn format_plain(minor: i64, currency: &str) -> String {
+    let text = format_amount(minor, currency);
+    text.split(' ').next().unwrap_or_default().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +69,6 @@ mod tests {
         assert_eq!(format_amount(2000, "usd"), "20.00 USD");
         assert_eq!(format_amount(-150, "eur"), "-1.50 EUR");
         assert_eq!(format_amount(500, "jpy"), "500 JPY");
+        assert_eq!(format_plain(2050, "usd"), "20.50");
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money::{format_amount, parse_amount};
+use super::money::{format_amount, format_plain, parse_amount};
 
 keyed!(
     /// Which Stripe customers count for a person.
@@ -57,19 +57,11 @@ pub struct QualificationForm {
 impl QualificationSettings {
     pub fn to_form(&self) -> QualificationForm {
         QualificationForm {
-            target: format_amount(self.target, &self.currency)
-                .split(' ')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            target: format_plain(self.target, &self.currency),
             currency: self.currency.clone(),
             window_days: self.window_days.to_string(),
             min_payment: if self.min_payment > 0 {
-                format_amount(self.min_payment, &self.currency)
-                    .split(' ')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
+                format_plain(self.min_payment, &self.currency)
             } else {
                 String::new()
             },

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money::{format_amount, parse_amount};
+use super::money::{format_amount, format_plain, parse_amount};
 
 keyed!(
     /// What a reward is.
@@ -122,11 +122,7 @@ impl RewardRule {
             recipient: self.recipient.key().into(),
             kind: self.kind.key().into(),
             amount: if self.amount > 0 {
-                format_amount(self.amount, &self.currency)
-                    .split(' ')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
+                format_plain(self.amount, &self.currency)
             } else {
                 String::new()
             },

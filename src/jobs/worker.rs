@@ -9,6 +9,9 @@ use tokio::{sync::watch, task::JoinSet};
 use super::{queue, Claimed, JobCtx, JobError, Queue, Registry};
 use crate::db::Backend;
 
+/// How often a worker looks whether a recurring job is due.
+const SCHEDULE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// A name for this worker, stored with its leases.
@@ -59,11 +62,23 @@ impl Worker {
         }
         let mut running: JoinSet<()> = JoinSet::new();
         let mut held: Vec<(tokio::task::Id, Claimed)> = Vec::new();
+        let mut schedules_checked: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            for schedule in &self.registry.schedules {
+            // Registered before claiming, so a wake that comes while claiming is not lost.
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Schedules are periods of minutes: looking once a second is plenty, and spares
+            // the database a write on every turn of a busy loop.
+            let schedules_due =
+                schedules_checked.is_none_or(|at| at.elapsed() >= SCHEDULE_CHECK_EVERY);
+            if schedules_due {
+                schedules_checked = Some(tokio::time::Instant::now());
+            }
+            for schedule in self.registry.schedules.iter().filter(|_| schedules_due) {
                 match queue::take_schedule_slot(
                     &db,
                     &schedule.name,
@@ -115,9 +130,8 @@ impl Worker {
             if got_work && running.len() < self.config.concurrency {
                 continue;
             }
-            let notified = wake.notified();
             tokio::select! {
-                _ = notified => {}
+                _ = &mut notified => {}
                 _ = tokio::time::sleep(Duration::from_millis(self.config.poll_ms)) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = shutdown.changed() => {}

@@ -261,7 +261,11 @@ pub async fn deliver_forever(sb: Sandbox) {
     }
 }
 
+/// Deliveries in flight at once (Stripe too delivers an account's events concurrently).
+const CONCURRENT_DELIVERIES: usize = 16;
+
 async fn deliver_due(sb: &Sandbox, http: &reqwest::Client) -> Result<(), sqlx::Error> {
+    use futures::StreamExt;
     let rows = sqlx::query(
         "SELECT id, account, event_id, endpoint_id, attempts FROM sandbox_deliveries \
          WHERE status = 'pending' AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT 100",
@@ -269,73 +273,86 @@ async fn deliver_due(sb: &Sandbox, http: &reqwest::Client) -> Result<(), sqlx::E
     .bind(now_ms())
     .fetch_all(sb.db.pool())
     .await?;
+    let results: Vec<Result<(), sqlx::Error>> = futures::stream::iter(rows)
+        .map(|row| deliver(sb, http, row))
+        .buffer_unordered(CONCURRENT_DELIVERIES)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// One attempt at one delivery: signed, posted, and its outcome logged (retried with backoff
+/// until the attempts run out).
+async fn deliver(
+    sb: &Sandbox,
+    http: &reqwest::Client,
+    row: sqlx::any::AnyRow,
+) -> Result<(), sqlx::Error> {
     let settings = sb.settings();
-    for row in rows {
-        let id: String = row.try_get("id")?;
-        let account: String = row.try_get("account")?;
-        let attempts: i64 = row.try_get::<i64, _>("attempts")? + 1;
-        let event = store::get(
-            &sb.db,
-            &account,
-            "event",
-            &row.try_get::<String, _>("event_id")?,
+    let id: String = row.try_get("id")?;
+    let account: String = row.try_get("account")?;
+    let attempts: i64 = row.try_get::<i64, _>("attempts")? + 1;
+    let event = store::get(
+        &sb.db,
+        &account,
+        "event",
+        &row.try_get::<String, _>("event_id")?,
+    )
+    .await?;
+    let endpoint = store::get(
+        &sb.db,
+        &account,
+        "webhook_endpoint",
+        &row.try_get::<String, _>("endpoint_id")?,
+    )
+    .await?;
+    let (Some((event, _)), Some((endpoint, false))) = (event, endpoint) else {
+        sqlx::query("UPDATE sandbox_deliveries SET status = 'failed', last_error = 'endpoint deleted' WHERE id = $1").bind(&id).execute(sb.db.pool()).await?;
+        return Ok(());
+    };
+    let body = event.to_string();
+    let t = crate::db::unix_now();
+    let header = signature::header(
+        endpoint["secret"].as_str().unwrap_or_default(),
+        t,
+        body.as_bytes(),
+    );
+    let result = http
+        .post(endpoint["url"].as_str().unwrap_or_default())
+        .header("content-type", "application/json; charset=utf-8")
+        .header("stripe-signature", header)
+        .header(
+            "user-agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks) refloop-sandbox",
         )
-        .await?;
-        let endpoint = store::get(
-            &sb.db,
-            &account,
-            "webhook_endpoint",
-            &row.try_get::<String, _>("endpoint_id")?,
-        )
-        .await?;
-        let (Some((event, _)), Some((endpoint, false))) = (event, endpoint) else {
-            sqlx::query("UPDATE sandbox_deliveries SET status = 'failed', last_error = 'endpoint deleted' WHERE id = $1").bind(&id).execute(sb.db.pool()).await?;
-            continue;
-        };
-        let body = event.to_string();
-        let t = crate::db::unix_now();
-        let header = signature::header(
-            endpoint["secret"].as_str().unwrap_or_default(),
-            t,
-            body.as_bytes(),
-        );
-        let result = http
-            .post(endpoint["url"].as_str().unwrap_or_default())
-            .header("content-type", "application/json; charset=utf-8")
-            .header("stripe-signature", header)
-            .header(
-                "user-agent",
-                "Stripe/1.0 (+https://stripe.com/docs/webhooks) refloop-sandbox",
-            )
-            .body(body)
-            .send()
-            .await;
-        let (code, error) = match result {
-            Ok(res) if res.status().is_success() => (Some(res.status().as_u16() as i64), None),
-            Ok(res) => (
-                Some(res.status().as_u16() as i64),
-                Some(format!("answered {}", res.status())),
-            ),
-            Err(e) => (None, Some(e.without_url().to_string())),
-        };
-        if error.is_none() {
-            sqlx::query("UPDATE sandbox_deliveries SET status = 'delivered', attempts = $1, last_status_code = $2, last_error = NULL, delivered_ms = $3 WHERE id = $4")
-                .bind(attempts).bind(code).bind(now_ms()).bind(&id).execute(sb.db.pool()).await?;
-        } else {
-            let done = attempts >= settings.webhook_max_attempts;
-            let backoff = settings
-                .webhook_retry_base_ms
-                .saturating_mul(1 << (attempts - 1).min(20)) as i64;
-            sqlx::query("UPDATE sandbox_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4, next_attempt_ms = $5 WHERE id = $6")
-                .bind(if done { "failed" } else { "pending" })
-                .bind(attempts)
-                .bind(code)
-                .bind(error)
-                .bind(now_ms() + backoff)
-                .bind(&id)
-                .execute(sb.db.pool())
-                .await?;
-        }
+        .body(body)
+        .send()
+        .await;
+    let (code, error) = match result {
+        Ok(res) if res.status().is_success() => (Some(res.status().as_u16() as i64), None),
+        Ok(res) => (
+            Some(res.status().as_u16() as i64),
+            Some(format!("answered {}", res.status())),
+        ),
+        Err(e) => (None, Some(e.without_url().to_string())),
+    };
+    if error.is_none() {
+        sqlx::query("UPDATE sandbox_deliveries SET status = 'delivered', attempts = $1, last_status_code = $2, last_error = NULL, delivered_ms = $3 WHERE id = $4")
+            .bind(attempts).bind(code).bind(now_ms()).bind(&id).execute(sb.db.pool()).await?;
+    } else {
+        let done = attempts >= settings.webhook_max_attempts;
+        let backoff = settings
+            .webhook_retry_base_ms
+            .saturating_mul(1 << (attempts - 1).min(20)) as i64;
+        sqlx::query("UPDATE sandbox_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4, next_attempt_ms = $5 WHERE id = $6")
+            .bind(if done { "failed" } else { "pending" })
+            .bind(attempts)
+            .bind(code)
+            .bind(error)
+            .bind(now_ms() + backoff)
+            .bind(&id)
+            .execute(sb.db.pool())
+            .await?;
     }
     Ok(())
 }

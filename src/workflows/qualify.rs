@@ -34,15 +34,16 @@ pub const EVENT: &str = "stripe.event";
 pub const EVALUATE: &str = "referral.evaluate";
 pub const RECONCILE: &str = "stripe.reconcile";
 
-/// The events Refloop's endpoint subscribes to.
-pub const EVENTS: [&str; 7] = [
+/// The events Refloop's endpoint subscribes to: what changes a charge, and new customers
+/// (someone Refloop waits for may have arrived). Not `customer.updated`: Refloop's own writes
+/// would come back as work, and the watch reads updates from the Events API.
+pub const EVENTS: [&str; 6] = [
     "charge.succeeded",
     "charge.captured",
     "charge.updated",
     "charge.refunded",
     "charge.dispute.closed",
     "customer.created",
-    "customer.updated",
 ];
 
 /// How often every account is reconciled.
@@ -345,19 +346,85 @@ pub async fn evaluate(
         )
         .await?;
     }
-    match standing(&s, p.created_at, now, &total, was_qualified, irreversible) {
-        Standing::Qualified { at, by } if !was_qualified => {
-            let text = format!("Qualified on {} (target reached by {by})", format_date(at));
-            ledger::set_standing(
-                &mut *conn,
-                account_id,
-                &p.id,
-                Qualification::Qualified,
-                total.counted,
-                Some(at),
-                &format!("{text}; {spent_text}"),
-            )
-            .await?;
+    // Where they stand now, in one place; then what changing to it sets off.
+    let (qualification, qualified_at, note, change) =
+        match standing(&s, p.created_at, now, &total, was_qualified, irreversible) {
+            Standing::Qualified { at, by } if !was_qualified => {
+                let text = format!("Qualified on {} (target reached by {by})", format_date(at));
+                let note = format!("{text}; {spent_text}");
+                (
+                    Qualification::Qualified,
+                    Some(at),
+                    note,
+                    Change::Qualified(text),
+                )
+            }
+            Standing::Qualified { .. } => {
+                let note = if spent_changed {
+                    format!(
+                        "Qualified on {}; {spent_text}",
+                        format_date(p.qualified_at.unwrap_or(now))
+                    )
+                } else {
+                    p.qualification_note.clone()
+                };
+                (Qualification::Qualified, p.qualified_at, note, Change::None)
+            }
+            Standing::Pending { open } => {
+                let note = if open {
+                    spent_text.clone()
+                } else {
+                    format!(
+                        "Not qualified: {spent_text}; the window closed on {}",
+                        format_date(p.created_at + i64::from(s.window_days) * 86_400)
+                    )
+                };
+                let change = if was_qualified {
+                    Change::BackToPending
+                } else {
+                    Change::None
+                };
+                (Qualification::Pending, None, note, change)
+            }
+            Standing::KeptDespiteRefund => {
+                let why = if s.back_to_pending {
+                    "kept qualified because a reward was already given"
+                } else {
+                    "kept qualified, as the settings say"
+                };
+                let note = format!(
+                    "Qualified; {spent_text}: under the target after a refund or dispute, {why}"
+                );
+                let change = if s.back_to_pending && note != p.qualification_note {
+                    Change::FlagRewards
+                } else {
+                    Change::None
+                };
+                (Qualification::Qualified, p.qualified_at, note, change)
+            }
+        };
+    if (qualification, qualified_at, total.counted, note.as_str())
+        != (
+            p.qualification,
+            p.qualified_at,
+            p.spent,
+            p.qualification_note.as_str(),
+        )
+    {
+        ledger::set_standing(
+            &mut *conn,
+            account_id,
+            &p.id,
+            qualification,
+            total.counted,
+            qualified_at,
+            &note,
+        )
+        .await?;
+    }
+    match change {
+        Change::None => {}
+        Change::Qualified(text) => {
             tell_both(
                 conn,
                 &p,
@@ -374,99 +441,36 @@ pub async fn evaluate(
                 send::refresh_metadata(conn, backend, r).await?;
             }
         }
-        Standing::Qualified { .. } => {
-            if spent_changed {
-                let note = format!(
-                    "Qualified on {}; {spent_text}",
-                    format_date(p.qualified_at.unwrap_or(now))
-                );
-                ledger::set_standing(
-                    &mut *conn,
-                    account_id,
-                    &p.id,
-                    Qualification::Qualified,
-                    total.counted,
-                    p.qualified_at,
-                    &note,
-                )
-                .await?;
+        Change::BackToPending => {
+            let text = format!("Back to pending: {spent_text} after a refund or dispute");
+            tell_both(
+                conn,
+                &p,
+                referrer.as_ref(),
+                EventKind::Unqualified,
+                &text,
+                now,
+            )
+            .await?;
+            if let Some(r) = &referrer {
+                ledger::add_qualified(&mut *conn, &r.id, -1).await?;
+                send::refresh_metadata(conn, backend, r).await?;
             }
+            rewards::undo(conn, backend, &rules, &given, now).await?;
         }
-        Standing::Pending { open } => {
-            let note = if open {
-                spent_text.clone()
-            } else {
-                format!(
-                    "Not qualified: {spent_text}; the window closed on {}",
-                    format_date(p.created_at + i64::from(s.window_days) * 86_400)
-                )
-            };
-            if was_qualified {
-                let text = format!("Back to pending: {spent_text} after a refund or dispute");
-                ledger::set_standing(
-                    &mut *conn,
-                    account_id,
-                    &p.id,
-                    Qualification::Pending,
-                    total.counted,
-                    None,
-                    &note,
-                )
-                .await?;
-                tell_both(
-                    conn,
-                    &p,
-                    referrer.as_ref(),
-                    EventKind::Unqualified,
-                    &text,
-                    now,
-                )
-                .await?;
-                if let Some(r) = &referrer {
-                    ledger::add_qualified(&mut *conn, &r.id, -1).await?;
-                    send::refresh_metadata(conn, backend, r).await?;
-                }
-                rewards::undo(conn, backend, &rules, &given, now).await?;
-            } else if spent_changed || note != p.qualification_note {
-                ledger::set_standing(
-                    &mut *conn,
-                    account_id,
-                    &p.id,
-                    Qualification::Pending,
-                    total.counted,
-                    None,
-                    &note,
-                )
-                .await?;
-            }
-        }
-        Standing::KeptDespiteRefund => {
-            let why = if s.back_to_pending {
-                "kept qualified because a reward was already given"
-            } else {
-                "kept qualified, as the settings say"
-            };
-            let note = format!(
-                "Qualified; {spent_text}: under the target after a refund or dispute, {why}"
-            );
-            if note != p.qualification_note {
-                ledger::set_standing(
-                    &mut *conn,
-                    account_id,
-                    &p.id,
-                    Qualification::Qualified,
-                    total.counted,
-                    p.qualified_at,
-                    &note,
-                )
-                .await?;
-                if s.back_to_pending {
-                    rewards::flag(conn, &given, &spent_text, now).await?;
-                }
-            }
-        }
+        Change::FlagRewards => rewards::flag(conn, &given, &spent_text, now).await?,
     }
     Ok(())
+}
+
+/// What a change of standing sets off.
+enum Change {
+    None,
+    /// Newly qualified, with the timeline's words.
+    Qualified(String),
+    BackToPending,
+    /// Kept qualified under the target with rewards given: they are flagged.
+    FlagRewards,
 }
 
 /// Everyone in a campaign whose standing may change with new settings.
