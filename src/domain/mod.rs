@@ -35,6 +35,7 @@ pub mod permissions;
 pub mod qualification;
 pub mod rewards;
 pub mod stripe_send;
+pub mod sync;
 pub mod team;
 pub mod time;
 pub mod validate;
