@@ -34,14 +34,7 @@ pub async fn overview(
     } else {
         None
     };
-    let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT qualification, COUNT(*) FROM participants WHERE account_id = $1 AND campaign_id = $2 \
-         AND referrer_id IS NOT NULL GROUP BY qualification",
-    )
-    .bind(&ctx.account_id)
-    .bind(&c.id)
-    .fetch_all(db.pool())
-    .await?;
+    let counts = ledger::standing_counts(db.pool(), &ctx.account_id, &c.id).await?;
     let count = |q: Qualification| {
         counts
             .iter()

@@ -427,3 +427,34 @@ pub async fn add_qualified<'c>(
     .await?;
     Ok(())
 }
+
+/// Every invited friend of a campaign.
+pub async fn friends_in_campaign<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM participants WHERE account_id = $1 AND campaign_id = $2 AND referrer_id IS NOT NULL",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// How many of a campaign's invited friends stand where (by `Qualification` key).
+pub async fn standing_counts<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT qualification, COUNT(*) FROM participants WHERE account_id = $1 AND campaign_id = $2 \
+         AND referrer_id IS NOT NULL GROUP BY qualification",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}

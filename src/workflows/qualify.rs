@@ -17,7 +17,7 @@ use super::{rewards, send, StripeAccess};
 use crate::{
     db::{
         participants::{self, ParticipantRow},
-        qualification::{self as ledger, ChargeUpdate, WebhookRow},
+        qualification::{self as ledger, ChargeUpdate},
         rewards as reward_ledger, stripe_send, unix_now, Backend, Db,
     },
     domain::{
@@ -479,13 +479,7 @@ pub async fn evaluate_campaign(
     account_id: &str,
     campaign_id: &str,
 ) -> Result<u64, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM participants WHERE account_id = $1 AND campaign_id = $2 AND referrer_id IS NOT NULL",
-    )
-    .bind(account_id)
-    .bind(campaign_id)
-    .fetch_all(db.pool())
-    .await?;
+    let ids = ledger::friends_in_campaign(db.pool(), account_id, campaign_id).await?;
     let mut tx = db.begin().await?;
     for id in &ids {
         queue::enqueue(&mut tx, db.backend(), &evaluate_job(account_id, id)).await?;
@@ -618,28 +612,4 @@ pub async fn reconcile(
         .await
         .map_err(db_err)?;
     Ok(found)
-}
-
-/// A new endpoint's row (its id is the public part of the address).
-pub fn new_webhook(
-    account_id: &str,
-    id: &str,
-    url: &str,
-    endpoint_id: &str,
-    sealed: String,
-) -> WebhookRow {
-    WebhookRow {
-        id: id.to_string(),
-        account_id: account_id.to_string(),
-        endpoint_id: endpoint_id.to_string(),
-        sealed_secret: sealed,
-        url: url.to_string(),
-        created_at: unix_now(),
-        last_event_at: None,
-        events_received: 0,
-        signature_failures: 0,
-        last_failure_at: None,
-        reconciled_after: unix_now(),
-        reconciled_at: None,
-    }
 }

@@ -32,10 +32,10 @@ pub fn register(registry: Registry) -> Registry {
         .register(REVERSE, run_reverse)
 }
 
-fn issue_job(r: &RewardRow) -> NewJob {
-    NewJob::new(ISSUE, json!({ "reward": r.id }))
-        .account(&r.account_id)
-        .dedupe(format!("{ISSUE}:{}", r.id))
+fn issue_job(account_id: &str, reward_id: &str) -> NewJob {
+    NewJob::new(ISSUE, json!({ "reward": reward_id }))
+        .account(account_id)
+        .dedupe(format!("{ISSUE}:{reward_id}"))
 }
 
 fn reverse_job(r: &RewardRow) -> NewJob {
@@ -158,7 +158,7 @@ pub async fn grant(
         let text = format!("Reward: {} — {note}", row.description);
         tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
         if status == RewardStatus::Queued {
-            queue::enqueue(conn, backend, &issue_job(&row)).await?;
+            queue::enqueue(conn, backend, &issue_job(&row.account_id, &row.id)).await?;
         }
     }
     Ok(())
@@ -228,10 +228,7 @@ pub async fn on_linked(
     participant_id: &str,
 ) -> Result<(), sqlx::Error> {
     for id in rewards::waiting_for(&mut *conn, account_id, participant_id).await? {
-        let job = NewJob::new(ISSUE, json!({ "reward": id }))
-            .account(account_id)
-            .dedupe(format!("{ISSUE}:{id}"));
-        queue::enqueue(conn, backend, &job).await?;
+        queue::enqueue(conn, backend, &issue_job(account_id, &id)).await?;
     }
     Ok(())
 }
@@ -514,7 +511,7 @@ pub async fn decide(
     let text = format!("Reward: {} — {}", r.description, note);
     tell(&mut tx, &row, kind, &text, now).await?;
     if status == RewardStatus::Queued {
-        queue::enqueue(&mut tx, db.backend(), &issue_job(&row)).await?;
+        queue::enqueue(&mut tx, db.backend(), &issue_job(&row.account_id, &row.id)).await?;
     }
     tx.commit().await?;
     Ok(row)

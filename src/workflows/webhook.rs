@@ -4,14 +4,14 @@
 //! it, with a repair for an endpoint deleted or disabled in Stripe.
 
 use super::{
-    qualify::{new_webhook, webhook_url, EVENTS},
+    qualify::{webhook_url, EVENTS},
     StripeAccess,
 };
 use crate::{
     db::{
         new_id,
         qualification::{self as ledger, WebhookRow},
-        Db,
+        unix_now, Db,
     },
     domain::qualification::{EndpointHealth, WebhookStatus},
     stripe::{types::WebhookEndpoint, StripeError},
@@ -189,4 +189,28 @@ pub async fn ensure(
         .await
         .map_err(db_error)?;
     Ok(status_of(&row, EndpointHealth::Enabled, None))
+}
+
+/// A new endpoint's row (its id is the public part of the address).
+fn new_webhook(
+    account_id: &str,
+    id: &str,
+    url: &str,
+    endpoint_id: &str,
+    sealed: String,
+) -> WebhookRow {
+    WebhookRow {
+        id: id.to_string(),
+        account_id: account_id.to_string(),
+        endpoint_id: endpoint_id.to_string(),
+        sealed_secret: sealed,
+        url: url.to_string(),
+        created_at: unix_now(),
+        last_event_at: None,
+        events_received: 0,
+        signature_failures: 0,
+        last_failure_at: None,
+        reconciled_after: unix_now(),
+        reconciled_at: None,
+    }
 }
