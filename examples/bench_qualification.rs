@@ -112,7 +112,7 @@ async fn measure(db: Db, stripe: Db, name: &str) {
         .await
         .unwrap();
     for toggle in [PromoteToggle::SendReferrers, PromoteToggle::SendFriends] {
-        campaigns::set_toggle(&db, &ctx, &campaign, toggle, true)
+        campaigns::set_toggle(&db, &Default::default(), &ctx, &campaign, toggle, true)
             .await
             .unwrap();
     }

@@ -94,9 +94,16 @@ async fn main() {
     tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
 
     // 1. From the join form to the customer in Stripe.
-    campaigns::set_toggle(&db, &ctx, &campaign, PromoteToggle::SendReferrers, true)
-        .await
-        .unwrap();
+    campaigns::set_toggle(
+        &db,
+        &Default::default(),
+        &ctx,
+        &campaign,
+        PromoteToggle::SendReferrers,
+        true,
+    )
+    .await
+    .unwrap();
     let mut latencies = Vec::new();
     for n in 0..JOINS {
         let email = format!("join{n}@bench.test");
@@ -120,9 +127,16 @@ async fn main() {
     );
 
     // 2. A backlog, sent under the test-mode limit.
-    campaigns::set_toggle(&db, &ctx, &campaign, PromoteToggle::SendReferrers, false)
-        .await
-        .unwrap();
+    campaigns::set_toggle(
+        &db,
+        &Default::default(),
+        &ctx,
+        &campaign,
+        PromoteToggle::SendReferrers,
+        false,
+    )
+    .await
+    .unwrap();
     for n in 0..BACKFILL {
         join::join(
             &db,

@@ -22,6 +22,7 @@ use crate::ui::{
         operations::OperationsPage,
         sign_in::SignInPage,
         sign_up::SignUpPage,
+        sync::SyncPage,
         team::TeamPage,
         users::{ParticipantPage, UsersPage},
         welcome::WelcomePage,
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view=CampaignBuilderPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view=UsersPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view=CampaignStripePage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("sync")) view=SyncPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users"), ParamSegment("participant"))
                             view=ParticipantPage

@@ -121,7 +121,8 @@ pub async fn set_promote_toggle(
             let toggle = PromoteToggle::from_key(&toggle).ok_or_else(|| {
                 AppError::invalid("toggle", format!("“{toggle}” is not a Promote toggle."))
             })?;
-            campaigns::set_toggle(&state()?.db, &ctx, &id, toggle, on).await
+            let state = state()?;
+            campaigns::set_toggle(&state.db, state.queue.stripe(), &ctx, &id, toggle, on).await
         }
         .await,
     )

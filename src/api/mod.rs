@@ -11,6 +11,7 @@ pub mod participants;
 pub mod public;
 pub mod qualification;
 pub mod stripe_send;
+pub mod sync;
 pub mod team;
 
 #[cfg(feature = "ssr")]

@@ -18,7 +18,7 @@ use crate::{
             may_join, open_status, CampaignStatus, FieldKind, JoinContext, JoinRefusal,
             PersonalPage, PublicCampaign,
         },
-        participants::{EventKind, ParticipantKind, Qualification},
+        participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
     },
     error::{AppError, FieldError},
     workflows::send,
@@ -213,7 +213,14 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
 /// How someone came into a campaign.
 pub(crate) enum Source {
     Join,
-    Import { by: String },
+    Import {
+        by: String,
+    },
+    /// From a Stripe customer, already theirs: `note` is the first line of their timeline.
+    Sync {
+        customer: String,
+        note: String,
+    },
 }
 
 /// Someone about to be added to a campaign.
@@ -238,6 +245,7 @@ pub(crate) async fn admit(
 ) -> Result<Option<ParticipantRow>, AppError> {
     let source = match (&n.source, referrer) {
         (Source::Import { .. }, _) => "import",
+        (Source::Sync { .. }, _) => "stripe_sync",
         (Source::Join, Some(_)) => "referral",
         (Source::Join, None) => "join",
     };
@@ -246,7 +254,13 @@ pub(crate) async fn admit(
     } else {
         ParticipantKind::Referring
     };
-    let (stripe_status, stripe_note) = send::on_arrival(c, audience);
+    let (stripe_status, stripe_note) = match &n.source {
+        Source::Sync { customer, .. } => (
+            StripeStatus::Sent,
+            format!("Enrolled from Stripe customer {customer}"),
+        ),
+        _ => send::on_arrival(c, audience),
+    };
     let person = ParticipantRow {
         id: new_id("par"),
         account_id: c.account_id.clone(),
@@ -265,7 +279,10 @@ pub(crate) async fn admit(
             Qualification::NotApplicable
         },
         stripe_status,
-        stripe_customer_id: None,
+        stripe_customer_id: match &n.source {
+            Source::Sync { customer, .. } => Some(customer.clone()),
+            _ => None,
+        },
         stripe_note,
         stripe_since: None,
         referrals: 0,
@@ -280,6 +297,7 @@ pub(crate) async fn admit(
     };
     let (kind, how) = match (&n.source, referrer) {
         (Source::Import { by }, _) => (EventKind::Imported, format!("Imported from CSV by {by}")),
+        (Source::Sync { note, .. }, _) => (EventKind::Synced, note.clone()),
         (Source::Join, Some(r)) => (
             EventKind::Joined,
             format!(
@@ -293,7 +311,9 @@ pub(crate) async fn admit(
     if let Some(r) = referrer {
         participants::add_referral(&mut **tx, &r.id).await?;
         let what = match n.source {
-            Source::Import { .. } => format!("{} was imported as their friend", person.email),
+            Source::Import { .. } | Source::Sync { .. } => {
+                format!("{} was imported as their friend", person.email)
+            }
             Source::Join => format!("{} joined through their link", person.email),
         };
         participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;

@@ -6,6 +6,7 @@ pub mod people;
 pub mod qualification;
 pub mod rewards;
 pub mod sending;
+pub mod sync;
 
 use crate::{
     accounts,
@@ -27,7 +28,7 @@ use crate::{
         validate,
     },
     error::{AppError, FieldError},
-    workflows::send,
+    workflows::{send, webhook, StripeAccess},
 };
 
 /// The account's campaigns, newest first, with how many people each has.
@@ -167,7 +168,10 @@ pub(crate) async fn toggle_state(
                 .next()
                 .map(|(_, message)| message)
         }
-        None => None,
+        None => crate::db::sync::settings(db.pool(), &c.account_id, &c.id)
+            .await?
+            .is_none()
+            .then(|| "Choose which Stripe customers sync and how their fields map first.".into()),
     };
     Ok(ToggleState {
         toggle: t,
@@ -345,6 +349,7 @@ pub async fn set_status(
 /// Switches one Promote toggle; switching on needs what the toggle depends on.
 pub async fn set_toggle(
     db: &Db,
+    access: &StripeAccess,
     ctx: &Ctx,
     id: &str,
     toggle: PromoteToggle,
@@ -371,8 +376,17 @@ pub async fn set_toggle(
         toggle.label(),
         c.name
     );
+    if toggle == PromoteToggle::OngoingSync && on {
+        // New customers are heard of through Refloop's webhook endpoint.
+        webhook::ensure(db, access, &ctx.account_id)
+            .await
+            .map_err(AppError::Unavailable)?;
+    }
     let mut tx = db.begin().await?;
     campaigns::set_toggle(&mut *tx, &ctx.account_id, &c.id, toggle, on, unix_now()).await?;
+    if toggle == PromoteToggle::OngoingSync {
+        sync::switch_ongoing(&mut tx, db.backend(), ctx, &c, on).await?;
+    }
     accounts::record(&mut *tx, ctx, ActivityKind::PromoteToggled, what).await?;
     tx.commit().await?;
     toggle_state(db, &c, toggle, ctx, connected).await

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod sign_in_failures;
 pub mod stripe_connections;
 pub mod stripe_send;
+pub mod sync;
 
 use std::{path::Path, str::FromStr, sync::Once, time::Duration};
 
@@ -188,13 +189,28 @@ fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
 
 /// A new id: a prefix naming the kind, then hex digits that sort by creation time
 /// (milliseconds) and end in 40 random bits, e.g. `usr_0193a5c2b1f0c8e1d2a3b4`.
+/// Within one process ids are strictly increasing: an id made in the same millisecond as the
+/// last one takes the last one's random part plus one, so "newest first" never depends on luck.
 pub fn new_id(prefix: &str) -> String {
     use rand::Rng;
-    let millis = std::time::SystemTime::now()
+    use std::sync::Mutex;
+    const RANDOM_BITS: u64 = 0xff_ffff_ffff;
+    static LAST: Mutex<(u64, u64)> = Mutex::new((0, 0));
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    let random: u64 = rand::thread_rng().gen::<u64>() & 0xff_ffff_ffff;
+    let (millis, random) = {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        *last = if now > last.0 {
+            (now, rand::thread_rng().gen::<u64>() & RANDOM_BITS)
+        } else if last.1 < RANDOM_BITS {
+            (last.0, last.1 + 1)
+        } else {
+            (last.0 + 1, 0)
+        };
+        *last
+    };
     format!("{prefix}_{millis:011x}{random:010x}")
 }
 
@@ -209,6 +225,13 @@ pub fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_id("act")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order");
+        assert!(ids.iter().all(|id| id.len() == "act_".len() + 21));
+    }
 
     #[test]
     fn backend_is_read_from_the_url() {

@@ -502,7 +502,7 @@ pub async fn totals<'c>(
 fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
     match EventKind::from_key(kind) {
         Some(EventKind::Clicked) => d.clicks += n,
-        Some(EventKind::Joined | EventKind::Imported) => d.joins += n,
+        Some(EventKind::Joined | EventKind::Imported | EventKind::Synced) => d.joins += n,
         Some(EventKind::Referred) => d.invited += n,
         Some(EventKind::Qualified) => d.qualified += n,
         Some(EventKind::Rewarded) => d.rewards += n,
@@ -513,7 +513,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::Spent
             | EventKind::Unqualified
             | EventKind::FriendUpdate
-            | EventKind::RewardUpdate,
+            | EventKind::RewardUpdate
+            | EventKind::SyncWritten,
         )
         | None => {}
     }

@@ -23,10 +23,11 @@ pub enum ActivityKind {
     ParticipantsExported,
     RewardDecided,
     StripeWebhookRepaired,
+    StripeSyncStarted,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 19] = [
+    pub const ALL: [ActivityKind; 20] = [
         ActivityKind::AccountCreated,
         ActivityKind::MemberInvited,
         ActivityKind::InvitationRevoked,
@@ -46,6 +47,7 @@ impl ActivityKind {
         ActivityKind::ParticipantsExported,
         ActivityKind::RewardDecided,
         ActivityKind::StripeWebhookRepaired,
+        ActivityKind::StripeSyncStarted,
     ];
 
     pub fn key(self) -> &'static str {
@@ -69,6 +71,7 @@ impl ActivityKind {
             ActivityKind::ParticipantsExported => "participants.exported",
             ActivityKind::RewardDecided => "rewards.decided",
             ActivityKind::StripeWebhookRepaired => "stripe.webhook_repaired",
+            ActivityKind::StripeSyncStarted => "stripe.sync_started",
         }
     }
 
@@ -93,6 +96,7 @@ impl ActivityKind {
             ActivityKind::ParticipantsExported => "Participants exported",
             ActivityKind::RewardDecided => "Reward approved, rejected or fulfilled",
             ActivityKind::StripeWebhookRepaired => "Stripe webhook endpoint repaired",
+            ActivityKind::StripeSyncStarted => "Stripe customers sync started",
         }
     }
 

@@ -412,11 +412,20 @@ pub fn toggle_blocker(
             fix_href: "/app/integrations".into(),
         });
     }
-    toggle.audience()?;
+    let (fix_label, fix_href) = match toggle.audience() {
+        Some(_) => (
+            "Map the fields",
+            format!("/app/campaigns/{campaign_id}/stripe"),
+        ),
+        None => (
+            "Set up the sync",
+            format!("/app/campaigns/{campaign_id}/sync"),
+        ),
+    };
     mapping_problem.map(|reason| Blocker {
         reason,
-        fix_label: "Map the fields".into(),
-        fix_href: format!("/app/campaigns/{campaign_id}/stripe"),
+        fix_label: fix_label.into(),
+        fix_href,
     })
 }
 
@@ -813,10 +822,15 @@ mod tests {
             blocker(PromoteToggle::SendFriends, true, Some("Map the Name"), None).unwrap();
         assert_eq!(missing.reason, "Map the Name");
         assert_eq!(missing.fix_href, "/app/campaigns/cmp_1/stripe");
-        assert_eq!(
-            blocker(PromoteToggle::OngoingSync, true, Some("Map the Name"), None),
-            None
-        );
+        let unset = blocker(
+            PromoteToggle::OngoingSync,
+            true,
+            Some("Set up the sync"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(unset.fix_href, "/app/campaigns/cmp_1/sync");
+        assert_eq!(blocker(PromoteToggle::OngoingSync, true, None, None), None);
         assert_eq!(
             blocker(PromoteToggle::OngoingSync, true, None, Some("Ask Alice"))
                 .unwrap()

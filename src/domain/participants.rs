@@ -69,6 +69,8 @@ keyed!(
         FriendUpdate => "friend_update", "Their friend",
         Rewarded => "rewarded", "Rewarded",
         RewardUpdate => "reward_update", "Reward",
+        Synced => "synced", "Enrolled from Stripe",
+        SyncWritten => "sync_written", "Referral link written to Stripe",
     }
 );
 

@@ -157,6 +157,13 @@ pub fn mappable_fields(form: &[FormField]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What is wrong with a metadata key by Stripe's rule, if anything.
+pub fn metadata_key_problem(key: &str) -> Option<String> {
+    (key.len() > 40 || key.contains(['[', ']'])).then(|| {
+        format!("The metadata key “{key}” must be at most 40 characters, without square brackets (Stripe's rule).")
+    })
+}
+
 /// Checks settings against the audience's form; every problem with the settings field it is
 /// about (`name`, `email`, `phone`, `description`, `metadata`, `wait_hours`).
 pub fn check_settings(s: &SendSettings, form: &[FormField]) -> Vec<(String, String)> {
@@ -220,8 +227,8 @@ pub fn check_settings(s: &SendSettings, form: &[FormField]) -> Vec<(String, Stri
                     label_of(&m.field)
                 ),
             );
-        } else if key.len() > 40 || key.contains(['[', ']']) {
-            err("metadata", format!("The metadata key “{key}” must be at most 40 characters, without square brackets (Stripe's rule)."));
+        } else if let Some(problem) = metadata_key_problem(key) {
+            err("metadata", problem);
         } else if RESERVED_KEYS.contains(&key) {
             err(
                 "metadata",

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::campaigns::{FieldKind, FormField};
+use super::{
+    campaigns::{FieldKind, FormField},
+    stripe_send::{metadata_key_problem, KEY_PARTICIPANT},
+};
 
 keyed!(
     /// How a participant's first name is taken from the customer's name.
@@ -26,6 +29,36 @@ keyed!(
         UserLimit => "user_limit", "The account's user limit was reached",
     }
 );
+
+keyed!(
+    /// A one-time run through the customer list, or a campaign's ongoing sync.
+    RunKind {
+        Once => "once", "One-time sync",
+        Ongoing => "ongoing", "Ongoing sync",
+    }
+);
+
+keyed!(
+    /// Where a sync is.
+    RunStatus {
+        Reading => "reading", "Reading customers",
+        Writing => "writing", "Writing referral links back",
+        Done => "done", "Finished",
+        Failed => "failed", "Stopped by an error",
+        Watching => "watching", "On: enrolling new customers",
+        Off => "off", "Switched off",
+    }
+);
+
+impl RunStatus {
+    /// Still doing something (the page keeps refreshing).
+    pub fn active(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Reading | RunStatus::Writing | RunStatus::Watching
+        )
+    }
+}
 
 /// Where a participant field's value comes from on the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +94,216 @@ impl Default for SyncMapping {
             fields: Vec::new(),
         }
     }
+}
+
+/// Which customers a sync reads, how they become people referring, and what is written back
+/// to each customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettings {
+    /// Only customers created on or after this moment (Unix seconds); `None`: all of them.
+    pub created_after: Option<i64>,
+    pub mapping: SyncMapping,
+    /// The metadata keys the referral link and the referral code are written under; empty:
+    /// not written.
+    pub link_key: String,
+    pub code_key: String,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            created_after: None,
+            mapping: SyncMapping::default(),
+            link_key: "referral_link".into(),
+            code_key: "referral_code".into(),
+        }
+    }
+}
+
+impl SyncSettings {
+    pub fn writes_back(&self) -> bool {
+        !self.link_key.is_empty() || !self.code_key.is_empty()
+    }
+
+    /// The metadata written on an enrolled customer.
+    pub fn write_back(&self, link: &str, code: &str) -> BTreeMap<String, String> {
+        [(&self.link_key, link), (&self.code_key, code)]
+            .into_iter()
+            .filter(|(k, _)| !k.is_empty())
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect()
+    }
+
+    /// "referral link written to metadata.referral_link, code to metadata.referral_code"
+    pub fn describe_write_back(&self) -> String {
+        match (self.link_key.as_str(), self.code_key.as_str()) {
+            ("", "") => "nothing written back".into(),
+            (link, "") => format!("referral link written to metadata.{link}"),
+            ("", code) => format!("referral code written to metadata.{code}"),
+            (link, code) => {
+                format!("referral link written to metadata.{link}, code to metadata.{code}")
+            }
+        }
+    }
+}
+
+/// Checks sync settings against the referrer form; each problem with the field it is about
+/// (`link_key`, `code_key`, `fields`).
+pub fn check_settings(s: &SyncSettings, form: &[FormField]) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, message: String| errors.push((field.to_string(), message));
+    for (field, key) in [("link_key", &s.link_key), ("code_key", &s.code_key)] {
+        if let Some(problem) = metadata_key_problem(key) {
+            err(field, problem);
+        } else if key == KEY_PARTICIPANT {
+            err(
+                field,
+                format!("“{key}” is written by Refloop itself; choose another key."),
+            );
+        }
+    }
+    if !s.link_key.is_empty() && s.link_key == s.code_key {
+        err(
+            "code_key",
+            "The link and the code cannot share one metadata key.".into(),
+        );
+    }
+    let mut seen = Vec::new();
+    for (key, source) in &s.mapping.fields {
+        let Some(f) = form.iter().find(|f| &f.key == key) else {
+            err(
+                "fields",
+                format!("“{key}” is not a field of the form people referring fill in."),
+            );
+            continue;
+        };
+        if matches!(
+            f.kind,
+            FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
+        ) {
+            err(
+                "fields",
+                format!(
+                    "“{}” comes from the customer's email and name; it cannot be mapped again.",
+                    f.label
+                ),
+            );
+        } else if seen.contains(&key) {
+            err("fields", format!("“{}” is mapped twice.", f.label));
+        }
+        seen.push(key);
+        if let CustomerSource::Metadata(k) = source {
+            if k.trim().is_empty() {
+                err(
+                    "fields",
+                    format!("Name the metadata key “{}” is read from.", f.label),
+                );
+            } else if let Some(problem) = metadata_key_problem(k) {
+                err("fields", problem);
+            }
+        }
+    }
+    errors
+}
+
+/// A sync as the Promote step and the Users tab show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub run_id: String,
+    pub kind: RunKind,
+    pub status: RunStatus,
+    pub started_by: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub read: i64,
+    pub enrolled: i64,
+    /// Skipped customers by reason (only reasons that happened).
+    pub skipped: Vec<(SkipReason, i64)>,
+    pub to_write: i64,
+    pub written: i64,
+    pub write_failed: i64,
+    /// Customers read per second, and metadata written per second, over the run so far.
+    pub read_rate: f64,
+    pub write_rate: f64,
+    /// Seconds until the run is done, when that can be told.
+    pub eta_secs: Option<i64>,
+    /// What stopped it or what it is waiting for, in words.
+    pub note: String,
+    pub write_back: String,
+}
+
+impl SyncProgress {
+    pub fn skipped_total(&self) -> i64 {
+        self.skipped.iter().map(|(_, n)| n).sum()
+    }
+
+    /// How far along, 0–100, for the bar: the share of links written once reading is done
+    /// (reading has no known end: Stripe does not say how many customers there are).
+    pub fn percent(&self) -> Option<u32> {
+        match self.status {
+            RunStatus::Done | RunStatus::Failed | RunStatus::Off => Some(100),
+            RunStatus::Writing if self.to_write > 0 => Some(
+                (((self.written + self.write_failed) * 100) / self.to_write).clamp(0, 100) as u32,
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Rates over `elapsed_ms`, and the seconds left: the writes still to do at the write rate,
+/// once reading is done.
+pub fn pace(
+    status: RunStatus,
+    read: i64,
+    left_to_write: i64,
+    written: i64,
+    elapsed_ms: i64,
+) -> (f64, f64, Option<i64>) {
+    let secs = (elapsed_ms.max(1) as f64) / 1000.0;
+    let (read_rate, write_rate) = (read as f64 / secs, written as f64 / secs);
+    let eta = match status {
+        RunStatus::Writing if write_rate > 0.0 => {
+            Some((left_to_write as f64 / write_rate).ceil() as i64)
+        }
+        _ => None,
+    };
+    (read_rate, write_rate, eta)
+}
+
+/// A skipped customer, for the report and its CSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedCustomer {
+    pub customer_id: String,
+    pub email: String,
+    pub reason: SkipReason,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// What the wizard's preview says would happen to one customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPreviewRow {
+    pub customer_id: String,
+    pub email: String,
+    pub name: String,
+    pub outcome: String,
+    pub enrols: bool,
+}
+
+/// The sync page: settings, the latest runs, the ongoing switch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSync {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub stripe_connected: bool,
+    pub settings: SyncSettings,
+    pub saved: bool,
+    /// The referrer form's fields other than email and names: (key, label).
+    pub fields: Vec<(String, String)>,
+    pub ongoing: bool,
+    pub runs: Vec<SyncProgress>,
+    /// Why the caller cannot start or change syncs, if they cannot.
+    pub read_only: Option<String>,
 }
 
 /// What Refloop reads of a Stripe customer.
@@ -150,6 +393,23 @@ pub fn map_customer(
         last_name,
         fields,
     })
+}
+
+/// The CSV of skipped customers.
+pub fn skipped_csv(rows: &[SkippedCustomer]) -> String {
+    use super::participants::csv_field as cell;
+    let mut out = String::from("customer,email,reason,detail,at\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            cell(&r.customer_id),
+            cell(&r.email),
+            cell(r.reason.label()),
+            cell(&r.detail),
+            super::time::format_utc(r.at)
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -73,9 +73,9 @@ type HandlerFn =
 
 /// Every job kind Refloop runs, with its handler.
 pub fn registry() -> Registry {
-    use crate::workflows::{qualify, rewards, send};
-    rewards::register(qualify::register(send::register(probe::register(
-        Registry::default(),
+    use crate::workflows::{qualify, rewards, send, sync};
+    sync::register(rewards::register(qualify::register(send::register(
+        probe::register(Registry::default()),
     ))))
 }
 

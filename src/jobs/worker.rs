@@ -179,9 +179,17 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
         job: job.clone(),
         stripe: queue.stripe().clone(),
     };
+    // Stops extending the lease when the job ends, or when this task is dropped (a worker
+    // shut down hard): its lease then expires and another worker takes the job over.
+    struct Heartbeat(tokio::task::JoinHandle<()>);
+    impl Drop for Heartbeat {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
     let heartbeat = {
         let (db, job) = (db.clone(), job.clone());
-        tokio::spawn(async move {
+        Heartbeat(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis((config.lease_ms / 3).max(10) as u64))
                     .await;
@@ -192,10 +200,10 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
                     break;
                 }
             }
-        })
+        }))
     };
     let outcome = handler(ctx).await;
-    heartbeat.abort();
+    drop(heartbeat);
     let recorded = match &outcome {
         // A handler that did not complete in its own transaction is completed here.
         Ok(()) => {

@@ -1,25 +1,37 @@
-//! `GET /export/campaigns/{id}/participants.csv`: a campaign's participants as a download.
-//! A plain route rather than a server function, so the browser saves the file itself.
+//! Downloads: `GET /export/campaigns/{id}/participants.csv` (a campaign's participants) and
+//! `GET /export/campaigns/{id}/syncs/{run}/skipped.csv` (the customers a sync skipped, with
+//! why). Plain routes rather than server functions, so the browser saves the file itself.
 
 use axum::{
     extract::{Path, Request, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
 
 use super::AppState;
 use crate::{
-    auth::require_from, campaigns::people, domain::permissions::Permission, error::AppError,
+    auth::{client_ip, require_from, Ctx},
+    campaigns::{people, sync},
+    domain::permissions::Permission,
+    error::AppError,
 };
 
-pub async fn participants_csv(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
+/// Who asks, if they may download people's data.
+async fn caller(state: &AppState, request: Request) -> Result<Ctx, AppError> {
     let (parts, _) = request.into_parts();
-    let ip = crate::auth::client_ip(&parts);
-    match export(&state, &parts.headers, ip, &id).await {
+    let ip = client_ip(&parts);
+    require_from(
+        &state.db,
+        &parts.headers,
+        ip,
+        Permission::ExportParticipants,
+    )
+    .await
+}
+
+/// A CSV file as an attachment, or the error with its status.
+fn download(file: Result<(String, String), AppError>) -> Response {
+    match file {
         Ok((file_name, csv)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -40,12 +52,24 @@ pub async fn participants_csv(
     }
 }
 
-async fn export(
-    state: &AppState,
-    headers: &HeaderMap,
-    ip: String,
-    id: &str,
-) -> Result<(String, String), AppError> {
-    let ctx = require_from(&state.db, headers, ip, Permission::ExportParticipants).await?;
-    people::export_csv(&state.db, &ctx, id).await
+pub async fn participants_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    download(match caller(&state, request).await {
+        Ok(ctx) => people::export_csv(&state.db, &ctx, &id).await,
+        Err(e) => Err(e),
+    })
+}
+
+pub async fn sync_skipped_csv(
+    State(state): State<AppState>,
+    Path((id, run)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    download(match caller(&state, request).await {
+        Ok(ctx) => sync::skipped_csv_file(&state.db, &ctx, &id, &run).await,
+        Err(e) => Err(e),
+    })
 }

@@ -18,6 +18,10 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/participants.csv",
             get(export::participants_csv),
         )
+        .route(
+            "/export/campaigns/{id}/syncs/{run}/skipped.csv",
+            get(export::sync_skipped_csv),
+        )
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
         .nest_service("/sandbox/stripe", state.sandbox.clone().router())
         .leptos_routes(&state, routes, {

@@ -428,33 +428,26 @@ impl StripeClient {
         self.paginate("/v1/events", filter)
     }
 
+    /// One page of customers after `starting_after` (newest first): what a run that keeps its
+    /// own checkpoint reads.
+    pub async fn customers_page(
+        &self,
+        filter: &ListFilter,
+        starting_after: Option<&str>,
+    ) -> Result<List<Customer>, StripeError> {
+        let mut params = list_params(filter);
+        if let Some(after) = starting_after {
+            params["starting_after"] = json!(after);
+        }
+        self.call(Method::GET, "/v1/customers", &params, None).await
+    }
+
     fn paginate<T: DeserializeOwned + HasId + Send + 'static>(
         &self,
         path: &'static str,
         filter: ListFilter,
     ) -> Pages<T> {
-        let mut params = json!({ "limit": filter.page_size.unwrap_or(100).to_string() });
-        for (op, v) in [
-            ("gt", filter.created_gt),
-            ("gte", filter.created_gte),
-            ("lt", filter.created_lt),
-        ] {
-            if let Some(v) = v {
-                params["created"][op] = json!(v.to_string());
-            }
-        }
-        if let Some(email) = &filter.email {
-            params["email"] = json!(email);
-        }
-        if let Some(customer) = &filter.customer {
-            params["customer"] = json!(customer);
-        }
-        if !filter.types.is_empty() {
-            params["types"] = json!(filter.types);
-        }
-        if filter.undelivered {
-            params["delivery_success"] = json!("false");
-        }
+        let params = list_params(&filter);
         let client = self.clone();
         pages(move |cursor: Option<String>| {
             let client = client.clone();
@@ -496,6 +489,33 @@ impl StripeClient {
             }
         })
     }
+}
+
+/// A list request's parameters for a filter.
+fn list_params(filter: &ListFilter) -> Value {
+    let mut params = json!({ "limit": filter.page_size.unwrap_or(100).to_string() });
+    for (op, v) in [
+        ("gt", filter.created_gt),
+        ("gte", filter.created_gte),
+        ("lt", filter.created_lt),
+    ] {
+        if let Some(v) = v {
+            params["created"][op] = json!(v.to_string());
+        }
+    }
+    if let Some(email) = &filter.email {
+        params["email"] = json!(email);
+    }
+    if let Some(customer) = &filter.customer {
+        params["customer"] = json!(customer);
+    }
+    if !filter.types.is_empty() {
+        params["types"] = json!(filter.types);
+    }
+    if filter.undelivered {
+        params["delivery_success"] = json!("false");
+    }
+    params
 }
 
 /// Items of a list or search, fetched a page at a time as the stream is read.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::{payments, store, webhooks, Sandbox};
+use super::{customers, payments, store, webhooks, Sandbox};
 use crate::domain::money::{format_amount, parse_amount};
 
 #[derive(Deserialize, Default)]
@@ -93,6 +93,14 @@ async fn render(sb: &Sandbox, sel: Selected) -> Result<String, sqlx::Error> {
     };
 
     let (customers, _) = store::list(&sb.db, &account, "customer", &q).await?;
+    html.push_str(&format!(
+        "<section><h2>New customer</h2><form method=\"post\" action=\"dashboard/customer\">\
+         <input type=\"hidden\" name=\"account\" value=\"{}\">\
+         <input name=\"email\" aria-label=\"New customer's email\" placeholder=\"email\" style=\"width:14rem\">\
+         <input name=\"name\" aria-label=\"New customer's name\" placeholder=\"name\" style=\"width:10rem\">\
+         <button>Create customer</button></form></section>",
+        esc(&account)
+    ));
     html.push_str("<section><h2>Customers</h2><table><thead><tr><th>Customer</th><th>Metadata</th><th>Balance</th><th>Simulate a payment</th></tr></thead><tbody>");
     for c in &customers {
         let id = c["id"].as_str().unwrap_or_default();
@@ -191,6 +199,8 @@ pub struct Action {
     endpoint: Option<String>,
     amount: Option<String>,
     currency: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
 }
 
 /// The dashboard's buttons; each goes back to the dashboard with what happened.
@@ -243,6 +253,21 @@ pub async fn act(
                         format_amount(r["amount"].as_i64().unwrap_or_default(), &currency)
                     )
                 })
+                .map_err(|e| e.message)
+        }
+        "customer" => {
+            let text = |v: &Option<String>| -> Option<String> {
+                Some(v.as_deref()?.trim().to_string()).filter(|v| !v.is_empty())
+            };
+            let mut params = json!({});
+            for (key, value) in [("email", text(&f.email)), ("name", text(&f.name))] {
+                if let Some(v) = value {
+                    params[key] = json!(v);
+                }
+            }
+            customers::create(&sb, &f.account, params)
+                .await
+                .map(|c| format!("Created customer {}.", c["id"].as_str().unwrap_or_default()))
                 .map_err(|e| e.message)
         }
         "delete_endpoint" => {

@@ -6,6 +6,7 @@
 pub mod qualify;
 pub mod rewards;
 pub mod send;
+pub mod sync;
 pub mod webhook;
 
 use std::fmt;

@@ -215,6 +215,16 @@ async fn apply(
     account_id: &str,
     event: &Event,
 ) -> Result<Vec<String>, sqlx::Error> {
+    if let ("customer.created", Some(id)) = (event.kind.as_str(), event.data.object["id"].as_str())
+    {
+        // A new customer for the campaigns whose ongoing sync is on.
+        if !crate::db::sync::watching(&mut *conn, account_id)
+            .await?
+            .is_empty()
+        {
+            queue::enqueue(conn, backend, &super::sync::customer_job(account_id, id)).await?;
+        }
+    }
     if event.kind.starts_with("customer.") {
         // The merchant's system may have created someone Refloop waits for.
         if !stripe_send::waiting(&mut *conn, account_id, 1)

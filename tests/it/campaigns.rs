@@ -234,23 +234,40 @@ async fn toggles_save_and_explain_what_blocks_them(t: &TestDb) {
     let blocked = state(&c, PromoteToggle::SendReferrers);
     assert!(!blocked.on);
     assert_eq!(blocked.blocker.unwrap().fix_href, "/app/integrations");
-    let err = campaigns::set_toggle(&t.db, &alice, &id, PromoteToggle::SendReferrers, true)
-        .await
-        .unwrap_err();
+    let err = campaigns::set_toggle(
+        &t.db,
+        &Default::default(),
+        &alice,
+        &id,
+        PromoteToggle::SendReferrers,
+        true,
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("Stripe is not connected"), "{err}");
 
     let sb = crate::stripe_client::SandboxServer::start(t).await;
+    let access = sb.access();
     refloop::integrations::connect_stripe(
         &t.db,
-        &sb.access(),
+        &access,
         &alice,
         refloop::domain::integrations::StripeMode::Sandbox,
         "",
     )
     .await
     .unwrap();
+    // The ongoing sync needs its settings first, and says where to set them.
+    let c = campaigns::detail(&t.db, &alice, "http://x", &id)
+        .await
+        .unwrap();
+    let sync_blocker = state(&c, PromoteToggle::OngoingSync).blocker.unwrap();
+    assert_eq!(sync_blocker.fix_href, format!("/app/campaigns/{id}/sync"));
+    refloop::campaigns::sync::save_settings(&t.db, &alice, &id, Default::default())
+        .await
+        .unwrap();
     for toggle in PromoteToggle::ALL {
-        let s = campaigns::set_toggle(&t.db, &alice, &id, toggle, true)
+        let s = campaigns::set_toggle(&t.db, &access, &alice, &id, toggle, true)
             .await
             .unwrap();
         assert!(s.on && s.blocker.is_none(), "{toggle:?}");
@@ -265,9 +282,16 @@ async fn toggles_save_and_explain_what_blocks_them(t: &TestDb) {
         .unwrap();
     let reason = state(&seen, PromoteToggle::SendFriends).blocker.unwrap();
     assert!(reason.reason.contains("Edit campaigns"), "{reason:?}");
-    campaigns::set_toggle(&t.db, &alice, &id, PromoteToggle::OngoingSync, false)
-        .await
-        .unwrap();
+    campaigns::set_toggle(
+        &t.db,
+        &Default::default(),
+        &alice,
+        &id,
+        PromoteToggle::OngoingSync,
+        false,
+    )
+    .await
+    .unwrap();
     let c = campaigns::detail(&t.db, &alice, "http://x", &id)
         .await
         .unwrap();

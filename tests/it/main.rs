@@ -18,3 +18,4 @@ mod stripe_client;
 mod stripe_connection;
 mod stripe_payments;
 mod stripe_send;
+mod sync;

@@ -190,7 +190,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
             .rows[0]
             .id
             .clone();
-    let matrix: [(&str, &[Role]); 28] = [
+    let matrix: [(&str, &[Role]); 29] = [
         ("current_user", &[Owner, Admin, Manager, Viewer]),
         ("team", &[Owner, Admin, Manager, Viewer]),
         ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -214,6 +214,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
         ("sending_switches", &[Owner, Admin, Manager, Viewer]),
         ("campaign_qualification", &[Owner, Admin, Manager, Viewer]),
         ("campaign_rewards", &[Owner, Admin, Manager, Viewer]),
+        ("campaign_sync", &[Owner, Admin, Manager, Viewer]),
         ("participant", &[Owner, Admin, Manager, Viewer]),
         ("campaign_stats", &[Owner, Admin, Manager, Viewer]),
         ("import_participants", &[Owner, Admin, Manager]),
@@ -264,7 +265,10 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                 "transfer_ownership" => vec![("member_id", team.admin.0.user_id.clone())],
                 "retry_job" => vec![("job_id", dead_job(&t, &team.owner.0.account_id).await)],
                 "campaign" => vec![("id", campaign.clone())],
-                "campaign_sending" | "campaign_qualification" | "campaign_rewards" => {
+                "campaign_sending"
+                | "campaign_qualification"
+                | "campaign_rewards"
+                | "campaign_sync" => {
                     vec![("campaign_id", campaign.clone())]
                 }
                 "campaign_stats" => vec![("campaign_id", campaign.clone())],
@@ -532,7 +536,8 @@ async fn json_endpoints_check_permissions_too() {
     let (edit, rewards, integrations) = ("Edit campaigns", "Manage rewards", "Manage integrations");
     let qualification = QualificationForm::default();
     // (endpoint, body, which of Viewer and Manager may call it, the permission it needs)
-    let calls: [(&str, serde_json::Value, &[Role], &str); 9] = [
+    let sync = serde_json::to_value(refloop::domain::sync::SyncSettings::default()).unwrap();
+    let calls: [(&str, serde_json::Value, &[Role], &str); 13] = [
         (
             "participants",
             json!({"campaign_id": campaign, "query": ParticipantQuery::default()}),
@@ -576,6 +581,30 @@ async fn json_endpoints_check_permissions_too() {
             rewards,
         ),
         ("reconcile_now", json!({}), &[Role::Manager], edit),
+        (
+            "save_sync_settings",
+            json!({"campaign_id": campaign, "settings": sync}),
+            &[Role::Manager],
+            edit,
+        ),
+        (
+            "preview_sync",
+            json!({"campaign_id": campaign, "settings": sync}),
+            &[Role::Manager],
+            edit,
+        ),
+        (
+            "start_sync",
+            json!({"campaign_id": campaign, "settings": sync}),
+            &[Role::Manager],
+            edit,
+        ),
+        (
+            "start_ongoing_sync",
+            json!({"campaign_id": campaign, "settings": sync}),
+            &[Role::Manager],
+            edit,
+        ),
         ("repair_webhook", json!({}), &[], integrations),
     ];
     for (endpoint, body, allowed, permission) in calls {

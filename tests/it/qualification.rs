@@ -87,7 +87,7 @@ impl Qualifying {
             .unwrap();
         let campaign = live_campaign(&t.db, &alice, SLUG).await;
         for toggle in [PromoteToggle::SendReferrers, PromoteToggle::SendFriends] {
-            campaigns::set_toggle(&t.db, &alice, &campaign, toggle, true)
+            campaigns::set_toggle(&t.db, &Default::default(), &alice, &campaign, toggle, true)
                 .await
                 .unwrap();
         }
@@ -558,6 +558,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
     // Ann joins while people referring are not sent: her reward has no customer to go to.
     campaigns::set_toggle(
         &t.db,
+        &Default::default(),
         &q.alice,
         &q.campaign,
         PromoteToggle::SendReferrers,
@@ -594,6 +595,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
     // Once Ann is sent to Stripe, the reward follows.
     campaigns::set_toggle(
         &t.db,
+        &Default::default(),
         &q.alice,
         &q.campaign,
         PromoteToggle::SendReferrers,

@@ -79,9 +79,16 @@ impl Sending {
 
     async fn switch_on(&self, t: &TestDb) {
         for toggle in [PromoteToggle::SendReferrers, PromoteToggle::SendFriends] {
-            campaigns::set_toggle(&t.db, &self.alice, &self.campaign, toggle, true)
-                .await
-                .unwrap();
+            campaigns::set_toggle(
+                &t.db,
+                &Default::default(),
+                &self.alice,
+                &self.campaign,
+                toggle,
+                true,
+            )
+            .await
+            .unwrap();
         }
     }
 
@@ -574,6 +581,7 @@ async fn an_incomplete_mapping_is_refused_and_blocks_sending(t: &TestDb) {
     );
     let err = campaigns::set_toggle(
         &t.db,
+        &Default::default(),
         &s.alice,
         &s.campaign,
         PromoteToggle::SendFriends,

@@ -21,6 +21,7 @@ use crate::{
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
     },
+    ui::pages::sync::SyncPanel,
     ui::pages::{qualification::QualificationStep, rewards::RewardsStep},
 };
 
@@ -548,5 +549,6 @@ fn PromoteStep(campaign: CampaignDetail) -> impl IntoView {
             <h2 id="integration-heading">"Stripe"</h2>
             <ul class="switches">{switches}</ul>
         </section>
+        <SyncPanel campaign_id=campaign.id.clone() />
     }
 }

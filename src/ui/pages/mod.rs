@@ -12,6 +12,7 @@ pub mod qualification;
 pub mod rewards;
 pub mod sign_in;
 pub mod sign_up;
+pub mod sync;
 pub mod team;
 pub mod users;
 pub mod welcome;

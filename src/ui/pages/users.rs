@@ -24,6 +24,7 @@ use crate::{
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{require_user, UserResource},
     },
+    ui::pages::sync::SyncPanel,
 };
 
 #[component]
@@ -91,6 +92,7 @@ pub fn UsersPage() -> impl IntoView {
                     {head}
                     <Filters campaign_id=c.id.clone() query=q />
                     <div class="row">{export}</div>
+                    <SyncPanel campaign_id=c.id.clone() />
                     {listing}
                     <ImportCard campaign_id=c.id.clone() action=import explanation=me.explain(Permission::EditCampaigns) />
                 }

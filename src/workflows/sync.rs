@@ -1,0 +1,731 @@
+//! Syncing the merchant's Stripe customers into a campaign as people referring.
+//!
+//! A one-time run is a chain of `stripe.sync` jobs, one page of 100 customers each: the
+//! page's enrolments, its outcomes, its counts, the checkpoint (the last customer read) and the
+//! next page's job commit together, so a crash or restart continues after the last committed
+//! page and nothing is enrolled twice. Referral links go back to Stripe in a `stripe.sync_write`
+//! chain per run, under the account's rate limit. While a campaign's ongoing sync is on, a new
+//! customer is enrolled from its `customer.created` event (`stripe.sync_customer`), and
+//! `stripe.sync_sweep` reads the customers created since the watermark every minute, for any
+//! event that never arrived. Every customer's outcome is recorded once per run (its primary
+//! key), which is what makes the webhook, the sweep and retries agree.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::StripeAccess;
+use crate::{
+    campaigns::join::{admit, Newcomer, Source},
+    db::{
+        campaigns::{self, CampaignRow},
+        participants,
+        stripe_send::{self, Outcome},
+        sync::{self as runs, NewOutcome, RunRow, Tally},
+        unix_now, Backend, Db,
+    },
+    domain::{
+        participants::{EventKind, StripeStatus},
+        stripe_send::KEY_PARTICIPANT,
+        sync::{
+            map_customer, CustomerFacts, MappedPerson, RunKind, RunStatus, SkipReason, SyncMapping,
+            SyncPreviewRow, SyncSettings,
+        },
+        time::format_date,
+    },
+    error::AppError,
+    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    stripe::{
+        types::{Customer, CustomerParams, ListFilter},
+        StripeError,
+    },
+};
+
+pub const PAGE: &str = "stripe.sync";
+pub const WRITE: &str = "stripe.sync_write";
+pub const CUSTOMER: &str = "stripe.sync_customer";
+pub const SWEEP: &str = "stripe.sync_sweep";
+
+/// Customers per page (Stripe's largest), and referral links written per write-back job.
+const PAGE_SIZE: u32 = 100;
+const WRITE_BATCH: i64 = 25;
+/// How often the ongoing syncs look for customers whose event never arrived.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+pub fn register(registry: Registry) -> Registry {
+    registry
+        .register(PAGE, run_page)
+        .register(WRITE, run_write)
+        .register(CUSTOMER, run_customer)
+        .register(SWEEP, run_sweep)
+        .every(
+            SWEEP,
+            SWEEP_EVERY,
+            NewJob::new(SWEEP, json!({})).dedupe(format!("{SWEEP}:all")),
+        )
+}
+
+pub fn page_job(account_id: &str, run_id: &str) -> NewJob {
+    NewJob::new(PAGE, json!({ "run": run_id })).account(account_id)
+}
+
+fn write_job(account_id: &str, run_id: &str) -> NewJob {
+    NewJob::new(WRITE, json!({ "run": run_id }))
+        .account(account_id)
+        .dedupe(format!("{WRITE}:{run_id}"))
+}
+
+/// Enrols a new customer in every campaign whose ongoing sync is on.
+pub fn customer_job(account_id: &str, customer_id: &str) -> NewJob {
+    NewJob::new(CUSTOMER, json!({ "customer": customer_id }))
+        .account(account_id)
+        .dedupe(format!("{CUSTOMER}:{account_id}:{customer_id}"))
+}
+
+/// Sweeps one account's ongoing syncs now.
+pub fn sweep_job(account_id: &str) -> NewJob {
+    NewJob::new(SWEEP, json!({}))
+        .account(account_id)
+        .dedupe(format!("{SWEEP}:{account_id}"))
+}
+
+pub fn facts(c: &Customer) -> CustomerFacts {
+    CustomerFacts {
+        id: c.id.clone(),
+        email: c.email.clone(),
+        name: c.name.clone(),
+        phone: c.phone.clone(),
+        metadata: c.metadata.clone(),
+        deleted: c.deleted,
+    }
+}
+
+/// What would happen to a customer, decided without changing anything.
+pub enum Decision {
+    Enrol(MappedPerson),
+    /// Already in the campaign: link this customer to them (unless it is theirs already).
+    Link {
+        participant: Box<participants::ParticipantRow>,
+        already_linked: bool,
+    },
+    Skip(SkipReason, String),
+}
+
+/// Decides what becomes of `customer` in campaign `c` (`room`: how many more people the
+/// account's user limit lets in).
+pub async fn decide(
+    conn: &mut AnyConnection,
+    c: &CampaignRow,
+    mapping: &SyncMapping,
+    customer: &CustomerFacts,
+    room: i64,
+) -> Result<Decision, sqlx::Error> {
+    let person = match map_customer(mapping, &c.referrer_form, customer) {
+        Ok(p) => p,
+        Err((reason, detail)) => return Ok(Decision::Skip(reason, detail)),
+    };
+    if let Some(p) = participants::by_email(&mut *conn, &c.id, &person.email).await? {
+        let ours = customer.metadata.get(KEY_PARTICIPANT) == Some(&p.id);
+        let already_linked = ours
+            || p.stripe_customer_id.as_deref() == Some(customer.id.as_str())
+            || stripe_send::customers_of(&mut *conn, &c.account_id, &p.id)
+                .await?
+                .contains(&customer.id);
+        return Ok(Decision::Link {
+            participant: Box::new(p),
+            already_linked,
+        });
+    }
+    if room <= 0 {
+        return Ok(Decision::Skip(
+            SkipReason::UserLimit,
+            "Not added: the account's user limit was reached".into(),
+        ));
+    }
+    Ok(Decision::Enrol(person))
+}
+
+/// Where customers are being placed: a sync of a campaign, as of `now`.
+struct Target<'a> {
+    backend: Backend,
+    c: &'a CampaignRow,
+    run: &'a RunRow,
+    now: i64,
+}
+
+/// Carries out the decision for one customer within the run's transaction, and counts it.
+/// Nothing happens when the run recorded this customer already (a retry, or the webhook and
+/// the sweep both seeing them). Returns whether someone was enrolled.
+async fn place(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    to: &Target<'_>,
+    customer: &CustomerFacts,
+    decision: Decision,
+    tally: &mut Tally,
+) -> Result<bool, AppError> {
+    let (backend, c, run, now) = (to.backend, to.c, to.run, to.now);
+    let email = customer.email.as_deref().unwrap_or_default().trim();
+    let (outcome, detail) = match &decision {
+        Decision::Enrol(_) => ("enrolled", String::new()),
+        Decision::Link {
+            participant,
+            already_linked,
+        } => {
+            if *already_linked && run.kind == RunKind::Ongoing {
+                // Refloop's own customer for someone already here (sending to Stripe).
+                return Ok(false);
+            }
+            (
+                SkipReason::AlreadyParticipant.key(),
+                format!(
+                    "Already in the campaign ({}, joined {}); {}",
+                    participant.email,
+                    format_date(participant.created_at),
+                    if *already_linked {
+                        "already linked to this customer"
+                    } else {
+                        "linked to this customer instead"
+                    }
+                ),
+            )
+        }
+        Decision::Skip(reason, detail) => (reason.key(), detail.clone()),
+    };
+    let recorded = runs::record_outcome(
+        &mut **tx,
+        &NewOutcome {
+            run_id: &run.id,
+            customer_id: &customer.id,
+            email,
+            outcome,
+            detail: &detail,
+            at: now,
+        },
+    )
+    .await?;
+    if !recorded {
+        return Ok(false);
+    }
+    tally.read += 1;
+    let how = match run.kind {
+        RunKind::Once => "sync",
+        RunKind::Ongoing => "ongoing sync",
+    };
+    match decision {
+        Decision::Skip(reason, _) => tally.skip(reason),
+        Decision::Link {
+            participant,
+            already_linked,
+        } => {
+            tally.skip(SkipReason::AlreadyParticipant);
+            if !already_linked {
+                link_existing(tx, &participant, &customer.id, how, now).await?;
+            }
+        }
+        Decision::Enrol(person) => {
+            let note = format!(
+                "Enrolled from Stripe customer {} by {how} on {}; {}",
+                customer.id,
+                format_date(now),
+                run.settings.describe_write_back()
+            );
+            let newcomer = Newcomer {
+                email: person.email,
+                first_name: person.first_name,
+                last_name: person.last_name,
+                fields: person.fields,
+                source: Source::Sync {
+                    customer: customer.id.clone(),
+                    note,
+                },
+            };
+            let Some(p) = admit(tx, backend, c, None, newcomer, now).await? else {
+                tally.skip(SkipReason::AlreadyParticipant);
+                return Ok(false);
+            };
+            stripe_send::link_customer(&mut **tx, &c.account_id, &p.id, &customer.id, how, now)
+                .await?;
+            let write = run.settings.writes_back();
+            runs::set_enrolled(&mut **tx, &run.id, &customer.id, &p.id, write).await?;
+            tally.enrolled += 1;
+            tally.to_write += i64::from(write);
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Links a customer to someone already in the campaign (who is then in Stripe).
+async fn link_existing(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    p: &participants::ParticipantRow,
+    customer: &str,
+    how: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    stripe_send::link_customer(&mut **tx, &p.account_id, &p.id, customer, how, now).await?;
+    let text = format!("Linked to Stripe customer {customer} by {how}");
+    if p.stripe_status != StripeStatus::Sent {
+        let outcome = Outcome {
+            status: StripeStatus::Sent,
+            customer: Some(customer.to_string()),
+            note: text.clone(),
+            since: None,
+        };
+        stripe_send::set_outcome(&mut **tx, &p.account_id, &p.id, &outcome).await?;
+    }
+    participants::add_event(&mut **tx, p, EventKind::SentToStripe, &text, now).await?;
+    Ok(())
+}
+
+/// How many more people the account may hold.
+async fn room(conn: &mut AnyConnection, account_id: &str) -> Result<i64, sqlx::Error> {
+    let limit = campaigns::participant_limit(&mut *conn, account_id).await?;
+    let count = participants::count_in_account(&mut *conn, account_id).await?;
+    Ok(limit - count)
+}
+
+/// Places a batch of customers in one run, within `tx` (which holds the run's lock): the
+/// counts, and the write-back's job when links are to be written.
+async fn place_all(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    c: &CampaignRow,
+    run: &RunRow,
+    customers: &[CustomerFacts],
+    now: i64,
+) -> Result<Tally, AppError> {
+    let mut tally = Tally::default();
+    let mut left = room(tx, &c.account_id).await?;
+    let to = Target {
+        backend,
+        c,
+        run,
+        now,
+    };
+    for customer in customers {
+        let decision = decide(tx, c, &run.settings.mapping, customer, left).await?;
+        if place(tx, &to, customer, decision, &mut tally).await? {
+            left -= 1;
+        }
+    }
+    if tally.to_write > 0 {
+        queue::enqueue(tx, backend, &write_job(&run.account_id, &run.id)).await?;
+    }
+    Ok(tally)
+}
+
+fn job_run(ctx: &JobCtx) -> (String, String) {
+    (
+        ctx.job.account_id.clone().unwrap_or_default(),
+        ctx.job.payload["run"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Ends a run that cannot go on, saying why.
+async fn fail(ctx: &JobCtx, run: &RunRow, why: String) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    runs::set_status(&mut *tx, &run.id, RunStatus::Failed, &why, Some(unix_now())).await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A Stripe error in a run: tried again while it may pass, otherwise the run stops with it.
+async fn on_stripe_error(ctx: &JobCtx, run: &RunRow, e: StripeError) -> Result<(), JobError> {
+    if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
+        return Err(JobError::Retry(e.to_string()));
+    }
+    fail(ctx, run, format!("Stripe answered: {e}")).await
+}
+
+/// One page of a one-time run.
+async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
+    let (account, run_id) = job_run(&ctx);
+    let db = &ctx.db;
+    let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
+        return Ok(());
+    };
+    if run.status != RunStatus::Reading {
+        return Ok(());
+    }
+    let Some(c) = campaigns::get(db.pool(), &account, &run.campaign_id).await? else {
+        return fail(&ctx, &run, "The campaign was deleted".into()).await;
+    };
+    let stripe = match ctx.stripe.connect(db, &account).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return fail(&ctx, &run, "Stripe was disconnected".into()).await,
+        Err(why) => return fail(&ctx, &run, why).await,
+    };
+    let filter = ListFilter {
+        created_gte: run.settings.created_after,
+        page_size: Some(PAGE_SIZE),
+        ..Default::default()
+    };
+    let page = match stripe
+        .client
+        .customers_page(&filter, run.cursor.as_deref())
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return on_stripe_error(&ctx, &run, e).await,
+    };
+    let customers: Vec<CustomerFacts> = page.data.iter().map(facts).collect();
+    let now = unix_now();
+    let mut tx = db.begin().await?;
+    runs::lock_run(&mut *tx, &run.id).await?;
+    // The checkpoint is read again under the lock: a second worker's copy of this page sees
+    // it moved and stops.
+    match runs::run(&mut *tx, &account, &run.id).await? {
+        Some(r) if r.status == RunStatus::Reading && r.cursor == run.cursor => {}
+        _ => {
+            drop(tx);
+            let mut tx = db.begin().await?;
+            ctx.complete_in(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    }
+    let tally = place_all(&mut tx, db.backend(), &c, &run, &customers, now)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    let cursor = customers.last().map(|c| c.id.as_str());
+    runs::add_tally(&mut *tx, &run.id, &tally, cursor, 0).await?;
+    if page.has_more {
+        queue::enqueue(&mut tx, db.backend(), &page_job(&account, &run.id)).await?;
+    } else {
+        let pending = !runs::pending_writes(&mut *tx, &run.id, 1).await?.is_empty();
+        let (status, finished) = if pending {
+            (RunStatus::Writing, None)
+        } else {
+            (RunStatus::Done, Some(now))
+        };
+        let skipped_limit = run.tally.limit + tally.limit;
+        let note = if skipped_limit > 0 {
+            format!(
+                "Stopped at the account's user limit: {skipped_limit} customers were not added (listed in the report)."
+            )
+        } else {
+            String::new()
+        };
+        runs::set_status(&mut *tx, &run.id, status, &note, finished).await?;
+    }
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes a batch of referral links back to the run's customers, then passes the baton.
+async fn run_write(ctx: JobCtx) -> Result<(), JobError> {
+    let (account, run_id) = job_run(&ctx);
+    let db = &ctx.db;
+    let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
+        return Ok(());
+    };
+    let batch = runs::pending_writes(db.pool(), &run.id, WRITE_BATCH).await?;
+    let stripe = match ctx.stripe.connect(db, &account).await {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => None,
+        Err(why) => return Err(JobError::Retry(why)),
+    };
+    let mut results: Vec<(String, String, Option<String>)> = Vec::new();
+    let mut retry = None;
+    for (customer, participant) in batch {
+        let Some(p) = participants::get(db.pool(), &account, &participant).await? else {
+            results.push((
+                customer,
+                participant,
+                Some("the participant was deleted".into()),
+            ));
+            continue;
+        };
+        let Some(stripe) = &stripe else {
+            let why = "Not written: Stripe was disconnected".to_string();
+            results.push((customer, participant, Some(why)));
+            continue;
+        };
+        let params = CustomerParams {
+            metadata: run
+                .settings
+                .write_back(&ctx.stripe.referral_link(&p.code), &p.code),
+            ..Default::default()
+        };
+        let key = format!("refloop-sync-{}-{customer}", run.id);
+        match stripe
+            .client
+            .update_customer(&customer, &params, &key)
+            .await
+        {
+            Ok(_) => results.push((customer, participant, None)),
+            Err(e) if e.is_retryable() => {
+                retry = Some(e.to_string());
+                break;
+            }
+            Err(e) => {
+                let why = format!("Not written: Stripe refused ({e})");
+                results.push((customer, participant, Some(why)));
+            }
+        }
+    }
+    let now = unix_now();
+    let mut tx = db.begin().await?;
+    runs::lock_run(&mut *tx, &run.id).await?;
+    let (mut written, mut failed) = (0, 0);
+    for (customer, participant, failure) in &results {
+        if !runs::finish_write(&mut *tx, &run.id, customer, failure.as_deref()).await? {
+            continue;
+        }
+        let Some(p) = participants::get(&mut *tx, &account, participant).await? else {
+            failed += 1;
+            continue;
+        };
+        let text = match failure {
+            None => {
+                written += 1;
+                format!(
+                    "On Stripe customer {customer}: {}",
+                    run.settings.describe_write_back()
+                )
+            }
+            Some(why) => {
+                failed += 1;
+                format!("Referral link not written to {customer}: {why}")
+            }
+        };
+        participants::add_event(&mut *tx, &p, EventKind::SyncWritten, &text, now).await?;
+    }
+    runs::add_written(&mut *tx, &run.id, written, failed).await?;
+    let more = !runs::pending_writes(&mut *tx, &run.id, 1).await?.is_empty();
+    let status = runs::run(&mut *tx, &account, &run.id)
+        .await?
+        .map(|r| r.status);
+    if !more && status == Some(RunStatus::Writing) {
+        runs::set_status(&mut *tx, &run.id, RunStatus::Done, &run.note, Some(now)).await?;
+    }
+    if let Some(why) = retry {
+        // What was written stays written; the rest is tried again after the backoff.
+        tx.commit().await?;
+        return Err(JobError::Retry(why));
+    }
+    ctx.complete_in(&mut tx).await?;
+    if more {
+        queue::enqueue(&mut tx, db.backend(), &write_job(&account, &run.id)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Places customers in every ongoing sync of the account, one transaction per sync, and moves
+/// each sync's watermark to `newest` (0: leaves it; only the sweep, which reads everything
+/// since the watermark, may move it).
+async fn place_ongoing(
+    db: &Db,
+    account: &str,
+    customers: &[CustomerFacts],
+    newest: i64,
+) -> Result<(), JobError> {
+    for run in runs::watching(db.pool(), account).await? {
+        let now = unix_now();
+        let mut tx = db.begin().await?;
+        runs::lock_run(&mut *tx, &run.id).await?;
+        // Switched off meanwhile: nothing more is enrolled.
+        let on = campaigns::get(&mut *tx, account, &run.campaign_id).await?;
+        let Some(c) = on.filter(|c| c.ongoing_stripe_sync) else {
+            continue;
+        };
+        if runs::run(&mut *tx, account, &run.id)
+            .await?
+            .is_none_or(|r| r.status != RunStatus::Watching)
+        {
+            continue;
+        }
+        let tally = place_all(&mut tx, db.backend(), &c, &run, customers, now)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        runs::add_tally(&mut *tx, &run.id, &tally, None, newest).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A new customer (from `customer.created`), read again from Stripe as it is now.
+async fn run_customer(ctx: JobCtx) -> Result<(), JobError> {
+    let account = ctx.job.account_id.clone().unwrap_or_default();
+    let id = ctx.job.payload["customer"].as_str().unwrap_or_default();
+    let db = &ctx.db;
+    if !runs::watching(db.pool(), &account).await?.is_empty() {
+        if let Ok(Some(stripe)) = ctx.stripe.connect(db, &account).await {
+            let customer = match stripe.client.retrieve_customer(id).await {
+                Ok(c) => c,
+                Err(e) if e.is_retryable() => return Err(JobError::Retry(e.to_string())),
+                Err(e) => return Err(JobError::Permanent(e.to_string())),
+            };
+            place_ongoing(db, &account, &[facts(&customer)], 0).await?;
+        }
+    }
+    let mut tx = db.begin().await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every minute: per account, the customers created since the oldest watermark of its ongoing
+/// syncs (what a lost webhook delivery would otherwise leave out).
+async fn run_sweep(ctx: JobCtx) -> Result<(), JobError> {
+    let db = &ctx.db;
+    let Some(account) = ctx.job.account_id.clone() else {
+        let mut tx = db.begin().await?;
+        for account in runs::accounts_watching(&mut *tx).await? {
+            queue::enqueue(&mut tx, db.backend(), &sweep_job(&account)).await?;
+        }
+        ctx.complete_in(&mut tx).await?;
+        tx.commit().await?;
+        return Ok(());
+    };
+    let watching = runs::watching(db.pool(), &account).await?;
+    if let (Some(since), Ok(Some(stripe))) = (
+        watching.iter().map(|r| r.watermark).min(),
+        ctx.stripe.connect(db, &account).await,
+    ) {
+        use futures::TryStreamExt;
+        let customers: Vec<Customer> = stripe
+            .client
+            .list_customers(ListFilter {
+                created_gte: Some(since),
+                page_size: Some(PAGE_SIZE),
+                ..Default::default()
+            })
+            .try_collect()
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let newest = customers.iter().map(|c| c.created).max().unwrap_or(since);
+        let facts: Vec<CustomerFacts> = customers.iter().rev().map(facts).collect();
+        for chunk in facts.chunks(PAGE_SIZE as usize) {
+            place_ongoing(db, &account, chunk, 0).await?;
+        }
+        let mut tx = db.begin().await?;
+        for run in &watching {
+            runs::add_tally(&mut *tx, &run.id, &Tally::default(), None, newest).await?;
+        }
+        tx.commit().await?;
+    }
+    let mut tx = db.begin().await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts a sync of campaign `c` within the caller's transaction: a one-time run (its first
+/// page's job), or an ongoing sync watching for customers created from `watermark` on.
+pub async fn start(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    c: &CampaignRow,
+    settings: SyncSettings,
+    kind: RunKind,
+    by: &str,
+    watermark: i64,
+) -> Result<RunRow, sqlx::Error> {
+    let run = RunRow {
+        id: crate::db::new_id("syn"),
+        account_id: c.account_id.clone(),
+        campaign_id: c.id.clone(),
+        kind,
+        status: match kind {
+            RunKind::Once => RunStatus::Reading,
+            RunKind::Ongoing => RunStatus::Watching,
+        },
+        settings,
+        started_by: by.to_string(),
+        started_at: unix_now(),
+        started_ms: queue::now_ms(),
+        finished_at: None,
+        cursor: None,
+        watermark,
+        tally: Tally::default(),
+        written: 0,
+        write_failed: 0,
+        note: String::new(),
+    };
+    runs::insert_run(&mut *conn, &run).await?;
+    if kind == RunKind::Once {
+        queue::enqueue(conn, backend, &page_job(&c.account_id, &run.id)).await?;
+    }
+    Ok(run)
+}
+
+/// What the first customers would become (the wizard's preview), without changing anything.
+pub async fn preview(
+    db: &Db,
+    access: &StripeAccess,
+    c: &CampaignRow,
+    settings: SyncSettings,
+    limit: u32,
+) -> Result<Vec<SyncPreviewRow>, String> {
+    let stripe = access
+        .connect(db, &c.account_id)
+        .await?
+        .ok_or("Connect Stripe first.")?;
+    let filter = ListFilter {
+        created_gte: settings.created_after,
+        page_size: Some(limit),
+        ..Default::default()
+    };
+    let page = stripe
+        .client
+        .customers_page(&filter, None)
+        .await
+        .map_err(|e| format!("Stripe answered: {e}"))?;
+    let db_error = |e: sqlx::Error| format!("database: {e}");
+    let mut conn = db.pool().acquire().await.map_err(db_error)?;
+    let mut left = room(&mut conn, &c.account_id).await.map_err(db_error)?;
+    let mut rows = Vec::new();
+    for customer in &page.data {
+        let f = facts(customer);
+        let decision = decide(&mut conn, c, &settings.mapping, &f, left)
+            .await
+            .map_err(db_error)?;
+        let (outcome, enrols) = match decision {
+            Decision::Enrol(p) => {
+                left -= 1;
+                let name = [p.first_name.as_str(), p.last_name.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (format!("Would enrol {name} <{}>", p.email), true)
+            }
+            Decision::Link {
+                participant,
+                already_linked: true,
+            } => (
+                format!(
+                    "Would skip: {} is already in the campaign",
+                    participant.email
+                ),
+                false,
+            ),
+            Decision::Link { participant, .. } => (
+                format!(
+                    "Would skip: {} is already in the campaign (linked to this customer instead)",
+                    participant.email
+                ),
+                false,
+            ),
+            Decision::Skip(_, detail) => (format!("Would skip: {detail}"), false),
+        };
+        rows.push(SyncPreviewRow {
+            customer_id: customer.id.clone(),
+            email: customer.email.clone().unwrap_or_default(),
+            name: customer.name.clone().unwrap_or_default(),
+            outcome,
+            enrols,
+        });
+    }
+    Ok(rows)
+}
