@@ -105,17 +105,14 @@ pub async fn start_ongoing_sync(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
             let state = state()?;
-            sync::save_settings(&state.db, &ctx, &campaign_id, settings).await?;
-            crate::campaigns::set_toggle(
+            sync::start_ongoing(
                 &state.db,
                 state.queue.stripe(),
                 &ctx,
                 &campaign_id,
-                crate::domain::campaigns::PromoteToggle::OngoingSync,
-                true,
+                settings,
             )
-            .await?;
-            Ok(())
+            .await
         }
         .await,
     )

@@ -185,13 +185,7 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
     }
     let fields = cleaned
         .iter()
-        .filter(|(f, v)| {
-            !v.is_empty()
-                && !matches!(
-                    f.kind,
-                    FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
-                )
-        })
+        .filter(|(f, v)| !v.is_empty() && !f.kind.is_identity())
         .map(|(f, v)| (f.key.clone(), v.clone()))
         .collect();
     let newcomer = Newcomer {

@@ -7,7 +7,7 @@ use crate::{
     db::{campaigns, participants, unix_now, Db},
     domain::{
         activity::ActivityKind,
-        campaigns::{limit_warning, may_join, CampaignStatus, FieldKind, JoinContext},
+        campaigns::{limit_warning, may_join, CampaignStatus, JoinContext},
         participants::{
             csv_field, fill_days, parse_csv, CampaignStats, ImportReport, ImportRow,
             ParticipantDetail, ParticipantPage, ParticipantQuery, PAGE_SIZE,
@@ -103,11 +103,7 @@ pub async fn export_csv(
     let people = participants::all_in_campaign(db.pool(), &ctx.account_id, &c.id).await?;
     let mut custom: Vec<&str> = Vec::new();
     for f in c.referrer_form.iter().chain(&c.friend_form) {
-        if !matches!(
-            f.kind,
-            FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
-        ) && !custom.contains(&f.key.as_str())
-        {
+        if !f.kind.is_identity() && !custom.contains(&f.key.as_str()) {
             custom.push(&f.key);
         }
     }
@@ -209,12 +205,7 @@ pub async fn import_csv(
         .referrer_form
         .iter()
         .chain(&c.friend_form)
-        .filter(|f| {
-            !matches!(
-                f.kind,
-                FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
-            )
-        })
+        .filter(|f| !f.kind.is_identity())
         .filter_map(|f| column(&f.key).map(|i| (i, f)))
         .collect();
     let cell = |row: &Vec<String>, i: Option<usize>| {

@@ -15,7 +15,7 @@ use crate::{
     },
     domain::{
         activity::ActivityKind,
-        campaigns::FieldKind,
+        campaigns::PromoteToggle,
         permissions::Permission,
         sync::{
             check_settings, pace, skipped_csv, CampaignSync, RunKind, RunStatus, SkippedCustomer,
@@ -79,12 +79,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSync, AppE
         fields: c
             .referrer_form
             .iter()
-            .filter(|f| {
-                !matches!(
-                    f.kind,
-                    FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
-                )
-            })
+            .filter(|f| !f.kind.is_identity())
             .map(|f| (f.key.clone(), f.label.clone()))
             .collect(),
         ongoing: c.ongoing_stripe_sync,
@@ -210,16 +205,28 @@ pub async fn start(
     Ok(progress(&run, now_ms()))
 }
 
+/// Saves the settings, then switches the campaign's ongoing sync on (the wizard's "ongoing").
+pub async fn start_ongoing(
+    db: &Db,
+    access: &StripeAccess,
+    ctx: &Ctx,
+    id: &str,
+    settings: SyncSettings,
+) -> Result<(), AppError> {
+    save_settings(db, ctx, id, settings).await?;
+    super::set_toggle(db, access, ctx, id, PromoteToggle::OngoingSync, true).await?;
+    Ok(())
+}
+
 /// Within the transaction that flips the switch: switching on starts an ongoing sync of the
 /// customers created from now on; switching off ends it, so nothing more is enrolled.
 pub(crate) async fn switch_ongoing(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut AnyConnection,
     backend: Backend,
     ctx: &Ctx,
     c: &CampaignRow,
     on: bool,
 ) -> Result<(), AppError> {
-    let conn: &mut AnyConnection = tx;
     let watching = runs::current(
         &mut *conn,
         &ctx.account_id,

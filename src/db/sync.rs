@@ -207,14 +207,9 @@ pub async fn watching<'c>(
     account_id: &str,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {} FROM sync_runs r JOIN campaigns c ON c.id = r.campaign_id AND c.account_id = r.account_id \
-         WHERE r.account_id = $1 AND r.kind = 'ongoing' AND r.status = 'watching' AND c.ongoing_stripe_sync = 1 \
-         ORDER BY r.started_ms",
-        RUN_COLUMNS
-            .split(", ")
-            .map(|c| format!("r.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "SELECT {RUN_COLUMNS} FROM sync_runs WHERE account_id = $1 AND kind = 'ongoing' AND status = 'watching' \
+         AND campaign_id IN (SELECT id FROM campaigns WHERE account_id = $1 AND ongoing_stripe_sync = 1) \
+         ORDER BY started_ms"
     ))
     .bind(account_id)
     .fetch_all(ex)

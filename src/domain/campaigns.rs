@@ -192,6 +192,14 @@ pub fn default_form() -> Vec<FormField> {
 }
 
 impl FieldKind {
+    /// Email and the names: kept in the participant's own columns, not among their fields.
+    pub fn is_identity(&self) -> bool {
+        matches!(
+            self,
+            FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
+        )
+    }
+
     pub fn key(&self) -> &'static str {
         match self {
             FieldKind::FirstName => "first_name",

@@ -177,10 +177,7 @@ pub fn check_settings(s: &SyncSettings, form: &[FormField]) -> Vec<(String, Stri
             );
             continue;
         };
-        if matches!(
-            f.kind,
-            FieldKind::Email | FieldKind::FirstName | FieldKind::LastName
-        ) {
+        if f.kind.is_identity() {
             err(
                 "fields",
                 format!(

@@ -383,8 +383,6 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
     match runs::run(&mut *tx, &account, &run.id).await? {
         Some(r) if r.status == RunStatus::Reading && r.cursor == run.cursor => {}
         _ => {
-            drop(tx);
-            let mut tx = db.begin().await?;
             ctx.complete_in(&mut tx).await?;
             tx.commit().await?;
             return Ok(());
@@ -519,20 +517,18 @@ async fn run_write(ctx: JobCtx) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Places customers in every ongoing sync of the account, one transaction per sync, and moves
-/// each sync's watermark to `newest` (0: leaves it; only the sweep, which reads everything
-/// since the watermark, may move it).
+/// Places customers in each of the account's ongoing syncs (`watching`), one transaction per
+/// sync; a sync switched off meanwhile enrols nobody.
 async fn place_ongoing(
     db: &Db,
     account: &str,
+    watching: &[RunRow],
     customers: &[CustomerFacts],
-    newest: i64,
 ) -> Result<(), JobError> {
-    for run in runs::watching(db.pool(), account).await? {
+    for run in watching {
         let now = unix_now();
         let mut tx = db.begin().await?;
         runs::lock_run(&mut *tx, &run.id).await?;
-        // Switched off meanwhile: nothing more is enrolled.
         let on = campaigns::get(&mut *tx, account, &run.campaign_id).await?;
         let Some(c) = on.filter(|c| c.ongoing_stripe_sync) else {
             continue;
@@ -543,10 +539,10 @@ async fn place_ongoing(
         {
             continue;
         }
-        let tally = place_all(&mut tx, db.backend(), &c, &run, customers, now)
+        let tally = place_all(&mut tx, db.backend(), &c, run, customers, now)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
-        runs::add_tally(&mut *tx, &run.id, &tally, None, newest).await?;
+        runs::add_tally(&mut *tx, &run.id, &tally, None, 0).await?;
         tx.commit().await?;
     }
     Ok(())
@@ -557,14 +553,15 @@ async fn run_customer(ctx: JobCtx) -> Result<(), JobError> {
     let account = ctx.job.account_id.clone().unwrap_or_default();
     let id = ctx.job.payload["customer"].as_str().unwrap_or_default();
     let db = &ctx.db;
-    if !runs::watching(db.pool(), &account).await?.is_empty() {
+    let watching = runs::watching(db.pool(), &account).await?;
+    if !watching.is_empty() {
         if let Ok(Some(stripe)) = ctx.stripe.connect(db, &account).await {
             let customer = match stripe.client.retrieve_customer(id).await {
                 Ok(c) => c,
                 Err(e) if e.is_retryable() => return Err(JobError::Retry(e.to_string())),
                 Err(e) => return Err(JobError::Permanent(e.to_string())),
             };
-            place_ongoing(db, &account, &[facts(&customer)], 0).await?;
+            place_ongoing(db, &account, &watching, &[facts(&customer)]).await?;
         }
     }
     let mut tx = db.begin().await?;
@@ -603,9 +600,11 @@ async fn run_sweep(ctx: JobCtx) -> Result<(), JobError> {
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
         let newest = customers.iter().map(|c| c.created).max().unwrap_or(since);
-        let facts: Vec<CustomerFacts> = customers.iter().rev().map(facts).collect();
-        for chunk in facts.chunks(PAGE_SIZE as usize) {
-            place_ongoing(db, &account, chunk, 0).await?;
+        // Oldest first, in the order they were created. Only the sweep moves the watermark:
+        // it has read everything since it.
+        let found: Vec<CustomerFacts> = customers.iter().rev().map(facts).collect();
+        for chunk in found.chunks(PAGE_SIZE as usize) {
+            place_ongoing(db, &account, &watching, chunk).await?;
         }
         let mut tx = db.begin().await?;
         for run in &watching {
