@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { hydrated } from './fixtures';
 
 let counter = 0;
 /** An email no other test in this run uses (the suite shares one database). */
@@ -43,4 +44,13 @@ export async function join(page: Page, path: string, firstName: string, email: s
   await page.getByLabel('First name').fill(firstName);
   await page.getByLabel('Email').fill(email);
   await page.getByRole('button', { name: 'Join' }).click();
+}
+
+/** Connects the built-in Stripe sandbox on the Integrations page; the address of its dashboard. */
+export async function connectSandbox(page: Page): Promise<string> {
+  await page.goto('/app/integrations');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Connect Stripe' }).click();
+  await expect(page.locator('.status-ok')).toContainText('Built-in Stripe sandbox (test mode)');
+  return (await page.getByRole('link', { name: 'See its customers' }).getAttribute('href'))!;
 }

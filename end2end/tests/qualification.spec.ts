@@ -1,5 +1,5 @@
 import { expect, test, hydrated } from './fixtures';
-import { createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
+import { connectSandbox, createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
 
 test('a friend qualifies by spend within seconds, the referrer is credited, and a refund returns it to pending', async ({
   page,
@@ -11,11 +11,7 @@ test('a friend qualifies by spend within seconds, the referrer is credited, and 
   const builder = page.url().replace(/\?.*$/, '');
   const campaign = builder.replace(/\/edit$/, '');
 
-  await page.goto('/app/integrations');
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Connect Stripe' }).click();
-  await expect(page.locator('.status-ok')).toContainText('Built-in Stripe sandbox (test mode)');
-  const dashboard = await page.getByRole('link', { name: 'See its customers' }).getAttribute('href');
+  const dashboard = await connectSandbox(page);
 
   // Both audiences go to Stripe.
   await page.goto(`${builder}?step=promote`);

@@ -1,5 +1,5 @@
 import { expect, test, hydrated } from './fixtures';
-import { createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
+import { connectSandbox, createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
 
 test('people who join are sent to Stripe with their referral metadata, and their timeline says so', async ({
   page,
@@ -11,12 +11,7 @@ test('people who join are sent to Stripe with their referral metadata, and their
   const builder = page.url().replace(/\?.*$/, '');
   const campaign = builder.replace(/\/edit$/, '');
 
-  // Connect the built-in sandbox.
-  await page.goto('/app/integrations');
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Connect Stripe' }).click();
-  await expect(page.locator('.status-ok')).toContainText('Built-in Stripe sandbox (test mode)');
-  const dashboard = await page.getByRole('link', { name: 'See its customers' }).getAttribute('href');
+  const dashboard = await connectSandbox(page);
 
   // Map the fields of people referring: name and email are there; add a metadata key.
   await page.goto(`${campaign}/stripe`);

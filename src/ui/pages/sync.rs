@@ -142,13 +142,20 @@ fn panel_body(s: CampaignSync) -> AnyView {
     .into_any()
 }
 
-/// The latest sync of a campaign, refreshed every second while one is under way.
+/// The latest sync of a campaign, refreshed every second while one is under way, and at once
+/// when `refresh` changes (the wizard on the same page started one).
 #[component]
-pub fn SyncPanel(campaign_id: String) -> impl IntoView {
+pub fn SyncPanel(
+    campaign_id: String,
+    #[prop(optional, into)] refresh: Option<Signal<u32>>,
+) -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let active = RwSignal::new(false);
     let id = campaign_id.clone();
-    let sync = Resource::new(move || tick.get(), move |_| get_campaign_sync(id.clone()));
+    let sync = Resource::new(
+        move || (tick.get(), refresh.map(|r| r.get())),
+        move |_| get_campaign_sync(id.clone()),
+    );
     Effect::new(move |_| {
         let every = std::time::Duration::from_secs(1);
         if let Ok(handle) = set_interval_with_handle(
@@ -210,10 +217,18 @@ pub fn SyncPage() -> impl IntoView {
                         <a href="/app/integrations">"Connect Stripe"</a>
                     </p>
                 });
-                let report_run = query
-                    .read_untracked()
-                    .get("run")
-                    .or_else(|| s.runs.iter().find(|r| r.skipped_total() > 0).map(|r| r.run_id.clone()));
+                let refresh = RwSignal::new(0u32);
+                // The run named in the address (the panel's "See the skipped customers"), else
+                // the latest that skipped anyone.
+                let latest_with_skips = s.runs.iter().find(|r| r.skipped_total() > 0).map(|r| r.run_id.clone());
+                let campaign_id = c.id.clone();
+                let report = move || {
+                    query
+                        .read()
+                        .get("run")
+                        .or_else(|| latest_with_skips.clone())
+                        .map(|run| view! { <Report campaign_id=campaign_id.clone() run_id=run /> })
+                };
                 view! {
                     <Title text=format!("Sync from Stripe · {}", c.name) />
                     <CampaignTabs campaign=c.clone() active=Tab::Users />
@@ -222,10 +237,10 @@ pub fn SyncPage() -> impl IntoView {
                         "Every customer is accounted for: enrolled, or skipped with the reason."
                     </p>
                     {connect}
-                    <SyncPanel campaign_id=c.id.clone() />
+                    <SyncPanel campaign_id=c.id.clone() refresh />
                     <Explanation text=s.read_only.clone() />
-                    <Wizard sync=s.clone() />
-                    {report_run.map(|run| view! { <Report campaign_id=c.id.clone() run_id=run /> })}
+                    <Wizard sync=s.clone() refresh />
+                    {report}
                 }
                 .into_any()
             })}
@@ -243,8 +258,9 @@ fn source_key(s: &CustomerSource) -> (&'static str, String) {
     }
 }
 
+/// `refresh` counts the syncs this wizard started (the panel above refreshes on it).
 #[component]
-fn Wizard(sync: CampaignSync) -> impl IntoView {
+fn Wizard(sync: CampaignSync, refresh: RwSignal<u32>) -> impl IntoView {
     let s = sync.settings.clone();
     let editable = sync.read_only.is_none();
     let campaign_id = sync.campaign_id.clone();
@@ -329,6 +345,13 @@ fn Wizard(sync: CampaignSync) -> impl IntoView {
     let preview = ServerAction::<PreviewSync>::new();
     let start = ServerAction::<StartSync>::new();
     let start_ongoing = ServerAction::<StartOngoingSync>::new();
+    Effect::new(move |_| {
+        let one_time = matches!(start.value().get(), Some(Ok(_)));
+        let ongoing = matches!(start_ongoing.value().get(), Some(Ok(_)));
+        if one_time || ongoing {
+            refresh.update(|n| *n += 1);
+        }
+    });
     let preview_error = action_error(preview);
     let start_error = action_error(start);
     let ongoing_error = action_error(start_ongoing);
