@@ -16,6 +16,7 @@ use crate::ui::{
         campaign_stripe::CampaignStripePage,
         campaigns::{CampaignPage, CampaignsPage},
         dashboard::DashboardPage,
+        health::HealthPage,
         integrations::IntegrationsPage,
         join::{JoinPage, PersonalPageView, ReferralPage},
         not_found::NotFoundPage,
@@ -108,6 +109,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("team") view=TeamPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("operations") view=OperationsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("health") view=HealthPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </Layout>

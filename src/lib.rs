@@ -22,6 +22,8 @@ pub mod campaigns;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod health;
+#[cfg(feature = "ssr")]
 pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod jobs;

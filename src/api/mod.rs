@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod auth;
 pub mod campaigns;
+pub mod health;
 pub mod instance;
 pub mod integrations;
 pub mod operations;

@@ -12,6 +12,15 @@ pub fn format_utc(secs: i64) -> String {
     )
 }
 
+/// "2 min 5 s"
+pub fn format_duration(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// "24 Nov 2026"
 pub fn format_date(secs: i64) -> String {
     const MONTHS: [&str; 12] = [

@@ -165,6 +165,8 @@ struct ControlRequest {
     webhook_max_attempts: Option<i64>,
     webhook_retry_base_ms: Option<u64>,
     customer: Option<String>,
+    /// A key to revoke (`revoke_key`).
+    key: Option<String>,
     amount: Option<i64>,
     currency: Option<String>,
     created: Option<i64>,
@@ -245,6 +247,18 @@ async fn run(
                 .await
                 .map_err(internal)?;
             Ok(json!({ "key": key, "account": account, "permissions": permissions }))
+        }
+        "revoke_key" => {
+            let key = req.key.ok_or_else(|| bad("`key` is required"))?;
+            let done = sqlx::query("DELETE FROM sandbox_keys WHERE key = $1")
+                .bind(&key)
+                .execute(db)
+                .await
+                .map_err(internal)?;
+            if done.rows_affected() == 0 {
+                return Err(bad("no such key"));
+            }
+            Ok(json!({ "revoked": true }))
         }
         "reset" => {
             for table in [

@@ -44,19 +44,19 @@ crate::on_both_backends!(
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
 /// HTTP), an account connected to the sandbox with a live campaign sending everyone to
 /// Stripe, qualification saved, and workers running.
-struct Qualifying {
-    base: String,
-    queue: Queue,
-    alice: Ctx,
-    campaign: String,
-    http: reqwest::Client,
-    stop: tokio::sync::watch::Sender<bool>,
+pub(crate) struct Qualifying {
+    pub(crate) base: String,
+    pub(crate) queue: Queue,
+    pub(crate) alice: Ctx,
+    pub(crate) campaign: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
 }
 
 const SLUG: &str = "spend";
 
 impl Qualifying {
-    async fn start(t: &TestDb, reward: RewardForm) -> Qualifying {
+    pub(crate) async fn start(t: &TestDb, reward: RewardForm) -> Qualifying {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let access = StripeAccess {
@@ -116,7 +116,7 @@ impl Qualifying {
         }
     }
 
-    async fn control(&self, action: &str, body: Value) -> Value {
+    pub(crate) async fn control(&self, action: &str, body: Value) -> Value {
         let res = self
             .http
             .post(format!("{}/sandbox/_sandbox/{action}", self.base))
@@ -128,7 +128,7 @@ impl Qualifying {
         res.json().await.unwrap()
     }
 
-    async fn stripe(&self, t: &TestDb) -> StripeClient {
+    pub(crate) async fn stripe(&self, t: &TestDb) -> StripeClient {
         self.queue
             .stripe()
             .connect(&t.db, &self.alice.account_id)
@@ -139,7 +139,7 @@ impl Qualifying {
     }
 
     /// Polls (up to 20 s) until `done` holds for the participant with this email.
-    async fn until(
+    pub(crate) async fn until(
         &self,
         t: &TestDb,
         email: &str,
@@ -162,13 +162,13 @@ impl Qualifying {
     }
 
     /// A referrer and a friend they invited, both in Stripe; the friend's customer id.
-    async fn pair(&self, t: &TestDb, referrer: &str, friend: &str) -> String {
+    pub(crate) async fn pair(&self, t: &TestDb, referrer: &str, friend: &str) -> String {
         let code = join_ok(&t.db, request(SLUG, referrer, "Ann", None)).await;
         join_ok(&t.db, request(SLUG, friend, "Bob", Some(&code))).await;
         self.customer(t, friend).await
     }
 
-    async fn customer(&self, t: &TestDb, email: &str) -> String {
+    pub(crate) async fn customer(&self, t: &TestDb, email: &str) -> String {
         self.until(t, email, "reached Stripe", |p| {
             p.stripe_customer_id.is_some()
         })
@@ -178,7 +178,7 @@ impl Qualifying {
     }
 
     /// A payment by the customer; its charge id.
-    async fn pay(&self, t: &TestDb, customer: &str, amount: i64) -> String {
+    pub(crate) async fn pay(&self, t: &TestDb, customer: &str, amount: i64) -> String {
         let key = format!("pay-{}", refloop::db::new_id("k"));
         let intent = self
             .stripe(t)
@@ -189,7 +189,7 @@ impl Qualifying {
         intent.latest_charge.unwrap()
     }
 
-    async fn rewards_of(&self, t: &TestDb, email: &str) -> Vec<rewards::RewardRow> {
+    pub(crate) async fn rewards_of(&self, t: &TestDb, email: &str) -> Vec<rewards::RewardRow> {
         let p = participants::by_email(t.db.pool(), &self.campaign, email)
             .await
             .unwrap()
@@ -199,7 +199,7 @@ impl Qualifying {
             .unwrap()
     }
 
-    async fn until_reward(
+    pub(crate) async fn until_reward(
         &self,
         t: &TestDb,
         email: &str,
@@ -222,7 +222,7 @@ impl Qualifying {
         );
     }
 
-    async fn timeline(&self, t: &TestDb, email: &str) -> Vec<String> {
+    pub(crate) async fn timeline(&self, t: &TestDb, email: &str) -> Vec<String> {
         let p = participants::by_email(t.db.pool(), &self.campaign, email)
             .await
             .unwrap()
@@ -235,7 +235,7 @@ impl Qualifying {
             .collect()
     }
 
-    async fn balance(&self, t: &TestDb, customer: &str) -> i64 {
+    pub(crate) async fn balance(&self, t: &TestDb, customer: &str) -> i64 {
         self.stripe(t)
             .await
             .retrieve_customer(customer)
@@ -251,7 +251,7 @@ impl Drop for Qualifying {
     }
 }
 
-fn target_50_in_30_days() -> QualificationForm {
+pub(crate) fn target_50_in_30_days() -> QualificationForm {
     QualificationForm {
         target: "50.00".into(),
         currency: "usd".into(),
@@ -260,7 +260,7 @@ fn target_50_in_30_days() -> QualificationForm {
     }
 }
 
-fn credit(amount: &str, auto_issue: bool, reverse_on_refund: bool) -> RewardForm {
+pub(crate) fn credit(amount: &str, auto_issue: bool, reverse_on_refund: bool) -> RewardForm {
     RewardForm {
         auto_issue,
         rules: vec![RewardRuleForm {

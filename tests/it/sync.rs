@@ -40,16 +40,16 @@ const SLUG: &str = "sync";
 
 /// Refloop's webhook route and the sandbox on one address, an account connected to the
 /// sandbox with a live campaign. Workers are started by each test.
-struct Syncing {
-    base: String,
-    queue: Queue,
-    alice: Ctx,
-    campaign: String,
-    http: reqwest::Client,
+pub(crate) struct Syncing {
+    pub(crate) base: String,
+    pub(crate) queue: Queue,
+    pub(crate) alice: Ctx,
+    pub(crate) campaign: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Syncing {
-    async fn start(t: &TestDb) -> Syncing {
+    pub(crate) async fn start(t: &TestDb) -> Syncing {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let access = StripeAccess {
@@ -84,7 +84,7 @@ impl Syncing {
         s
     }
 
-    fn workers(&self, lease_ms: i64) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn workers(&self, lease_ms: i64) -> tokio::task::JoinHandle<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let config = WorkerConfig {
             concurrency: 4,
@@ -100,7 +100,7 @@ impl Syncing {
         })
     }
 
-    async fn control(&self, action: &str, body: Value) -> Value {
+    pub(crate) async fn control(&self, action: &str, body: Value) -> Value {
         let res = self
             .http
             .post(format!("{}/sandbox/_sandbox/{action}", self.base))
@@ -112,7 +112,7 @@ impl Syncing {
         res.json().await.unwrap()
     }
 
-    async fn stripe(&self, t: &TestDb) -> StripeClient {
+    pub(crate) async fn stripe(&self, t: &TestDb) -> StripeClient {
         self.queue
             .stripe()
             .connect(&t.db, &self.alice.account_id)
@@ -123,7 +123,12 @@ impl Syncing {
     }
 
     /// A customer in the sandbox; its id.
-    async fn customer(&self, t: &TestDb, email: Option<&str>, name: Option<&str>) -> String {
+    pub(crate) async fn customer(
+        &self,
+        t: &TestDb,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> String {
         let params = CustomerParams {
             email: email.map(str::to_string),
             name: name.map(str::to_string),
@@ -139,7 +144,7 @@ impl Syncing {
     }
 
     /// Polls (up to 20 s) until the latest one-time sync is finished; its progress.
-    async fn finished(&self, t: &TestDb) -> SyncProgress {
+    pub(crate) async fn finished(&self, t: &TestDb) -> SyncProgress {
         for _ in 0..1_000 {
             let s = sync::overview(&t.db, &self.alice, &self.campaign)
                 .await
@@ -152,14 +157,18 @@ impl Syncing {
         panic!("the sync never finished");
     }
 
-    async fn person(&self, t: &TestDb, email: &str) -> Option<participants::ParticipantRow> {
+    pub(crate) async fn person(
+        &self,
+        t: &TestDb,
+        email: &str,
+    ) -> Option<participants::ParticipantRow> {
         participants::by_email(t.db.pool(), &self.campaign, email)
             .await
             .unwrap()
     }
 
     /// Polls (up to 10 s) for someone to be in the campaign.
-    async fn until_in(&self, t: &TestDb, email: &str) -> participants::ParticipantRow {
+    pub(crate) async fn until_in(&self, t: &TestDb, email: &str) -> participants::ParticipantRow {
         for _ in 0..500 {
             if let Some(p) = self.person(t, email).await {
                 return p;

@@ -7,6 +7,7 @@ use leptos_router::{
 use crate::{
     api::{
         auth::{get_current_user, SignOut},
+        health::get_health_banner,
         participants::get_limit_banner,
     },
     domain::team::CurrentUser,
@@ -35,6 +36,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let user: UserResource = Resource::new(move || location.pathname.get(), |_| get_current_user());
     provide_context(user);
     let banner = Resource::new(move || location.pathname.get(), |_| get_limit_banner());
+    let health = Resource::new(move || location.pathname.get(), |_| get_health_banner());
     let sign_out = ServerAction::<SignOut>::new();
 
     view! {
@@ -47,6 +49,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let banner_text = banner.await.ok().flatten();
+                    let failing = health.await.ok().flatten();
                     match user.await {
                         Ok(Some(u)) => view! {
                             <nav aria-label="Main">
@@ -56,6 +59,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <A href="/app/team">"Team"</A>
                                 <A href="/app/activity">"Activity"</A>
                                 <A href="/app/operations">"Operations"</A>
+                                <A href="/app/health">"Health"</A>
                             </nav>
                             <div class="account-menu">
                                 <span class="who">{u.name.clone()} " · " {u.account_name.clone()}</span>
@@ -67,6 +71,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <div class="notice notice-warn limit-banner" role="status">
                                     {text} " " <a href="/app/team">"Participant limit"</a>
                                 </div>
+                            })}
+                            {failing.map(|b| view! {
+                                <aside class="notice notice-error health-banner" aria-label="Integration health">
+                                    {b.text()} " " <a href="/app/health">"See integration health"</a>
+                                </aside>
                             })}
                         }
                         .into_any(),

@@ -4,6 +4,7 @@ pub mod builder;
 pub mod campaign_stripe;
 pub mod campaigns;
 pub mod dashboard;
+pub mod health;
 pub mod integrations;
 pub mod join;
 pub mod not_found;

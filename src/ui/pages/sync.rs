@@ -17,7 +17,7 @@ use crate::{
             CampaignSync, CustomerSource, FirstNameFrom, RunKind, SyncMapping, SyncProgress,
             SyncSettings,
         },
-        time::{format_date, format_date_input, format_utc, parse_date},
+        time::{format_date, format_date_input, format_duration, format_utc, parse_date},
     },
     ui::components::{
         campaign::{CampaignTabs, Tab},
@@ -25,15 +25,6 @@ use crate::{
         layout::{require_user, UserResource},
     },
 };
-
-/// "2 min 5 s"
-fn duration(secs: i64) -> String {
-    match secs {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-    }
-}
 
 /// One sync's progress: the bar, the counts, the pace and what stopped it.
 fn run_view(campaign_id: &str, p: SyncProgress) -> impl IntoView {
@@ -57,7 +48,7 @@ fn run_view(campaign_id: &str, p: SyncProgress) -> impl IntoView {
             "{:.0} customers/s read · {:.1} links/s written · about {} left",
             p.read_rate,
             p.write_rate,
-            duration(eta)
+            format_duration(eta)
         ),
         (true, None) if p.kind == RunKind::Once => format!(
             "{:.0} customers/s read · finish estimated once every customer is read",

@@ -9,9 +9,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::{
         campaigns::get_campaign,
+        health::why_participant,
         participants::{get_participant, list_participants, ImportParticipants},
     },
     domain::{
+        health::WhyAnswer,
         participants::{
             ImportReport, ParticipantKind, ParticipantQuery, ParticipantSort, ParticipantSummary,
             Qualification, StripeStatus,
@@ -243,6 +245,29 @@ fn ImportReportView(report: ImportReport) -> impl IntoView {
     }
 }
 
+/// "Why?": what decided their Stripe status, qualification and rewards, in order.
+fn why_view(w: WhyAnswer) -> impl IntoView {
+    let steps = w
+        .steps
+        .into_iter()
+        .map(|s| view! { <li><time>{format_utc(s.at)}</time> " " {s.text}</li> })
+        .collect_view();
+    view! {
+        <section class="card why" aria-labelledby="why-title">
+            <h2 id="why-title">"Why?"</h2>
+            <table class="facts">
+                <tbody>
+                    <tr><th>"Stripe"</th><td class="why-stripe">{w.stripe}</td></tr>
+                    <tr><th>"Qualification"</th><td class="why-qualification">{w.qualification}</td></tr>
+                    <tr><th>"Rewards"</th><td class="why-rewards">{w.rewards}</td></tr>
+                </tbody>
+            </table>
+            <h3>"What decided it, in order"</h3>
+            <ol class="why-steps">{steps}</ol>
+        </section>
+    }
+}
+
 #[component]
 pub fn ParticipantPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
@@ -256,6 +281,7 @@ pub fn ParticipantPage() -> impl IntoView {
     };
     let campaign = Resource::new(move || ids().0, get_campaign);
     let detail = Resource::new(ids, |(c, p)| get_participant(c, p));
+    let why = Resource::new(ids, |(c, p)| why_participant(c, p));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -273,6 +299,10 @@ pub fn ParticipantPage() -> impl IntoView {
                 let d = match detail.await {
                     Ok(d) => d,
                     Err(e) => return error_notice(&e),
+                };
+                let why = match why.await {
+                    Ok(w) => why_view(w).into_any(),
+                    Err(e) => error_notice(&e),
                 };
                 let base = format!("/app/campaigns/{}/users", c.id);
                 let s = d.summary.clone();
@@ -333,6 +363,7 @@ pub fn ParticipantPage() -> impl IntoView {
                             </tbody>
                         </table>
                     </section>
+                    {why}
                     <section class="card">
                         <h2>"Referrals"</h2>
                         {referred}

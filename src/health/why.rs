@@ -1,0 +1,133 @@
+//! A participant's "Why?": what decided their Stripe status, their qualification and their
+//! rewards, from the records their timeline shows, in order, then where each stands now.
+
+use crate::{
+    auth::Ctx,
+    campaigns::load,
+    db::{participants, qualification as ledger, rewards, stripe_send, Db},
+    domain::{
+        health::{WhyAnswer, WhyStep},
+        participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
+        qualification::explain_spend,
+        stripe_send::audience_label,
+    },
+    error::AppError,
+};
+
+pub async fn why(
+    db: &Db,
+    ctx: &Ctx,
+    campaign_id: &str,
+    participant_id: &str,
+) -> Result<WhyAnswer, AppError> {
+    let c = load(db, ctx, campaign_id).await?;
+    let account = &ctx.account_id;
+    let p = participants::get(db.pool(), account, participant_id)
+        .await?
+        .filter(|p| p.campaign_id == c.id)
+        .ok_or_else(|| AppError::NotFound("Participant".into()))?;
+    let mut steps: Vec<WhyStep> = participants::timeline(db.pool(), account, &p.id)
+        .await?
+        .into_iter()
+        // The timeline is newest first; the answer reads oldest first.
+        .rev()
+        .filter(|e| e.kind != EventKind::Clicked.key())
+        .map(|e| WhyStep {
+            at: e.at,
+            text: format!("{}: {}", e.label, e.detail),
+        })
+        .collect();
+    steps.sort_by_key(|s| s.at);
+
+    let audience = p.kind();
+    let sending_on = match audience {
+        ParticipantKind::Referring => c.send_referrers_to_stripe,
+        ParticipantKind::Invited => c.send_friends_to_stripe,
+    };
+    let group = audience_label(audience).to_lowercase();
+    let customers = stripe_send::customers_of(db.pool(), account, &p.id).await?;
+    let stripe = match p.stripe_status {
+        StripeStatus::NotSent if !sending_on => format!(
+            "Not in Stripe: sending {group} to Stripe is off in “{}”.",
+            c.name
+        ),
+        StripeStatus::NotSent => format!(
+            "Not in Stripe: they joined before sending {group} was switched on, and sending does not reach back. “Send existing participants” on the campaign's Stripe page sends them."
+        ),
+        StripeStatus::Sent => format!(
+            "In Stripe as {}. {}",
+            customers.join(", "),
+            p.stripe_note
+        ),
+        status => format!("{}: {}", status.label(), p.stripe_note),
+    };
+
+    let qualification = match (audience, p.qualification) {
+        (ParticipantKind::Referring, _) => format!(
+            "People referring do not qualify themselves; their invited friends do: {} of their {} referrals qualified.",
+            p.qualified_referrals, p.referrals
+        ),
+        (ParticipantKind::Invited, Qualification::Qualified) => p.qualification_note.clone(),
+        (ParticipantKind::Invited, _) => {
+            match ledger::settings(db.pool(), account, &c.id).await? {
+                None => "Pending: the campaign's qualification settings are not saved, so nobody qualifies yet.".into(),
+                Some(s) => {
+                    let charges = ledger::charges_of(db.pool(), account, &p.id, None).await?;
+                    let spend = crate::domain::qualification::spend(&s, p.created_at, &charges);
+                    let mut text = format!("Pending: {}", s.describe());
+                    text.push_str(&format!("; so far: {}", explain_spend(&s, &spend)));
+                    if !spend.ignored.is_empty() {
+                        let ignored: Vec<String> = spend
+                            .ignored
+                            .iter()
+                            .map(|(id, why)| format!("{id} ({why})"))
+                            .collect();
+                        text.push_str(&format!("; not counted: {}", ignored.join(", ")));
+                    }
+                    if customers.is_empty() {
+                        text.push_str(". They are linked to no Stripe customer, so no payment can be seen yet");
+                    }
+                    text.push('.');
+                    text
+                }
+            }
+        }
+    };
+
+    let given = rewards::of_person(db.pool(), account, &p.id).await?;
+    let rewards = if given.is_empty() {
+        match audience {
+            ParticipantKind::Referring => {
+                "No reward yet: rewards come when their invited friends qualify.".to_string()
+            }
+            ParticipantKind::Invited => {
+                "No reward yet: rewards come when they qualify.".to_string()
+            }
+        }
+    } else {
+        given
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} for {}: {}{}",
+                    r.description,
+                    r.recipient_email,
+                    r.status.label(),
+                    if r.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", r.note)
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Ok(WhyAnswer {
+        participant: p.email.clone(),
+        stripe,
+        qualification,
+        rewards,
+        steps,
+    })
+}
