@@ -273,7 +273,6 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         label: "Company".into(),
         kind: refloop::domain::campaigns::FieldKind::Text,
         required: false,
-        ..form[0].clone()
     });
     let friends = campaigns::detail(db, alice, "http://refloop.test", &other)
         .await
