@@ -77,7 +77,9 @@ async fn fill(db: &Db, ctx: &Ctx, campaign_id: &str) {
         if !invited {
             referrers.push(p.id.clone());
         }
-        participants::insert(&mut *tx, &p).await.unwrap();
+        participants::insert_all(&mut tx, std::slice::from_ref(&p))
+            .await
+            .unwrap();
         if n % 10_000 == 9_999 {
             tx.commit().await.unwrap();
             tx = db.begin().await.unwrap();

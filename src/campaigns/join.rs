@@ -1,7 +1,7 @@
 //! The public side: the join page, the referral landing, joining, and the personal page.
 //! Nobody is signed in here, so every lookup starts from a public slug, code or page token.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
 
@@ -237,6 +237,72 @@ pub(crate) async fn admit(
     n: Newcomer,
     now: i64,
 ) -> Result<Option<ParticipantRow>, AppError> {
+    Ok(admit_all(tx, backend, c, referrer, vec![n], now)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// [`admit`] for many people at once, in a few statements whatever their number: for each
+/// newcomer, in order, who they became (`None`: their email is already in the campaign).
+pub(crate) async fn admit_all(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    c: &CampaignRow,
+    referrer: Option<&ParticipantRow>,
+    newcomers: Vec<Newcomer>,
+    now: i64,
+) -> Result<Vec<Option<ParticipantRow>>, AppError> {
+    let mut people: Vec<ParticipantRow> = newcomers
+        .iter()
+        .map(|n| newcomer_row(c, referrer, n, now))
+        .collect();
+    give_codes(tx, &mut people).await?;
+    let added: HashSet<String> = participants::insert_all(tx, &people)
+        .await?
+        .into_iter()
+        .collect();
+    let admitted: Vec<Option<ParticipantRow>> = people
+        .into_iter()
+        .map(|p| added.contains(&p.id).then_some(p))
+        .collect();
+    let firsts: Vec<(EventKind, String)> = newcomers
+        .iter()
+        .zip(&admitted)
+        .filter(|(_, p)| p.is_some())
+        .map(|(n, _)| first_event(c, referrer, &n.source))
+        .collect();
+    let events: Vec<(&ParticipantRow, EventKind, &str)> = admitted
+        .iter()
+        .flatten()
+        .zip(&firsts)
+        .map(|(p, (kind, how))| (p, *kind, how.as_str()))
+        .collect();
+    participants::add_events(tx, &events, now).await?;
+    for (person, n) in admitted.iter().zip(&newcomers) {
+        let Some(person) = person else { continue };
+        if let Some(r) = referrer {
+            participants::add_referral(&mut **tx, &r.id).await?;
+            let what = match n.source {
+                Source::Import { .. } | Source::Sync { .. } => {
+                    format!("{} was imported as their friend", person.email)
+                }
+                Source::Join => format!("{} joined through their link", person.email),
+            };
+            participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
+        }
+        send::after_arrival(tx, backend, person, referrer).await?;
+    }
+    Ok(admitted)
+}
+
+/// The participant a newcomer becomes (their referral code still to be given).
+fn newcomer_row(
+    c: &CampaignRow,
+    referrer: Option<&ParticipantRow>,
+    n: &Newcomer,
+    now: i64,
+) -> ParticipantRow {
     let source = match (&n.source, referrer) {
         (Source::Import { .. }, _) => "import",
         (Source::Sync { .. }, _) => "stripe_sync",
@@ -255,14 +321,14 @@ pub(crate) async fn admit(
         ),
         _ => send::on_arrival(c, audience),
     };
-    let person = ParticipantRow {
+    ParticipantRow {
         id: new_id("par"),
         account_id: c.account_id.clone(),
         campaign_id: c.id.clone(),
-        email: n.email,
+        email: n.email.clone(),
         first_name: n.first_name.chars().take(200).collect(),
         last_name: n.last_name.chars().take(200).collect(),
-        fields: n.fields,
+        fields: n.fields.clone(),
         code: String::new(),
         page_token: session::new_token(),
         referrer_id: referrer.map(|r| r.id.clone()),
@@ -285,11 +351,16 @@ pub(crate) async fn admit(
         spent: 0,
         qualified_at: None,
         qualification_note: String::new(),
-    };
-    let Some(person) = insert_with_code(tx, person).await? else {
-        return Ok(None);
-    };
-    let (kind, how) = match (&n.source, referrer) {
+    }
+}
+
+/// The first entry of a newcomer's timeline.
+fn first_event(
+    c: &CampaignRow,
+    referrer: Option<&ParticipantRow>,
+    source: &Source,
+) -> (EventKind, String) {
+    match (source, referrer) {
         (Source::Import { by }, _) => (EventKind::Imported, format!("Imported from CSV by {by}")),
         (Source::Sync { note, .. }, _) => (EventKind::Synced, note.clone()),
         (Source::Join, Some(r)) => (
@@ -300,43 +371,38 @@ pub(crate) async fn admit(
             ),
         ),
         (Source::Join, None) => (EventKind::Joined, format!("Joined through /j/{}", c.slug)),
-    };
-    participants::add_event(&mut **tx, &person, kind, &how, now).await?;
-    if let Some(r) = referrer {
-        participants::add_referral(&mut **tx, &r.id).await?;
-        let what = match n.source {
-            Source::Import { .. } | Source::Sync { .. } => {
-                format!("{} was imported as their friend", person.email)
-            }
-            Source::Join => format!("{} joined through their link", person.email),
-        };
-        participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
     }
-    send::after_arrival(tx, backend, &person, referrer).await?;
-    Ok(Some(person))
 }
 
-/// Inserts a participant with a fresh referral code (trying another if one is taken). `None`
-/// when the email is already in the campaign.
-async fn insert_with_code(
+/// Gives every person a fresh referral code that nobody has, asking the database once per try
+/// for the whole batch.
+async fn give_codes(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    mut person: ParticipantRow,
-) -> Result<Option<ParticipantRow>, AppError> {
+    people: &mut [ParticipantRow],
+) -> Result<(), AppError> {
     for _ in 0..5 {
-        person.code = new_code();
-        if participants::by_code(&mut **tx, &person.code)
-            .await?
-            .is_some()
-        {
-            continue;
+        let mut chosen: HashSet<String> = people.iter().map(|p| p.code.clone()).collect();
+        for p in people.iter_mut().filter(|p| p.code.is_empty()) {
+            // Two of the batch never share one.
+            p.code = std::iter::repeat_with(new_code)
+                .find(|code| chosen.insert(code.clone()))
+                .expect("codes are endless");
         }
-        return Ok(participants::insert(&mut **tx, &person)
+        let candidates: Vec<String> = people.iter().map(|p| p.code.clone()).collect();
+        let taken: HashSet<String> = participants::codes_taken(&mut **tx, &candidates)
             .await?
-            .then_some(person));
+            .into_iter()
+            .collect();
+        if taken.is_empty() {
+            return Ok(());
+        }
+        for p in people.iter_mut().filter(|p| taken.contains(&p.code)) {
+            p.code.clear();
+        }
     }
     Err(AppError::internal(
         "join",
-        "could not find a free referral code in 5 tries",
+        "could not find free referral codes in 5 tries",
     ))
 }
 

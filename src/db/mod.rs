@@ -215,6 +215,41 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{millis:011x}{random:010x}")
 }
 
+/// How many rows of `cols` values one multi-row statement carries: a page of a hundred
+/// participants in one, well below SQLite's limit of 32,766 parameters a statement.
+pub(crate) fn rows_per_statement(cols: usize) -> usize {
+    (2400 / cols).max(1)
+}
+
+/// The placeholders of a multi-row `VALUES` list on `conn`'s backend: `rows` tuples of `cols`
+/// (`($1, $2), ($3, $4)`), the statement's only parameters. SQLite gets plain `?`, which it
+/// numbers in the same order: it finds a `$n` by walking the list of them, so binding
+/// thousands of those costs the square of their number.
+pub(crate) fn value_rows(conn: &sqlx::AnyConnection, rows: usize, cols: usize) -> String {
+    let sqlite = conn.backend_name() == Backend::Sqlite.name();
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols)
+                .map(|c| {
+                    if sqlite {
+                        "?".to_string()
+                    } else {
+                        format!("${}", r * cols + c)
+                    }
+                })
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The placeholders of an `IN (…)` list of `n` values numbered from `$first`.
+pub(crate) fn in_list(first: usize, n: usize) -> String {
+    let items: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("({})", items.join(", "))
+}
+
 /// Seconds since the Unix epoch: how every time is stored.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -232,6 +267,12 @@ mod tests {
         let ids: Vec<String> = (0..10_000).map(|_| new_id("act")).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order");
         assert!(ids.iter().all(|id| id.len() == "act_".len() + 21));
+    }
+
+    #[test]
+    fn in_lists_number_their_values_from_the_first() {
+        assert_eq!(in_list(3, 2), "($3, $4)");
+        assert_eq!(in_list(1, 1), "($1)");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Participants, their timelines, and the people who could not join. Always looked up within
 //! an account, except by the public referral code and the personal page's secret.
 
-use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+use sqlx::{any::AnyRow, Any, AnyConnection, Executor, FromRow, Row};
 
 use super::{Backend, Db};
 
@@ -114,42 +114,68 @@ fn search_text(p: &ParticipantRow) -> String {
     format!("{} {} {} {}", p.email, p.first_name, p.last_name, p.code).to_lowercase()
 }
 
-/// Adds a participant; false if the email is already in the campaign.
-pub async fn insert<'c>(
+/// Adds participants in one statement; the ids of those added (a person whose email is already
+/// in the campaign is not).
+pub async fn insert_all(
+    conn: &mut AnyConnection,
+    people: &[ParticipantRow],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut added = Vec::new();
+    for chunk in people.chunks(super::rows_per_statement(23)) {
+        let sql = format!(
+            "INSERT INTO participants ({COLUMNS}, search) VALUES {} \
+             ON CONFLICT (campaign_id, email) DO NOTHING RETURNING id",
+            super::value_rows(conn, chunk.len(), 23)
+        );
+        let mut q = sqlx::query_scalar(&sql);
+        for p in chunk {
+            q = q
+                .bind(&p.id)
+                .bind(&p.account_id)
+                .bind(&p.campaign_id)
+                .bind(&p.email)
+                .bind(&p.first_name)
+                .bind(&p.last_name)
+                .bind(serde_json::to_string(&p.fields).expect("fields serialize"))
+                .bind(&p.code)
+                .bind(&p.page_token)
+                .bind(&p.referrer_id)
+                .bind(&p.source)
+                .bind(p.qualification.key())
+                .bind(p.stripe_status.key())
+                .bind(&p.stripe_customer_id)
+                .bind(&p.stripe_note)
+                .bind(p.stripe_since)
+                .bind(p.referrals)
+                .bind(p.qualified_referrals)
+                .bind(p.created_at)
+                .bind(p.spent)
+                .bind(p.qualified_at)
+                .bind(&p.qualification_note)
+                .bind(search_text(p));
+        }
+        added.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(added)
+}
+
+/// Which of these referral codes someone already has.
+pub async fn codes_taken<'c>(
     ex: impl Executor<'c, Database = Any>,
-    p: &ParticipantRow,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(&format!(
-        "INSERT INTO participants ({COLUMNS}, search) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
-         ON CONFLICT (campaign_id, email) DO NOTHING"
-    ))
-    .bind(&p.id)
-    .bind(&p.account_id)
-    .bind(&p.campaign_id)
-    .bind(&p.email)
-    .bind(&p.first_name)
-    .bind(&p.last_name)
-    .bind(serde_json::to_string(&p.fields).expect("fields serialize"))
-    .bind(&p.code)
-    .bind(&p.page_token)
-    .bind(&p.referrer_id)
-    .bind(&p.source)
-    .bind(p.qualification.key())
-    .bind(p.stripe_status.key())
-    .bind(&p.stripe_customer_id)
-    .bind(&p.stripe_note)
-    .bind(p.stripe_since)
-    .bind(p.referrals)
-    .bind(p.qualified_referrals)
-    .bind(p.created_at)
-    .bind(p.spent)
-    .bind(p.qualified_at)
-    .bind(&p.qualification_note)
-    .bind(search_text(p))
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    codes: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT code FROM participants WHERE code IN {}",
+        super::in_list(1, codes.len())
+    );
+    let mut q = sqlx::query_scalar(&sql);
+    for c in codes {
+        q = q.bind(c);
+    }
+    q.fetch_all(ex).await
 }
 
 pub async fn get<'c>(
@@ -205,6 +231,26 @@ pub async fn by_email<'c>(
     .bind(email)
     .fetch_optional(ex)
     .await
+}
+
+/// The participants with any of these (normalised) emails in a campaign.
+pub async fn by_emails<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    campaign_id: &str,
+    emails: &[&str],
+) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM participants WHERE campaign_id = $1 AND email IN {}",
+        super::in_list(2, emails.len())
+    );
+    let mut q = sqlx::query_as(&sql).bind(campaign_id);
+    for e in emails {
+        q = q.bind(*e);
+    }
+    q.fetch_all(ex).await
 }
 
 /// Participants across the account's campaigns (what its limit counts).
@@ -406,20 +452,51 @@ pub async fn add_event<'c>(
     detail: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO participant_events (id, account_id, campaign_id, participant_id, kind, detail, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(super::new_id("pev"))
-    .bind(&p.account_id)
-    .bind(&p.campaign_id)
-    .bind(&p.id)
-    .bind(kind.key())
-    .bind(detail)
-    .bind(at)
-    .execute(ex)
-    .await?;
+    let sql = insert_events("($1, $2, $3, $4, $5, $6, $7)");
+    bind_event(sqlx::query(&sql), p, kind, detail, at)
+        .execute(ex)
+        .await?;
     Ok(())
+}
+
+/// Appends to several timelines, many entries a statement: (whose, what, detail).
+pub async fn add_events(
+    conn: &mut AnyConnection,
+    events: &[(&ParticipantRow, EventKind, &str)],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(super::rows_per_statement(7)) {
+        let sql = insert_events(&super::value_rows(conn, chunk.len(), 7));
+        let mut q = sqlx::query(&sql);
+        for (p, kind, detail) in chunk {
+            q = bind_event(q, p, *kind, detail, at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn insert_events(values: &str) -> String {
+    format!(
+        "INSERT INTO participant_events (id, account_id, campaign_id, participant_id, kind, detail, at) \
+         VALUES {values}"
+    )
+}
+
+fn bind_event<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    p: &'q ParticipantRow,
+    kind: EventKind,
+    detail: &'q str,
+    at: i64,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(super::new_id("pev"))
+        .bind(&p.account_id)
+        .bind(&p.campaign_id)
+        .bind(&p.id)
+        .bind(kind.key())
+        .bind(detail)
+        .bind(at)
 }
 
 /// A participant's timeline, newest first.

@@ -2,7 +2,7 @@
 //! linked to, their Stripe outcome, the watch for customers the merchant's system creates, and
 //! the connection's alert. Every statement is scoped to the account.
 
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::participants::ParticipantRow;
 use crate::domain::{
@@ -81,25 +81,42 @@ pub async fn set_outcome<'c>(
     Ok(())
 }
 
-pub async fn link_customer<'c>(
-    ex: impl Executor<'c, Database = Any>,
+pub async fn link_customer(
+    conn: &mut AnyConnection,
     account_id: &str,
     participant_id: &str,
     customer_id: &str,
     how: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO participant_customers (account_id, participant_id, customer_id, how, linked_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (participant_id, customer_id) DO NOTHING",
-    )
-    .bind(account_id)
-    .bind(participant_id)
-    .bind(customer_id)
-    .bind(how)
-    .bind(now)
-    .execute(ex)
-    .await?;
+    link_customers(conn, account_id, &[(participant_id, customer_id)], how, now).await
+}
+
+/// Links (participant, customer) pairs, many a statement.
+pub async fn link_customers(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    links: &[(&str, &str)],
+    how: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in links.chunks(super::rows_per_statement(5)) {
+        let sql = format!(
+            "INSERT INTO participant_customers (account_id, participant_id, customer_id, how, linked_at) \
+             VALUES {} ON CONFLICT (participant_id, customer_id) DO NOTHING",
+            super::value_rows(conn, chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for (participant, customer) in chunk {
+            q = q
+                .bind(account_id)
+                .bind(*participant)
+                .bind(*customer)
+                .bind(how)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

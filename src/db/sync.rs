@@ -2,7 +2,7 @@
 //! checkpoint and counts, and what became of every customer a run read. Every statement is
 //! scoped to the account.
 
-use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
+use sqlx::{any::AnyRow, Any, AnyConnection, Executor, FromRow, Row};
 
 use crate::domain::sync::{RunKind, RunStatus, SkipReason, SkippedCustomer, SyncSettings};
 
@@ -287,53 +287,65 @@ pub async fn set_status<'c>(
     Ok(())
 }
 
-/// What became of one customer; false when the run recorded this customer already.
+/// What became of one customer in a run.
 pub struct NewOutcome<'a> {
     pub run_id: &'a str,
     pub customer_id: &'a str,
     pub email: &'a str,
     /// `enrolled` or a skip reason's key.
     pub outcome: &'a str,
-    pub detail: &'a str,
+    pub detail: String,
+    /// Whom an enrolled customer became, and whether their referral link is to be written.
+    pub participant_id: Option<String>,
+    pub write_pending: bool,
     pub at: i64,
 }
 
-pub async fn record_outcome<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    o: &NewOutcome<'_>,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO sync_outcomes (run_id, customer_id, email, outcome, detail, at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, customer_id) DO NOTHING",
-    )
-    .bind(o.run_id)
-    .bind(o.customer_id)
-    .bind(o.email)
-    .bind(o.outcome)
-    .bind(o.detail)
-    .bind(o.at)
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// The participant an enrolled customer became, and whether their link is still to write.
-pub async fn set_enrolled<'c>(
+/// Which of these customers the run has recorded already.
+pub async fn recorded<'c>(
     ex: impl Executor<'c, Database = Any>,
     run_id: &str,
-    customer_id: &str,
-    participant_id: &str,
-    write_pending: bool,
+    customer_ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT customer_id FROM sync_outcomes WHERE run_id = $1 AND customer_id IN {}",
+        super::in_list(2, customer_ids.len())
+    );
+    let mut q = sqlx::query_scalar(&sql).bind(run_id);
+    for c in customer_ids {
+        q = q.bind(*c);
+    }
+    q.fetch_all(ex).await
+}
+
+/// Records outcomes, many a statement (a customer the run recorded already keeps theirs).
+pub async fn record_outcomes(
+    conn: &mut AnyConnection,
+    outcomes: &[NewOutcome<'_>],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE sync_outcomes SET participant_id = $1, write_pending = $2 WHERE run_id = $3 AND customer_id = $4",
-    )
-    .bind(participant_id)
-    .bind(i64::from(write_pending))
-    .bind(run_id)
-    .bind(customer_id)
-    .execute(ex)
-    .await?;
+    for chunk in outcomes.chunks(super::rows_per_statement(8)) {
+        let sql = format!(
+            "INSERT INTO sync_outcomes (run_id, customer_id, email, outcome, detail, participant_id, write_pending, at) \
+             VALUES {} ON CONFLICT (run_id, customer_id) DO NOTHING",
+            super::value_rows(conn, chunk.len(), 8)
+        );
+        let mut q = sqlx::query(&sql);
+        for o in chunk {
+            q = q
+                .bind(o.run_id)
+                .bind(o.customer_id)
+                .bind(o.email)
+                .bind(o.outcome)
+                .bind(&o.detail)
+                .bind(&o.participant_id)
+                .bind(i64::from(o.write_pending))
+                .bind(o.at);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

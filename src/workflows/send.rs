@@ -400,8 +400,7 @@ async fn settle(ctx: &JobCtx, p: &ParticipantRow, s: Option<Settled>) -> Result<
     if let Some(s) = s {
         stripe_send::set_outcome(&mut *tx, &p.account_id, &p.id, &s.outcome).await?;
         for customer in &s.customers {
-            stripe_send::link_customer(&mut *tx, &p.account_id, &p.id, customer, s.how, now)
-                .await?;
+            stripe_send::link_customer(&mut tx, &p.account_id, &p.id, customer, s.how, now).await?;
         }
         if let Some((kind, text)) = &s.event {
             participants::add_event(&mut *tx, p, *kind, text, now).await?;

@@ -10,14 +10,17 @@
 //! event that never arrived. Every customer's outcome is recorded once per run (its primary
 //! key), which is what makes the webhook, the sweep and retries agree.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::StripeAccess;
 use crate::{
-    campaigns::join::{admit, Newcomer, Source},
+    campaigns::join::{admit_all, Newcomer, Source},
     db::{
         campaigns::{self, CampaignRow},
         participants,
@@ -47,8 +50,11 @@ pub const WRITE: &str = "stripe.sync_write";
 pub const CUSTOMER: &str = "stripe.sync_customer";
 pub const SWEEP: &str = "stripe.sync_sweep";
 
-/// Customers per page (Stripe's largest), and referral links written per write-back job.
+/// Customers per page (Stripe's largest), pages one job reads before handing on to a job of
+/// its own (so one long run does not hold a worker for good), and referral links written per
+/// write-back job.
 const PAGE_SIZE: u32 = 100;
+const PAGES_PER_JOB: u32 = 20;
 const WRITE_BATCH: i64 = 25;
 /// How often the ongoing syncs look for customers whose event never arrived.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -112,38 +118,61 @@ pub enum Decision {
     Skip(SkipReason, String),
 }
 
-/// Decides what becomes of `customer` in campaign `c` (`room`: how many more people the
-/// account's user limit lets in).
-pub async fn decide(
+/// Decides what becomes of each customer in campaign `c` (`room`: how many more people the
+/// account's user limit lets in), asking the database once for the lot.
+pub async fn decide_all(
     conn: &mut AnyConnection,
     c: &CampaignRow,
     mapping: &SyncMapping,
-    customer: &CustomerFacts,
-    room: i64,
-) -> Result<Decision, sqlx::Error> {
-    let person = match map_customer(mapping, &c.referrer_form, customer) {
-        Ok(p) => p,
-        Err((reason, detail)) => return Ok(Decision::Skip(reason, detail)),
-    };
-    if let Some(p) = participants::by_email(&mut *conn, &c.id, &person.email).await? {
-        let ours = customer.metadata.get(KEY_PARTICIPANT) == Some(&p.id);
-        let already_linked = ours
-            || p.stripe_customer_id.as_deref() == Some(customer.id.as_str())
-            || stripe_send::customers_of(&mut *conn, &c.account_id, &p.id)
-                .await?
-                .contains(&customer.id);
-        return Ok(Decision::Link {
-            participant: Box::new(p),
-            already_linked,
-        });
+    customers: &[CustomerFacts],
+    mut room: i64,
+) -> Result<Vec<Decision>, sqlx::Error> {
+    let mapped: Vec<_> = customers
+        .iter()
+        .map(|customer| map_customer(mapping, &c.referrer_form, customer))
+        .collect();
+    let emails: Vec<&str> = mapped
+        .iter()
+        .filter_map(|m| m.as_ref().ok())
+        .map(|p| p.email.as_str())
+        .collect();
+    let existing: HashMap<String, participants::ParticipantRow> =
+        participants::by_emails(&mut *conn, &c.id, &emails)
+            .await?
+            .into_iter()
+            .map(|p| (p.email.clone(), p))
+            .collect();
+    let mut decisions = Vec::with_capacity(customers.len());
+    for (customer, mapped) in customers.iter().zip(mapped) {
+        let person = match mapped {
+            Ok(p) => p,
+            Err((reason, detail)) => {
+                decisions.push(Decision::Skip(reason, detail));
+                continue;
+            }
+        };
+        if let Some(p) = existing.get(&person.email).cloned() {
+            let ours = customer.metadata.get(KEY_PARTICIPANT) == Some(&p.id);
+            let already_linked = ours
+                || p.stripe_customer_id.as_deref() == Some(customer.id.as_str())
+                || stripe_send::customers_of(&mut *conn, &c.account_id, &p.id)
+                    .await?
+                    .contains(&customer.id);
+            decisions.push(Decision::Link {
+                participant: Box::new(p),
+                already_linked,
+            });
+        } else if room <= 0 {
+            decisions.push(Decision::Skip(
+                SkipReason::UserLimit,
+                "Not added: the account's user limit was reached".into(),
+            ));
+        } else {
+            room -= 1;
+            decisions.push(Decision::Enrol(person));
+        }
     }
-    if room <= 0 {
-        return Ok(Decision::Skip(
-            SkipReason::UserLimit,
-            "Not added: the account's user limit was reached".into(),
-        ));
-    }
-    Ok(Decision::Enrol(person))
+    Ok(decisions)
 }
 
 /// Where customers are being placed: a sync of a campaign, as of `now`.
@@ -154,106 +183,132 @@ struct Target<'a> {
     now: i64,
 }
 
-/// Carries out the decision for one customer within the run's transaction, and counts it.
-/// Nothing happens when the run recorded this customer already (a retry, or the webhook and
-/// the sweep both seeing them). Returns whether someone was enrolled.
+impl Target<'_> {
+    fn how(&self) -> &'static str {
+        match self.run.kind {
+            RunKind::Once => "sync",
+            RunKind::Ongoing => "ongoing sync",
+        }
+    }
+
+    fn outcome<'a>(
+        &'a self,
+        customer: &'a CustomerFacts,
+        outcome: &'a str,
+        detail: String,
+    ) -> NewOutcome<'a> {
+        NewOutcome {
+            run_id: &self.run.id,
+            customer_id: &customer.id,
+            email: customer.email.as_deref().unwrap_or_default().trim(),
+            outcome,
+            detail,
+            participant_id: None,
+            write_pending: false,
+            at: self.now,
+        }
+    }
+}
+
+/// Why a customer who is someone already in the campaign was not enrolled.
+fn already_there(p: &participants::ParticipantRow, already_linked: bool) -> String {
+    format!(
+        "Already in the campaign ({}, joined {}); {}",
+        p.email,
+        format_date(p.created_at),
+        if already_linked {
+            "already linked to this customer"
+        } else {
+            "linked to this customer instead"
+        }
+    )
+}
+
+/// Carries out the decisions for customers none of whom the run has recorded and no two of
+/// whom share an email, within the run's transaction, in a few statements; counts them.
 async fn place(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     to: &Target<'_>,
-    customer: &CustomerFacts,
-    decision: Decision,
+    customers: &[CustomerFacts],
+    decisions: Vec<Decision>,
     tally: &mut Tally,
-) -> Result<bool, AppError> {
-    let (backend, c, run, now) = (to.backend, to.c, to.run, to.now);
-    let email = customer.email.as_deref().unwrap_or_default().trim();
-    let (outcome, detail) = match &decision {
-        Decision::Enrol(_) => ("enrolled", String::new()),
-        Decision::Link {
-            participant,
-            already_linked,
-        } => {
-            if *already_linked && run.kind == RunKind::Ongoing {
-                // Refloop's own customer for someone already here (sending to Stripe).
-                return Ok(false);
+) -> Result<(), AppError> {
+    let (c, run, now, how) = (to.c, to.run, to.now, to.how());
+    let mut outcomes = Vec::new();
+    let mut linked = Vec::new();
+    let mut newcomers = Vec::new();
+    let mut enrolling = Vec::new();
+    for (customer, decision) in customers.iter().zip(decisions) {
+        match decision {
+            Decision::Skip(reason, detail) => {
+                tally.skip(reason);
+                outcomes.push(to.outcome(customer, reason.key(), detail));
             }
-            (
-                SkipReason::AlreadyParticipant.key(),
-                format!(
-                    "Already in the campaign ({}, joined {}); {}",
-                    participant.email,
-                    format_date(participant.created_at),
-                    if *already_linked {
-                        "already linked to this customer"
-                    } else {
-                        "linked to this customer instead"
-                    }
-                ),
-            )
-        }
-        Decision::Skip(reason, detail) => (reason.key(), detail.clone()),
-    };
-    let recorded = runs::record_outcome(
-        &mut **tx,
-        &NewOutcome {
-            run_id: &run.id,
-            customer_id: &customer.id,
-            email,
-            outcome,
-            detail: &detail,
-            at: now,
-        },
-    )
-    .await?;
-    if !recorded {
-        return Ok(false);
-    }
-    tally.read += 1;
-    let how = match run.kind {
-        RunKind::Once => "sync",
-        RunKind::Ongoing => "ongoing sync",
-    };
-    match decision {
-        Decision::Skip(reason, _) => tally.skip(reason),
-        Decision::Link {
-            participant,
-            already_linked,
-        } => {
-            tally.skip(SkipReason::AlreadyParticipant);
-            if !already_linked {
-                link_existing(tx, &participant, &customer.id, how, now).await?;
-            }
-        }
-        Decision::Enrol(person) => {
-            let note = format!(
-                "Enrolled from Stripe customer {} by {how} on {}; {}",
-                customer.id,
-                format_date(now),
-                run.settings.describe_write_back()
-            );
-            let newcomer = Newcomer {
-                email: person.email,
-                first_name: person.first_name,
-                last_name: person.last_name,
-                fields: person.fields,
-                source: Source::Sync {
-                    customer: customer.id.clone(),
-                    note,
-                },
-            };
-            let Some(p) = admit(tx, backend, c, None, newcomer, now).await? else {
+            Decision::Link {
+                participant,
+                already_linked,
+            } => {
+                if already_linked && run.kind == RunKind::Ongoing {
+                    // Refloop's own customer for someone already here (sending to Stripe).
+                    continue;
+                }
                 tally.skip(SkipReason::AlreadyParticipant);
-                return Ok(false);
-            };
-            stripe_send::link_customer(&mut **tx, &c.account_id, &p.id, &customer.id, how, now)
-                .await?;
-            let write = run.settings.writes_back();
-            runs::set_enrolled(&mut **tx, &run.id, &customer.id, &p.id, write).await?;
-            tally.enrolled += 1;
-            tally.to_write += i64::from(write);
-            return Ok(true);
+                let detail = already_there(&participant, already_linked);
+                outcomes.push(to.outcome(customer, SkipReason::AlreadyParticipant.key(), detail));
+                if !already_linked {
+                    linked.push((participant, customer.id.as_str()));
+                }
+            }
+            Decision::Enrol(person) => {
+                let note = format!(
+                    "Enrolled from Stripe customer {} by {how} on {}; {}",
+                    customer.id,
+                    format_date(now),
+                    run.settings.describe_write_back()
+                );
+                newcomers.push(Newcomer {
+                    email: person.email,
+                    first_name: person.first_name,
+                    last_name: person.last_name,
+                    fields: person.fields,
+                    source: Source::Sync {
+                        customer: customer.id.clone(),
+                        note,
+                    },
+                });
+                enrolling.push(customer);
+            }
         }
     }
-    Ok(false)
+    let admitted = admit_all(tx, to.backend, c, None, newcomers, now).await?;
+    let write = run.settings.writes_back();
+    let mut links = Vec::new();
+    for (customer, person) in enrolling.into_iter().zip(&admitted) {
+        match person {
+            Some(p) => {
+                tally.enrolled += 1;
+                tally.to_write += i64::from(write);
+                let mut o = to.outcome(customer, "enrolled", String::new());
+                o.participant_id = Some(p.id.clone());
+                o.write_pending = write;
+                outcomes.push(o);
+                links.push((p.id.as_str(), customer.id.as_str()));
+            }
+            None => {
+                // They joined by themselves while the sync ran.
+                tally.skip(SkipReason::AlreadyParticipant);
+                let detail = "Already in the campaign (joined while the sync ran)".to_string();
+                outcomes.push(to.outcome(customer, SkipReason::AlreadyParticipant.key(), detail));
+            }
+        }
+    }
+    stripe_send::link_customers(tx, &c.account_id, &links, how, now).await?;
+    for (participant, customer) in linked {
+        link_existing(tx, &participant, customer, how, now).await?;
+    }
+    tally.read += outcomes.len() as i64;
+    runs::record_outcomes(tx, &outcomes).await?;
+    Ok(())
 }
 
 /// Links a customer to someone already in the campaign (who is then in Stripe).
@@ -264,7 +319,7 @@ async fn link_existing(
     how: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    stripe_send::link_customer(&mut **tx, &p.account_id, &p.id, customer, how, now).await?;
+    stripe_send::link_customer(tx, &p.account_id, &p.id, customer, how, now).await?;
     let text = format!("Linked to Stripe customer {customer} by {how}");
     if p.stripe_status != StripeStatus::Sent {
         let outcome = Outcome {
@@ -286,8 +341,32 @@ async fn room(conn: &mut AnyConnection, account_id: &str) -> Result<i64, sqlx::E
     Ok(limit - count)
 }
 
+/// Splits customers where an email comes again, so that each part can be decided at once: a
+/// customer whose email an earlier customer of the same batch brought is then seen as
+/// someone already in the campaign.
+fn distinct_runs(customers: &[CustomerFacts]) -> Vec<&[CustomerFacts]> {
+    let mut parts = Vec::new();
+    let (mut start, mut seen) = (0, HashSet::new());
+    for (i, customer) in customers.iter().enumerate() {
+        let email = customer
+            .email
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
+        if !email.is_empty() && !seen.insert(email.clone()) {
+            parts.push(&customers[start..i]);
+            start = i;
+            seen = HashSet::from([email]);
+        }
+    }
+    parts.push(&customers[start..]);
+    parts
+}
+
 /// Places a batch of customers in one run, within `tx` (which holds the run's lock): the
-/// counts, and the write-back's job when links are to be written.
+/// counts, and the write-back's job when links are to be written. A customer the run has
+/// recorded already (a retry, or the webhook and the sweep both seeing them) is left as is.
 async fn place_all(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
@@ -297,6 +376,20 @@ async fn place_all(
     now: i64,
 ) -> Result<Tally, AppError> {
     let mut tally = Tally::default();
+    let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+    let recorded: HashSet<String> = runs::recorded(&mut **tx, &run.id, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let mut once = HashSet::new();
+    let fresh: Vec<CustomerFacts> = customers
+        .iter()
+        .filter(|c| !recorded.contains(&c.id) && once.insert(c.id.as_str()))
+        .cloned()
+        .collect();
+    if fresh.is_empty() {
+        return Ok(tally);
+    }
     let mut left = room(tx, &c.account_id).await?;
     let to = Target {
         backend,
@@ -304,11 +397,11 @@ async fn place_all(
         run,
         now,
     };
-    for customer in customers {
-        let decision = decide(tx, c, &run.settings.mapping, customer, left).await?;
-        if place(tx, &to, customer, decision, &mut tally).await? {
-            left -= 1;
-        }
+    for part in distinct_runs(&fresh) {
+        let decisions = decide_all(tx, c, &run.settings.mapping, part, left).await?;
+        let before = tally.enrolled;
+        place(tx, &to, part, decisions, &mut tally).await?;
+        left -= tally.enrolled - before;
     }
     if tally.to_write > 0 {
         queue::enqueue(tx, backend, &write_job(&run.account_id, &run.id)).await?;
@@ -343,11 +436,22 @@ async fn on_stripe_error(ctx: &JobCtx, run: &RunRow, e: StripeError) -> Result<(
     fail(ctx, run, format!("Stripe answered: {e}")).await
 }
 
-/// One page of a one-time run.
+/// What committing a page of a one-time run led to.
+enum Committed {
+    /// The page is in, with these counts; the job goes on with the next.
+    GoOn(Tally),
+    /// The job is complete: the run ended, the next page has a job of its own, or another
+    /// copy of this job had placed the page already.
+    Complete,
+}
+
+/// A one-time run's job: up to `PAGES_PER_JOB` pages, each committed in a transaction of its
+/// own together with the checkpoint, while the next page is read from Stripe. Whatever stops
+/// it, the job (or its retry) continues after the last committed page.
 async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
     let (account, run_id) = job_run(&ctx);
     let db = &ctx.db;
-    let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
+    let Some(mut run) = runs::run(db.pool(), &account, &run_id).await? else {
         return Ok(());
     };
     if run.status != RunStatus::Reading {
@@ -366,35 +470,74 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
         page_size: Some(PAGE_SIZE),
         ..Default::default()
     };
-    let page = match stripe
-        .client
-        .customers_page(&filter, run.cursor.as_deref())
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return on_stripe_error(&ctx, &run, e).await,
+    let read = |after: Option<String>| {
+        let (client, filter) = (&stripe.client, &filter);
+        async move { client.customers_page(filter, after.as_deref()).await }
     };
-    let customers: Vec<CustomerFacts> = page.data.iter().map(facts).collect();
+    let mut page = read(run.cursor.clone()).await;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let (customers, has_more) = match page {
+            Ok(p) => (p.data.iter().map(facts).collect::<Vec<_>>(), p.has_more),
+            Err(e) => return on_stripe_error(&ctx, &run, e).await,
+        };
+        let last = customers.last().map(|c| c.id.clone());
+        let more = has_more && last.is_some();
+        let go_on = more && pages < PAGES_PER_JOB;
+        let next = async {
+            match (go_on, &last) {
+                (true, Some(after)) => Some(read(Some(after.clone())).await),
+                _ => None,
+            }
+        };
+        let (committed, next) =
+            tokio::join!(commit_page(&ctx, &c, &run, &customers, more, go_on), next);
+        let Committed::GoOn(tally) = committed? else {
+            return Ok(());
+        };
+        run.cursor = last;
+        run.tally.limit += tally.limit;
+        page = next.expect("the next page is read whenever the job goes on");
+    }
+}
+
+/// Places one page of a one-time run and moves its checkpoint, in one transaction under the
+/// run's lock. `more`: pages follow; `go_on`: this job reads them (otherwise a job of their
+/// own is enqueued and this one completes).
+async fn commit_page(
+    ctx: &JobCtx,
+    c: &CampaignRow,
+    run: &RunRow,
+    customers: &[CustomerFacts],
+    more: bool,
+    go_on: bool,
+) -> Result<Committed, JobError> {
+    let db = &ctx.db;
     let now = unix_now();
     let mut tx = db.begin().await?;
     runs::lock_run(&mut *tx, &run.id).await?;
-    // The checkpoint is read again under the lock: a second worker's copy of this page sees
+    // The checkpoint is read again under the lock: a second worker's copy of this job sees
     // it moved and stops.
-    match runs::run(&mut *tx, &account, &run.id).await? {
+    match runs::run(&mut *tx, &run.account_id, &run.id).await? {
         Some(r) if r.status == RunStatus::Reading && r.cursor == run.cursor => {}
         _ => {
             ctx.complete_in(&mut tx).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(Committed::Complete);
         }
     }
-    let tally = place_all(&mut tx, db.backend(), &c, &run, &customers, now)
+    let tally = place_all(&mut tx, db.backend(), c, run, customers, now)
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     let cursor = customers.last().map(|c| c.id.as_str());
     runs::add_tally(&mut *tx, &run.id, &tally, cursor, 0).await?;
-    if page.has_more {
-        queue::enqueue(&mut tx, db.backend(), &page_job(&account, &run.id)).await?;
+    if go_on {
+        tx.commit().await?;
+        return Ok(Committed::GoOn(tally));
+    }
+    if more {
+        queue::enqueue(&mut tx, db.backend(), &page_job(&run.account_id, &run.id)).await?;
     } else {
         let pending = !runs::pending_writes(&mut *tx, &run.id, 1).await?.is_empty();
         let (status, finished) = if pending {
@@ -414,7 +557,7 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
     }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Committed::Complete)
 }
 
 /// Writes a batch of referral links back to the run's customers, then passes the baton.
@@ -681,16 +824,15 @@ pub async fn preview(
         .map_err(|e| format!("Stripe answered: {e}"))?;
     let db_error = |e: sqlx::Error| format!("database: {e}");
     let mut conn = db.pool().acquire().await.map_err(db_error)?;
-    let mut left = room(&mut conn, &c.account_id).await.map_err(db_error)?;
+    let left = room(&mut conn, &c.account_id).await.map_err(db_error)?;
+    let customers: Vec<CustomerFacts> = page.data.iter().map(facts).collect();
+    let decisions = decide_all(&mut conn, c, &settings.mapping, &customers, left)
+        .await
+        .map_err(db_error)?;
     let mut rows = Vec::new();
-    for customer in &page.data {
-        let f = facts(customer);
-        let decision = decide(&mut conn, c, &settings.mapping, &f, left)
-            .await
-            .map_err(db_error)?;
+    for (customer, decision) in page.data.iter().zip(decisions) {
         let (outcome, enrols) = match decision {
             Decision::Enrol(p) => {
-                left -= 1;
                 let name = [p.first_name.as_str(), p.last_name.as_str()]
                     .iter()
                     .filter(|s| !s.is_empty())

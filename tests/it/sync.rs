@@ -192,6 +192,9 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
     let _workers = s.workers(30_000);
     // Cid joined the campaign before the sync.
     join_ok(&t.db, request(SLUG, "cid@x.test", "Cid", None)).await;
+    // A second customer with Ann's email, on the same page of Stripe's list (older, so after
+    // her): she is enrolled once and this one is linked to her.
+    let twin = s.customer(t, Some("ann@x.test"), Some("Ann Lee")).await;
     let ann = s
         .customer(t, Some("Ann@X.test"), Some("Ann Marie Lee"))
         .await;
@@ -245,9 +248,9 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         .unwrap();
     let p = s.finished(t).await;
     assert_eq!(p.status, RunStatus::Done, "{p:?}");
-    assert_eq!((p.read, p.enrolled), (4, 1));
+    assert_eq!((p.read, p.enrolled), (5, 1));
     assert_eq!(count(&p, SkipReason::BlankField), 2);
-    assert_eq!(count(&p, SkipReason::AlreadyParticipant), 1);
+    assert_eq!(count(&p, SkipReason::AlreadyParticipant), 2);
     assert_eq!((p.to_write, p.written, p.write_failed), (1, 1, 0));
 
     // Ann is a person referring, linked to her customer, with the link written back.
@@ -301,10 +304,21 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         "First name (from the customer's name) is blank in Stripe"
     );
     assert_eq!(reason_of(&cid).reason, SkipReason::AlreadyParticipant);
+    assert!(
+        reason_of(&twin)
+            .detail
+            .starts_with("Already in the campaign (ann@x.test, joined "),
+        "{:?}",
+        reason_of(&twin)
+    );
+    let anns = db::stripe_send::customers_of(t.db.pool(), &s.alice.account_id, &person.id)
+        .await
+        .unwrap();
+    assert!(anns.contains(&ann) && anns.contains(&twin), "{anns:?}");
     let (_, csv) = sync::skipped_csv_file(&t.db, &s.alice, &s.campaign, &p.run_id)
         .await
         .unwrap();
-    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(
         csv.contains(&format!(
             "{no_email},,A mapped field is blank in Stripe,Email is blank in Stripe"
@@ -317,8 +331,8 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         .await
         .unwrap();
     let again = s.finished(t).await;
-    assert_eq!((again.read, again.enrolled), (4, 0));
-    assert_eq!(count(&again, SkipReason::AlreadyParticipant), 2);
+    assert_eq!((again.read, again.enrolled), (5, 0));
+    assert_eq!(count(&again, SkipReason::AlreadyParticipant), 3);
 }
 
 async fn the_user_limit_stops_the_sync_and_says_who_was_not_added(t: &TestDb) {
