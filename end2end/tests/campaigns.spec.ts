@@ -178,7 +178,7 @@ test('people join as referrers and friends, refusals are explained, and the team
   await expect(page.locator('table.participants')).toContainText('Invited');
   await page.getByRole('link', { name: 'Bob' }).click();
   await expect(page.getByRole('heading', { name: 'Bob', level: 2 })).toBeVisible();
-  await expect(page.locator('.facts')).toContainText('Referred by');
+  await expect(page.locator('.participant-facts')).toContainText('Referred by');
   await expect(page.locator('.timeline li[data-kind="joined"]')).toContainText(`referral link of ${annEmail}`);
 
   // The dashboard counts the clicks on Ann's link, the joins and the friend.

@@ -335,7 +335,7 @@ pub fn ParticipantPage() -> impl IntoView {
                     <CampaignTabs campaign=c.clone() active=Tab::Users />
                     <h2 class="participant-name">{s.display_name()}</h2>
                     <section class="card">
-                        <table class="facts">
+                        <table class="facts participant-facts">
                             <tbody>
                                 <tr><th>"Email"</th><td>{s.email.clone()}</td></tr>
                                 <tr><th>"Kind"</th><td>{s.kind.label()}</td></tr>
