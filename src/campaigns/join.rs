@@ -266,17 +266,18 @@ pub(crate) async fn admit_all(
         .into_iter()
         .map(|p| added.contains(&p.id).then_some(p))
         .collect();
-    let firsts: Vec<(EventKind, String)> = newcomers
+    let firsts: Vec<(&ParticipantRow, EventKind, String)> = admitted
         .iter()
-        .zip(&admitted)
-        .filter(|(_, p)| p.is_some())
-        .map(|(n, _)| first_event(c, referrer, &n.source))
+        .zip(&newcomers)
+        .filter_map(|(p, n)| {
+            let p = p.as_ref()?;
+            let (kind, how) = first_event(c, referrer, &n.source);
+            Some((p, kind, how))
+        })
         .collect();
-    let events: Vec<(&ParticipantRow, EventKind, &str)> = admitted
+    let events: Vec<(&ParticipantRow, EventKind, &str)> = firsts
         .iter()
-        .flatten()
-        .zip(&firsts)
-        .map(|(p, (kind, how))| (p, *kind, how.as_str()))
+        .map(|(p, kind, how)| (*p, *kind, how.as_str()))
         .collect();
     participants::add_events(tx, &events, now).await?;
     for (person, n) in admitted.iter().zip(&newcomers) {

@@ -314,6 +314,17 @@ pub struct CustomerFacts {
     pub deleted: bool,
 }
 
+impl CustomerFacts {
+    /// The email as a participant would have it: trimmed, lower case (empty when none).
+    pub fn normalised_email(&self) -> String {
+        self.email
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase()
+    }
+}
+
 /// A customer as a participant-to-be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappedPerson {
@@ -361,7 +372,7 @@ pub fn map_customer(
         return Err((SkipReason::Deleted, "deleted in Stripe".into()));
     }
     let blank = |what: String| Err((SkipReason::BlankField, format!("{what} is blank in Stripe")));
-    let email = c.email.as_deref().unwrap_or_default().trim().to_lowercase();
+    let email = c.normalised_email();
     if email.is_empty() {
         return blank("Email".into());
     }

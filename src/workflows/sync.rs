@@ -1,9 +1,10 @@
 //! Syncing the merchant's Stripe customers into a campaign as people referring.
 //!
-//! A one-time run is a chain of `stripe.sync` jobs, one page of 100 customers each: the
-//! page's enrolments, its outcomes, its counts, the checkpoint (the last customer read) and the
-//! next page's job commit together, so a crash or restart continues after the last committed
-//! page and nothing is enrolled twice. Referral links go back to Stripe in a `stripe.sync_write`
+//! A one-time run is a chain of `stripe.sync` jobs of up to 20 pages of 100 customers each: a
+//! page's enrolments, its outcomes, its counts and the checkpoint (the last customer read)
+//! commit together, in a few multi-row statements, while the next page is read; the job's last
+//! page enqueues the next job in the same transaction. A crash or restart continues after the
+//! last committed page and nothing is enrolled twice. Referral links go back to Stripe in a `stripe.sync_write`
 //! chain per run, under the account's rate limit. While a campaign's ongoing sync is on, a new
 //! customer is enrolled from its `customer.created` event (`stripe.sync_customer`), and
 //! `stripe.sync_sweep` reads the customers created since the watermark every minute, for any
@@ -348,12 +349,7 @@ fn distinct_runs(customers: &[CustomerFacts]) -> Vec<&[CustomerFacts]> {
     let mut parts = Vec::new();
     let (mut start, mut seen) = (0, HashSet::new());
     for (i, customer) in customers.iter().enumerate() {
-        let email = customer
-            .email
-            .as_deref()
-            .unwrap_or_default()
-            .trim()
-            .to_lowercase();
+        let email = customer.normalised_email();
         if !email.is_empty() && !seen.insert(email.clone()) {
             parts.push(&customers[start..i]);
             start = i;
@@ -438,8 +434,8 @@ async fn on_stripe_error(ctx: &JobCtx, run: &RunRow, e: StripeError) -> Result<(
 
 /// What committing a page of a one-time run led to.
 enum Committed {
-    /// The page is in, with these counts; the job goes on with the next.
-    GoOn(Tally),
+    /// The page is in; the job goes on with the next.
+    GoOn,
     /// The job is complete: the run ended, the next page has a job of its own, or another
     /// copy of this job had placed the page already.
     Complete,
@@ -486,18 +482,18 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
         let more = has_more && last.is_some();
         let go_on = more && pages < PAGES_PER_JOB;
         let next = async {
-            match (go_on, &last) {
-                (true, Some(after)) => Some(read(Some(after.clone())).await),
-                _ => None,
+            if go_on {
+                Some(read(last.clone()).await)
+            } else {
+                None
             }
         };
         let (committed, next) =
             tokio::join!(commit_page(&ctx, &c, &run, &customers, more, go_on), next);
-        let Committed::GoOn(tally) = committed? else {
+        if let Committed::Complete = committed? {
             return Ok(());
-        };
+        }
         run.cursor = last;
-        run.tally.limit += tally.limit;
         page = next.expect("the next page is read whenever the job goes on");
     }
 }
@@ -519,14 +515,14 @@ async fn commit_page(
     runs::lock_run(&mut *tx, &run.id).await?;
     // The checkpoint is read again under the lock: a second worker's copy of this job sees
     // it moved and stops.
-    match runs::run(&mut *tx, &run.account_id, &run.id).await? {
-        Some(r) if r.status == RunStatus::Reading && r.cursor == run.cursor => {}
+    let counted = match runs::run(&mut *tx, &run.account_id, &run.id).await? {
+        Some(r) if r.status == RunStatus::Reading && r.cursor == run.cursor => r.tally,
         _ => {
             ctx.complete_in(&mut tx).await?;
             tx.commit().await?;
             return Ok(Committed::Complete);
         }
-    }
+    };
     let tally = place_all(&mut tx, db.backend(), c, run, customers, now)
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
@@ -534,7 +530,7 @@ async fn commit_page(
     runs::add_tally(&mut *tx, &run.id, &tally, cursor, 0).await?;
     if go_on {
         tx.commit().await?;
-        return Ok(Committed::GoOn(tally));
+        return Ok(Committed::GoOn);
     }
     if more {
         queue::enqueue(&mut tx, db.backend(), &page_job(&run.account_id, &run.id)).await?;
@@ -545,7 +541,7 @@ async fn commit_page(
         } else {
             (RunStatus::Done, Some(now))
         };
-        let skipped_limit = run.tally.limit + tally.limit;
+        let skipped_limit = counted.limit + tally.limit;
         let note = if skipped_limit > 0 {
             format!(
                 "Stopped at the account's user limit: {skipped_limit} customers were not added (listed in the report)."
