@@ -1,11 +1,12 @@
 //! Syncing the merchant's Stripe customers into a campaign as people referring.
 //!
-//! A one-time run is a chain of `stripe.sync` jobs of up to 20 pages of 100 customers each: a
-//! page's enrolments, its outcomes, its counts and the checkpoint (the last customer read)
-//! commit together, in a few multi-row statements, while the next page is read; the job's last
-//! page enqueues the next job in the same transaction. A crash or restart continues after the
-//! last committed page and nothing is enrolled twice. Referral links go back to Stripe in a `stripe.sync_write`
-//! chain per run, under the account's rate limit. While a campaign's ongoing sync is on, a new
+//! A one-time run is a chain of `stripe.sync` jobs of up to 20 pages of 100 customers each,
+//! read one after the other while the pages read so far are placed: their enrolments, their
+//! outcomes, the counts and the checkpoint (the last customer read) commit together, in a few
+//! multi-row statements; the job's last commit enqueues the next job in the same transaction. A
+//! crash or restart continues after the last committed page and nothing is enrolled twice.
+//! Referral links go back to Stripe in a `stripe.sync_write` chain per run, under the account's
+//! rate limit. While a campaign's ongoing sync is on, a new
 //! customer is enrolled from its `customer.created` event (`stripe.sync_customer`), and
 //! `stripe.sync_sweep` reads the customers created since the watermark every minute, for any
 //! event that never arrived. Every customer's outcome is recorded once per run (its primary
@@ -18,6 +19,7 @@ use std::{
 
 use serde_json::json;
 use sqlx::AnyConnection;
+use tokio::sync::mpsc::Sender;
 
 use super::StripeAccess;
 use crate::{
@@ -41,8 +43,8 @@ use crate::{
     error::AppError,
     jobs::{queue, JobCtx, JobError, NewJob, Registry},
     stripe::{
-        types::{Customer, CustomerParams, ListFilter},
-        StripeError,
+        types::{Customer, CustomerParams, List, ListFilter},
+        StripeClient, StripeError,
     },
 };
 
@@ -55,7 +57,11 @@ pub const SWEEP: &str = "stripe.sync_sweep";
 /// its own (so one long run does not hold a worker for good), and referral links written per
 /// write-back job.
 const PAGE_SIZE: u32 = 100;
-const PAGES_PER_JOB: u32 = 20;
+const PAGES_PER_JOB: usize = 20;
+/// Pages one transaction may place: those read while the transaction before it ran, so the
+/// commits keep up with Stripe without waiting for it (one page a commit when Stripe is the
+/// slower).
+const PAGES_PER_COMMIT: usize = 5;
 const WRITE_BATCH: i64 = 25;
 /// How often the ongoing syncs look for customers whose event never arrived.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -432,22 +438,23 @@ async fn on_stripe_error(ctx: &JobCtx, run: &RunRow, e: StripeError) -> Result<(
     fail(ctx, run, format!("Stripe answered: {e}")).await
 }
 
-/// What committing a page of a one-time run led to.
+/// What committing pages of a one-time run led to.
 enum Committed {
-    /// The page is in; the job goes on with the next.
+    /// The pages are in; the job goes on with the next.
     GoOn,
     /// The job is complete: the run ended, the next page has a job of its own, or another
-    /// copy of this job had placed the page already.
+    /// copy of this job had placed the pages already.
     Complete,
 }
 
-/// A one-time run's job: up to `PAGES_PER_JOB` pages, each committed in a transaction of its
-/// own together with the checkpoint, while the next page is read from Stripe. Whatever stops
-/// it, the job (or its retry) continues after the last committed page.
+/// A one-time run's job: up to `PAGES_PER_JOB` pages, read from Stripe one after the other
+/// while the pages read so far commit (up to `PAGES_PER_COMMIT` at once) in a transaction of
+/// their own together with the checkpoint. Whatever stops it, the job (or its retry) continues
+/// after the last committed page.
 async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
     let (account, run_id) = job_run(&ctx);
     let db = &ctx.db;
-    let Some(mut run) = runs::run(db.pool(), &account, &run_id).await? else {
+    let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
         return Ok(());
     };
     if run.status != RunStatus::Reading {
@@ -466,42 +473,70 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
         page_size: Some(PAGE_SIZE),
         ..Default::default()
     };
-    let read = |after: Option<String>| {
-        let (client, filter) = (&stripe.client, &filter);
-        async move { client.customers_page(filter, after.as_deref()).await }
-    };
-    let mut page = read(run.cursor.clone()).await;
-    let mut pages = 0;
-    loop {
-        pages += 1;
-        let (customers, has_more) = match page {
-            Ok(p) => (p.data.iter().map(facts).collect::<Vec<_>>(), p.has_more),
-            Err(e) => return on_stripe_error(&ctx, &run, e).await,
-        };
-        let last = customers.last().map(|c| c.id.clone());
-        let more = has_more && last.is_some();
-        let go_on = more && pages < PAGES_PER_JOB;
-        let next = async {
-            if go_on {
-                Some(read(last.clone()).await)
-            } else {
-                None
+    let (read, mut pages) = tokio::sync::mpsc::channel(PAGES_PER_COMMIT);
+    let reader = read_pages(&stripe.client, &filter, run.cursor.clone(), read);
+    let (ctx, c) = (&ctx, &c);
+    let committer = async move {
+        let mut run = run;
+        let mut taken = 0;
+        while let Some(first) = pages.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < PAGES_PER_COMMIT {
+                match pages.try_recv() {
+                    Ok(page) => batch.push(page),
+                    Err(_) => break,
+                }
             }
-        };
-        let (committed, next) =
-            tokio::join!(commit_page(&ctx, &c, &run, &customers, more, go_on), next);
-        if let Committed::Complete = committed? {
-            return Ok(());
+            taken += batch.len();
+            let (mut customers, mut more) = (Vec::new(), false);
+            for page in batch {
+                match page {
+                    Ok(p) => {
+                        customers.extend(p.data.iter().map(facts));
+                        more = p.has_more && !p.data.is_empty();
+                    }
+                    Err(e) => return on_stripe_error(ctx, &run, e).await,
+                }
+            }
+            let last = customers.last().map(|c| c.id.clone());
+            let go_on = more && taken < PAGES_PER_JOB;
+            if let Committed::Complete = commit_pages(ctx, c, &run, &customers, more, go_on).await?
+            {
+                return Ok(());
+            }
+            run.cursor = last;
         }
-        run.cursor = last;
-        page = next.expect("the next page is read whenever the job goes on");
+        // The reader stops after the page that ends the job, which completed it above.
+        Ok(())
+    };
+    let ((), done) = tokio::join!(reader, committer);
+    done
+}
+
+/// Reads a job's pages, from the customer after `after` on, until Stripe has no more, the job
+/// has its `PAGES_PER_JOB`, or the pages are no longer wanted (the job stopped).
+async fn read_pages(
+    client: &StripeClient,
+    filter: &ListFilter,
+    mut after: Option<String>,
+    pages: Sender<Result<List<Customer>, StripeError>>,
+) {
+    for _ in 0..PAGES_PER_JOB {
+        let page = client.customers_page(filter, after.as_deref()).await;
+        after = match &page {
+            Ok(p) if p.has_more => p.data.last().map(|c| c.id.clone()),
+            _ => None,
+        };
+        if pages.send(page).await.is_err() || after.is_none() {
+            return;
+        }
     }
 }
 
-/// Places one page of a one-time run and moves its checkpoint, in one transaction under the
+/// Places pages of a one-time run and moves its checkpoint, in one transaction under the
 /// run's lock. `more`: pages follow; `go_on`: this job reads them (otherwise a job of their
 /// own is enqueued and this one completes).
-async fn commit_page(
+async fn commit_pages(
     ctx: &JobCtx,
     c: &CampaignRow,
     run: &RunRow,

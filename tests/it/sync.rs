@@ -1,10 +1,11 @@
 //! Syncing Stripe customers into a campaign, against the sandbox over real HTTP with the real
 //! job queue: every skip reason, the user limit, a run killed half-way resuming from its
-//! checkpoint, the ongoing sync through the webhook and through the sweep, and switching it off.
+//! checkpoint, a run longer than one job through Stripe's errors, the ongoing sync through the webhook and through the sweep, and switching it off.
 
 use std::time::Duration;
 
 use axum::{routing::post, Router};
+use futures::StreamExt;
 use refloop::{
     auth::Ctx,
     campaigns::{self, sync},
@@ -33,6 +34,7 @@ crate::on_both_backends!(
     a_one_time_sync_enrols_every_customer_or_says_why_not,
     the_user_limit_stops_the_sync_and_says_who_was_not_added,
     a_killed_run_resumes_from_its_checkpoint_without_duplicates,
+    a_run_of_several_jobs_through_stripe_errors_enrols_everyone_once,
     ongoing_sync_enrols_from_the_webhook_and_the_sweep_until_switched_off,
 );
 
@@ -423,6 +425,61 @@ async fn a_killed_run_resumes_from_its_checkpoint_without_duplicates(t: &TestDb)
     .await
     .unwrap();
     assert_eq!(events, N as i64, "one enrolment each");
+}
+
+async fn a_run_of_several_jobs_through_stripe_errors_enrols_everyone_once(t: &TestDb) {
+    let s = Syncing::start(t).await;
+    // More pages than one job reads (20 of 100), created in no particular order; one customer
+    // in a hundred has the email of another, wherever the list puts the two.
+    const N: usize = 2_150;
+    const TWINS: usize = N / 100;
+    let client = s.stripe(t).await;
+    futures::stream::iter(0..N)
+        .map(|i| {
+            let client = client.clone();
+            let params = CustomerParams {
+                email: Some(format!("p{}@x.test", if i % 100 == 99 { i - 1 } else { i })),
+                name: Some("Pat Doe".into()),
+                ..Default::default()
+            };
+            async move { client.create_customer(&params, &format!("seed-{i}")).await }
+        })
+        .buffer_unordered(16)
+        .for_each(|created| async move {
+            created.unwrap();
+        })
+        .await;
+    // One request in five fails: Stripe's client and the job's retries must carry the run.
+    s.control("settings", json!({ "error_rate": 0.2 })).await;
+    let settings = SyncSettings {
+        link_key: String::new(),
+        code_key: String::new(),
+        ..Default::default()
+    };
+    sync::start(&s.queue, &s.alice, &s.campaign, settings)
+        .await
+        .unwrap();
+    let _workers = s.workers(30_000);
+    let p = s.finished(t).await;
+    assert_eq!(p.status, RunStatus::Done, "{p:?}");
+    assert_eq!((p.read, p.enrolled), (N as i64, (N - TWINS) as i64));
+    assert_eq!(count(&p, SkipReason::AlreadyParticipant), TWINS as i64);
+    assert_eq!(
+        participants::count_in_campaign(t.db.pool(), &s.campaign)
+            .await
+            .unwrap(),
+        (N - TWINS) as i64
+    );
+    let (events, links): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM participant_events WHERE account_id = $1 AND kind = 'synced'), \
+                (SELECT COUNT(DISTINCT customer_id) FROM participant_customers WHERE account_id = $1)",
+    )
+    .bind(&s.alice.account_id)
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events, (N - TWINS) as i64, "one enrolment each");
+    assert_eq!(links, N as i64, "every customer linked to its person");
 }
 
 async fn ongoing_sync_enrols_from_the_webhook_and_the_sweep_until_switched_off(t: &TestDb) {
