@@ -6,13 +6,17 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::campaigns::{get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus},
+    api::{
+        campaigns::{get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus},
+        sync::get_campaign_sync,
+    },
     domain::{
         campaigns::{
             check_form_fields, live_change_warnings, normalise_form, CampaignDetail,
             CampaignStatus, FieldKind, FormField,
         },
         permissions::Permission,
+        sync::CampaignSync,
         time::format_date_input,
     },
     error::AppError,
@@ -92,6 +96,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
         },
         |(id, ..)| get_campaign(id),
     );
+    let sync = Resource::new(id, get_campaign_sync);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
@@ -125,7 +130,10 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                         Step::Forms => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
                         Step::Rewards => view! { <RewardsStep campaign_id=c.id.clone() /> }.into_any(),
                         Step::Qualification => view! { <QualificationStep campaign_id=c.id.clone() /> }.into_any(),
-                        Step::Promote => view! { <PromoteStep campaign=c.clone() /> }.into_any(),
+                        Step::Promote => {
+                            let sync = sync.await;
+                            view! { <PromoteStep campaign=c.clone() sync /> }.into_any()
+                        }
                     };
                     view! {
                         <Title text=format!("Builder · {}", c.name) />
@@ -517,7 +525,7 @@ fn FieldRow(
 }
 
 #[component]
-fn PromoteStep(campaign: CampaignDetail) -> impl IntoView {
+fn PromoteStep(campaign: CampaignDetail, sync: Result<CampaignSync, AppError>) -> impl IntoView {
     let snippet = format!(
         "<a href=\"{}\" target=\"_blank\" rel=\"noopener\">Join our referral program</a>",
         campaign.join_link
@@ -549,6 +557,6 @@ fn PromoteStep(campaign: CampaignDetail) -> impl IntoView {
             <h2 id="integration-heading">"Stripe"</h2>
             <ul class="switches">{switches}</ul>
         </section>
-        <SyncPanel campaign_id=campaign.id.clone() />
+        <SyncPanel campaign_id=campaign.id.clone() sync />
     }
 }

@@ -19,6 +19,7 @@ use crate::{
         },
         time::{format_date, format_date_input, format_duration, format_utc, parse_date},
     },
+    error::AppError,
     ui::components::{
         campaign::{CampaignTabs, Tab},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
@@ -133,48 +134,61 @@ fn panel_body(s: CampaignSync) -> AnyView {
     .into_any()
 }
 
-/// The latest sync of a campaign, refreshed every second while one is under way, and at once
-/// when `refresh` changes (the wizard on the same page started one).
+/// The latest sync of a campaign, as its page loaded it (`sync`), then refreshed every second
+/// while one is under way, and at once when `refresh` changes (the wizard on the same page
+/// started one). The refreshes are the browser's own requests rather than a resource: a
+/// resource made inside the page's suspense breaks hydration now and then.
 #[component]
 pub fn SyncPanel(
     campaign_id: String,
+    sync: Result<CampaignSync, AppError>,
     #[prop(optional, into)] refresh: Option<Signal<u32>>,
 ) -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    let active = RwSignal::new(false);
-    let id = campaign_id.clone();
-    let sync = Resource::new(
-        move || (tick.get(), refresh.map(|r| r.get())),
-        move |_| get_campaign_sync(id.clone()),
-    );
-    Effect::new(move |_| {
-        let every = std::time::Duration::from_secs(1);
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if active.get_untracked() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            every,
-        ) {
-            on_cleanup(move || handle.clear());
+    let state = RwSignal::new(sync);
+    let wizard = format!("/app/campaigns/{campaign_id}/sync");
+    let reload = move || {
+        let id = campaign_id.clone();
+        leptos::task::spawn_local(async move { state.set(get_campaign_sync(id).await) });
+    };
+    Effect::new({
+        let reload = reload.clone();
+        move |_| {
+            let reload = reload.clone();
+            let under_way = move || {
+                state.with_untracked(|s| {
+                    s.as_ref()
+                        .is_ok_and(|s| s.runs.iter().any(|r| r.status.active()))
+                })
+            };
+            let every = std::time::Duration::from_secs(1);
+            if let Ok(handle) = set_interval_with_handle(
+                move || {
+                    if under_way() {
+                        reload();
+                    }
+                },
+                every,
+            ) {
+                on_cleanup(move || handle.clear());
+            }
         }
     });
-    let wizard = format!("/app/campaigns/{campaign_id}/sync");
+    if let Some(refresh) = refresh {
+        Effect::new(move |before: Option<u32>| {
+            let now = refresh.get();
+            if before.is_some() {
+                reload();
+            }
+            now
+        });
+    }
     view! {
         <section class="card sync-panel" aria-labelledby="sync-heading" aria-live="polite">
             <h2 id="sync-heading">"Stripe customers"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match sync.await {
-                        Err(e) => error_notice(&e),
-                        Ok(s) => {
-                            active.set(s.runs.iter().any(|r| r.status.active()));
-                            panel_body(s)
-                        }
-                    }
-                })}
-            </Transition>
+            {move || match state.get() {
+                Err(e) => error_notice(&e),
+                Ok(s) => panel_body(s),
+            }}
             <a class="button secondary small" href=wizard>"Sync Stripe customers…"</a>
         </section>
     }
@@ -228,7 +242,7 @@ pub fn SyncPage() -> impl IntoView {
                         "Every customer is accounted for: enrolled, or skipped with the reason."
                     </p>
                     {connect}
-                    <SyncPanel campaign_id=c.id.clone() refresh />
+                    <SyncPanel campaign_id=c.id.clone() sync=Ok(s.clone()) refresh />
                     <Explanation text=s.read_only.clone() />
                     <Wizard sync=s.clone() refresh />
                     {report}

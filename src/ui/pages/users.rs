@@ -11,6 +11,7 @@ use crate::{
         campaigns::get_campaign,
         health::why_participant,
         participants::{get_participant, list_participants, ImportParticipants},
+        sync::get_campaign_sync,
     },
     domain::{
         health::WhyAnswer,
@@ -38,6 +39,7 @@ pub fn UsersPage() -> impl IntoView {
     let query = move || ParticipantQuery::from_params(|k| query_map.read().get(k));
     let import = ServerAction::<ImportParticipants>::new();
     let campaign = Resource::new(id, get_campaign);
+    let sync = Resource::new(id, get_campaign_sync);
     let page = Resource::new(
         move || (id(), query(), import.version().get()),
         |(id, query, _)| list_participants(id, query),
@@ -83,6 +85,7 @@ pub fn UsersPage() -> impl IntoView {
                         }
                     }
                 };
+                let sync = sync.await;
                 let export = match me.explain(Permission::ExportParticipants) {
                     None => view! {
                         <a class="button secondary small" href=format!("/export/campaigns/{}/participants.csv", c.id) download="">"Export CSV"</a>
@@ -94,7 +97,7 @@ pub fn UsersPage() -> impl IntoView {
                     {head}
                     <Filters campaign_id=c.id.clone() query=q />
                     <div class="row">{export}</div>
-                    <SyncPanel campaign_id=c.id.clone() />
+                    <SyncPanel campaign_id=c.id.clone() sync />
                     {listing}
                     <ImportCard campaign_id=c.id.clone() action=import explanation=me.explain(Permission::EditCampaigns) />
                 }
