@@ -85,18 +85,21 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     let save_setup = ServerAction::<SaveCampaignSetup>::new();
     let set_status = ServerAction::<SetCampaignStatus>::new();
     let forms_saved = RwSignal::new(0u32);
-    let campaign = Resource::new(
-        move || {
-            (
-                id(),
-                save_setup.version().get(),
-                set_status.version().get(),
-                forms_saved.get(),
-            )
-        },
-        |(id, ..)| get_campaign(id),
+    // What the page shows again when it changes. The Promote step's sync panel is drawn afresh
+    // with it and with each step, so its data is read again then too.
+    let shown = move || {
+        (
+            id(),
+            save_setup.version().get(),
+            set_status.version().get(),
+            forms_saved.get(),
+        )
+    };
+    let campaign = Resource::new(shown, |(id, ..)| get_campaign(id));
+    let sync = Resource::new(
+        move || (shown(), step()),
+        |((id, ..), _)| get_campaign_sync(id),
     );
-    let sync = Resource::new(id, get_campaign_sync);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

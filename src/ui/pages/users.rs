@@ -39,11 +39,11 @@ pub fn UsersPage() -> impl IntoView {
     let query = move || ParticipantQuery::from_params(|k| query_map.read().get(k));
     let import = ServerAction::<ImportParticipants>::new();
     let campaign = Resource::new(id, get_campaign);
-    let sync = Resource::new(id, get_campaign_sync);
-    let page = Resource::new(
-        move || (id(), query(), import.version().get()),
-        |(id, query, _)| list_participants(id, query),
-    );
+    // What the page shows again when it changes; the sync panel is drawn afresh with it, so its
+    // data is read again too.
+    let shown = move || (id(), query(), import.version().get());
+    let page = Resource::new(shown, |(id, query, _)| list_participants(id, query));
+    let sync = Resource::new(shown, |(id, ..)| get_campaign_sync(id));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
