@@ -93,7 +93,10 @@ async fn measure(db: Db, stripe: Db, name: &str) {
             post(refloop::server::webhooks::stripe),
         )
         .with_state(queue.clone())
-        .nest_service("/sandbox", Sandbox::start(stripe.clone()).router());
+        .nest_service(
+            "/sandbox",
+            Sandbox::start(stripe.clone(), refloop::stripe_sandbox::Access::Controls).router(),
+        );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::new();
     http.post(format!("{base}/sandbox/_sandbox/settings"))

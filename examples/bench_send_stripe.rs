@@ -66,7 +66,7 @@ async fn main() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Sandbox::start(db.clone()).router();
+    let router = Sandbox::start(db.clone(), refloop::stripe_sandbox::Access::Controls).router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let access = StripeAccess {
         sealer: Sealer::random(),

@@ -27,7 +27,7 @@ async fn main() {
     let db = Db::connect(&url).await.expect("the database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Sandbox::start(db.clone()).router();
+    let app = Sandbox::start(db.clone(), refloop::stripe_sandbox::Access::Controls).router();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let http = reqwest::Client::new();

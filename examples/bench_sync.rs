@@ -109,7 +109,7 @@ async fn main() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Sandbox::start(stripe_db).router();
+    let router = Sandbox::start(stripe_db, refloop::stripe_sandbox::Access::Controls).router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = reqwest::Client::new();
     let limit = |rate: serde_json::Value| {

@@ -41,7 +41,8 @@ pub async fn connect_stripe(
             let name = crate::db::accounts::account_name(db.pool(), &ctx.account_id)
                 .await?
                 .unwrap_or_else(|| "Refloop".into());
-            let (account_id, key) = provision_sandbox_account(access, &name).await?;
+            let (account_id, key) =
+                provision_sandbox_account(access, &ctx.account_id, &name).await?;
             (
                 Some(sealer.seal(&key)),
                 Some(key_hint(&key)),
@@ -113,10 +114,11 @@ fn already_connected(current: Option<stripe_connections::ConnectionRow>) -> AppE
     ))
 }
 
-/// Opens an account in the built-in sandbox (over HTTP, like any Stripe call): its id and
-/// secret key.
+/// Opens an account in the built-in sandbox (over HTTP, like any Stripe call), belonging to the
+/// Refloop account `owner`: its id and secret key.
 async fn provision_sandbox_account(
     access: &StripeAccess,
+    owner: &str,
     name: &str,
 ) -> Result<(String, String), AppError> {
     let unavailable = |e: String| {
@@ -127,7 +129,8 @@ async fn provision_sandbox_account(
     };
     let answer: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/_sandbox/accounts", access.sandbox_url))
-        .json(&serde_json::json!({ "name": name }))
+        .bearer_auth(access.sandbox_token())
+        .json(&serde_json::json!({ "name": name, "owner": owner }))
         .send()
         .await
         .map_err(|e| unavailable(e.without_url().to_string()))?

@@ -13,6 +13,9 @@ use chacha20poly1305::{
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// A key derived from the secret key, never the key itself: for tokens other parts of this
+    /// instance share (`derive`) and the fingerprint kept in the database.
+    derived: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -48,16 +51,31 @@ impl Sealer {
                 key.to_vec()
             }
         };
-        Ok(Sealer {
-            cipher: XChaCha20Poly1305::new_from_slice(&key).expect("a 32-byte key"),
-        })
+        Ok(Sealer::from_key(&key))
+    }
+
+    fn from_key(key: &[u8]) -> Sealer {
+        Sealer {
+            cipher: XChaCha20Poly1305::new_from_slice(key).expect("a 32-byte key"),
+            derived: mac(key, b"refloop derived key v1"),
+        }
     }
 
     /// A sealer with a fresh random key, for tests.
     pub fn random() -> Sealer {
-        Sealer {
-            cipher: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
-        }
+        Sealer::from_key(&XChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
+    /// A token for `purpose`, the same in every process that has this secret key, and telling
+    /// nothing about the key (HMAC-SHA256), in hex.
+    pub fn derive(&self, purpose: &str) -> String {
+        hex(&mac(&self.derived, purpose.as_bytes()))
+    }
+
+    /// Names the secret key without revealing it: processes started with another key have
+    /// another fingerprint.
+    pub fn fingerprint(&self) -> String {
+        self.derive("fingerprint")[..16].to_string()
     }
 
     /// base64(nonce ‖ ciphertext).
@@ -86,6 +104,18 @@ impl Sealer {
             .map_err(|_| "sealed with another key, or altered".to_string())?;
         String::from_utf8(plain).map_err(|_| "not text".into())
     }
+}
+
+fn mac(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut m =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(message);
+    m.finalize().into_bytes().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_key(text: &str) -> Result<Vec<u8>, String> {
@@ -142,6 +172,21 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn derived_tokens_depend_on_the_key_and_the_purpose() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret.key");
+        let (a, again) = (
+            Sealer::load(None, &file).unwrap(),
+            Sealer::load(None, &file).unwrap(),
+        );
+        assert_eq!(a.derive("x"), again.derive("x"));
+        assert_eq!(a.fingerprint(), again.fingerprint());
+        assert_ne!(a.derive("x"), a.derive("y"));
+        assert_ne!(a.derive("x"), Sealer::random().derive("x"));
+        assert_eq!(a.derive("x").len(), 64);
     }
 
     #[test]

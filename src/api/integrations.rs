@@ -42,6 +42,12 @@ pub async fn connect_stripe(
                     "Choose the built-in sandbox or your own Stripe account.",
                 )
             })?;
+            if mode == StripeMode::Sandbox && !state.config.sandbox_available() {
+                return Err(AppError::invalid(
+                    "mode",
+                    "The built-in Stripe sandbox is switched off on this server (REFLOOP_SANDBOX=off). Connect your own Stripe account with a key.",
+                ));
+            }
             integrations::connect_stripe(
                 &state.db,
                 state.queue.stripe(),

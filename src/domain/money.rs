@@ -3,6 +3,28 @@
 /// Currencies without minor units.
 pub const ZERO_DECIMAL: [&str; 8] = ["jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof"];
 
+/// The currencies Stripe charges in (ISO 4217, lower case).
+pub const CURRENCIES: [&str; 139] = [
+    "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt",
+    "bgn", "bhd", "bif", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf",
+    "chf", "clp", "cny", "cop", "crc", "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "etb",
+    "eur", "fjd", "fkp", "gbp", "gel", "gip", "gmd", "gnf", "gtq", "gyd", "hkd", "hnl", "htg",
+    "huf", "idr", "ils", "inr", "isk", "jmd", "jod", "jpy", "kes", "kgs", "khr", "kmf", "krw",
+    "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "mad", "mdl", "mga", "mkd", "mmk",
+    "mnt", "mop", "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr",
+    "nzd", "omr", "pab", "pen", "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub",
+    "rwf", "sar", "sbd", "scr", "sek", "sgd", "shp", "sle", "sos", "srd", "std", "szl", "thb",
+    "tjs", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd", "uyu", "uzs", "vnd",
+    "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
+];
+
+/// The currency named by `code` (any case, surrounding spaces ignored), in lower case, if
+/// Stripe charges in it.
+pub fn known_currency(code: &str) -> Option<String> {
+    let code = code.trim().to_ascii_lowercase();
+    CURRENCIES.contains(&code.as_str()).then_some(code)
+}
+
 fn factor(currency: &str) -> i64 {
     if ZERO_DECIMAL.contains(&currency.to_lowercase().as_str()) {
         1
@@ -54,6 +76,18 @@ pub fn format_plain(minor: i64, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_known_currencies_are_accepted() {
+        assert_eq!(known_currency(" USD "), Some("usd".into()));
+        assert_eq!(known_currency("jpy"), Some("jpy".into()));
+        assert_eq!(known_currency("xyz"), None);
+        assert_eq!(known_currency("usd\"><img src=x onerror=alert(1)>"), None);
+        assert!(
+            CURRENCIES.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats"
+        );
+    }
 
     #[test]
     fn amounts_are_read_and_written_in_the_currency_s_units() {

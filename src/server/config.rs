@@ -104,6 +104,18 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_SANDBOX_URL")]
     pub sandbox_url: Option<String>,
 
+    /// The built-in Stripe sandbox: `on` (at /sandbox/stripe, for trying Refloop without a Stripe
+    /// account; each sandbox account is seen only by the Refloop account it belongs to) or
+    /// `off` (its routes answer 404 and it delivers nothing).
+    #[arg(long, env = "REFLOOP_SANDBOX", value_enum, default_value_t = SandboxMode::On)]
+    pub sandbox: SandboxMode,
+
+    /// Opens the sandbox's instance-wide test controls (reset, settings, clock, accounts) and
+    /// every sandbox account to anyone who reaches this server, and lets it deliver webhooks
+    /// to any loopback address: for tests and benchmarks, never in production.
+    #[arg(long, env = "REFLOOP_SANDBOX_CONTROLS", default_value_t = false)]
+    pub sandbox_controls: bool,
+
     /// Requests per second Refloop sends to one Stripe account in test mode, and in live mode
     /// (Stripe's limits are 25 and 100).
     #[arg(long, env = "REFLOOP_STRIPE_TEST_RATE", default_value_t = 25.0, value_parser = parse_rate)]
@@ -154,6 +166,12 @@ impl std::str::FromStr for Redacted {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    On,
+    Off,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +234,25 @@ impl Config {
         self.sandbox_url
             .clone()
             .unwrap_or_else(|| format!("http://127.0.0.1:{port}/sandbox/stripe"))
+    }
+
+    /// Where this server answers on the loopback address (or the address it listens on), for
+    /// requests it makes to itself: the sandbox's webhook deliveries.
+    pub fn local_url(&self) -> String {
+        let ip = self.addr.ip();
+        let host = match ip {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        format!("http://{host}:{}", self.addr.port())
+    }
+
+    /// Whether accounts can connect the built-in sandbox: this server hosts it, or
+    /// REFLOOP_SANDBOX_URL names one elsewhere.
+    pub fn sandbox_available(&self) -> bool {
+        self.sandbox == SandboxMode::On || self.sandbox_url.is_some()
     }
 
     /// Session cookies are marked Secure when Refloop is reached over HTTPS.

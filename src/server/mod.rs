@@ -149,7 +149,10 @@ pub async fn serve_sandbox(config: Config, port: u16) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not listen on {addr} (--port): {e}"))?;
     tracing::info!("Stripe sandbox listening on http://{addr} (API at /v1, controls at /_sandbox)");
-    let app = crate::stripe_sandbox::Sandbox::start(db.clone()).router();
+    // Alone, the sandbox is a test tool: its controls are open on the loopback address.
+    let app =
+        crate::stripe_sandbox::Sandbox::start(db.clone(), crate::stripe_sandbox::Access::Controls)
+            .router();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -22,8 +22,12 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/syncs/{run}/skipped.csv",
             get(export::sync_skipped_csv),
         )
-        .route("/webhooks/stripe/{id}", post(webhooks::stripe))
-        .nest_service("/sandbox/stripe", state.sandbox.clone().router())
+        .route("/webhooks/stripe/{id}", post(webhooks::stripe));
+    let pages = match &state.sandbox {
+        Some(sandbox) => pages.nest_service("/sandbox/stripe", sandbox.clone().router()),
+        None => pages,
+    };
+    let pages = pages
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -3,10 +3,15 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::Config;
+use super::{config::SandboxMode, Config};
 use crate::{
-    db::Db, jobs::Queue, mail::Mailer, secrets::Sealer, stripe::rate_limit::RateLimiters,
-    stripe_sandbox::Sandbox, workflows::StripeAccess,
+    db::Db,
+    jobs::Queue,
+    mail::Mailer,
+    secrets::Sealer,
+    stripe::rate_limit::RateLimiters,
+    stripe_sandbox::{Access, Gate, Member, Members, Sandbox},
+    workflows::StripeAccess,
 };
 
 /// What every handler and server function can reach. Cheap to clone.
@@ -17,8 +22,8 @@ pub struct AppState {
     /// Where work for the background is enqueued.
     pub queue: Queue,
     pub mailer: Mailer,
-    /// The built-in Stripe sandbox, served at /sandbox/stripe.
-    pub sandbox: Sandbox,
+    /// The built-in Stripe sandbox, served at /sandbox/stripe (none with `--sandbox off`).
+    pub sandbox: Option<Sandbox>,
     pub config: Arc<Config>,
 }
 
@@ -30,10 +35,47 @@ impl AppState {
         Ok(AppState {
             leptos_options: config.leptos_options(),
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
-            sandbox: Sandbox::start(db.clone()),
+            sandbox: (config.sandbox == SandboxMode::On)
+                .then(|| Sandbox::start(db.clone(), sandbox_access(&config, &db, &stripe))),
             queue: Queue::with_stripe(db.clone(), stripe),
             db,
             config: Arc::new(config),
+        })
+    }
+}
+
+/// The sandbox's doors: the test controls when the operator asks for them; otherwise each
+/// sandbox account belongs to a Refloop account, and webhooks go only to Refloop's own route.
+fn sandbox_access(config: &Config, db: &Db, stripe: &StripeAccess) -> Access {
+    if config.sandbox_controls {
+        return Access::Controls;
+    }
+    Access::Members(Arc::new(Gate {
+        members: Arc::new(SignedIn { db: db.clone() }),
+        provision_token: stripe.sandbox_token(),
+        webhooks_public: format!("{}/webhooks/stripe/", config.public_url()),
+        webhooks_local: format!("{}/webhooks/stripe/", config.local_url()),
+    }))
+}
+
+/// Refloop's sessions, as the sandbox asks about them.
+struct SignedIn {
+    db: Db,
+}
+
+impl Members for SignedIn {
+    fn member<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+    ) -> futures::future::BoxFuture<'a, Result<Option<Member>, String>> {
+        Box::pin(async move {
+            let ctx = crate::auth::caller_from(&self.db, headers, String::new())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(ctx.map(|c| Member {
+                may_act: c.can(crate::domain::permissions::Permission::ManageIntegrations),
+                account: c.account_id,
+            }))
         })
     }
 }

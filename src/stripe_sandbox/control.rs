@@ -6,7 +6,7 @@ use std::future::Future;
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -14,7 +14,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::{db_error, new_id, ApiError, Caller, Sandbox, Settings};
+use super::{
+    access::{self, Refused, Viewer},
+    db_error, new_id, new_secret, ApiError, Caller, Sandbox, Settings,
+};
 
 pub async fn account(sb: &Sandbox, account: &str) -> Result<Value, ApiError> {
     let row = sqlx::query("SELECT name, created FROM sandbox_accounts WHERE id = $1")
@@ -148,6 +151,8 @@ where
 struct ControlRequest {
     name: Option<String>,
     account: Option<String>,
+    /// The Refloop account a new sandbox account belongs to.
+    owner: Option<String>,
     permissions: Option<Vec<String>>,
     advance_secs: Option<i64>,
     /// Absent: unchanged; `null`: no limit; a number: requests per second.
@@ -182,10 +187,14 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `POST /_sandbox/{accounts|keys|reset|clock|settings}`.
+/// `POST /_sandbox/{action}`: the instance-wide controls (`reset`, `settings`, `clock`), which
+/// exist only with the test controls on, and the per-account ones (`accounts`, `keys`,
+/// `revoke_key`, `payment`, `refund`, `dispute`, `close_dispute`, `deliveries`), which inside a
+/// Refloop answer only members of the account's owner.
 pub async fn handle(
     State(sb): State<Sandbox>,
     Path(action): Path<String>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let req: ControlRequest = if body.is_empty() {
@@ -202,38 +211,93 @@ pub async fn handle(
             }
         }
     };
-    match run(&sb, &action, req).await {
+    match run(&sb, &action, &headers, req).await {
         Ok(v) => Json(v).into_response(),
         Err((status, message)) => (status, Json(json!({ "error": message }))).into_response(),
     }
 }
 
+const INSTANCE_WIDE: [&str; 3] = ["reset", "settings", "clock"];
+const PER_ACCOUNT: [&str; 8] = [
+    "accounts",
+    "keys",
+    "revoke_key",
+    "payment",
+    "refund",
+    "dispute",
+    "close_dispute",
+    "deliveries",
+];
+
 async fn run(
     sb: &Sandbox,
     action: &str,
+    headers: &HeaderMap,
     req: ControlRequest,
-) -> Result<Value, (StatusCode, String)> {
+) -> Result<Value, Refused> {
     let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_string());
+    let exists =
+        PER_ACCOUNT.contains(&action) || (sb.controls() && INSTANCE_WIDE.contains(&action));
+    if !exists {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("no sandbox control `{action}`"),
+        ));
+    }
+    let viewer = sb.viewer(headers).await?;
     let db = sb.db.pool();
-    let internal = |e: sqlx::Error| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "stripe sandbox storage");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The sandbox could not use its storage.".to_string(),
+        )
+    };
+    // The account a per-account control acts on, once the caller may act on it.
+    let account = |act: bool| {
+        let account = req.account.clone();
+        let viewer = &viewer;
+        async move {
+            let account = account.ok_or_else(|| bad("`account` is required"))?;
+            viewer.check(sb, &account, act).await?;
+            Ok::<String, Refused>(account)
+        }
+    };
     match action {
         "accounts" => {
+            let owner = match &viewer {
+                Viewer::Anyone => req.owner.clone(),
+                Viewer::Refloop => Some(
+                    req.owner
+                        .clone()
+                        .ok_or_else(|| bad("`owner` is required"))?,
+                ),
+                Viewer::Member(m) if m.may_act => Some(m.account.clone()),
+                Viewer::Member(_) => return Err(access::forbidden()),
+            };
+            let name = req.name.as_deref().unwrap_or("Sandbox merchant").trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(bad("`name` is 1 to 100 characters"));
+            }
             let account = new_id("acct");
-            let secret = format!("sk_test_{}", &new_id("x")[2..]);
-            sqlx::query("INSERT INTO sandbox_accounts (id, name, created) VALUES ($1, $2, $3)")
-                .bind(&account)
-                .bind(req.name.as_deref().unwrap_or("Sandbox merchant"))
-                .bind(sb.now())
-                .execute(db)
-                .await
-                .map_err(internal)?;
+            let secret = new_secret("sk_test_");
+            sqlx::query(
+                "INSERT INTO sandbox_accounts (id, name, created, owner) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&account)
+            .bind(name)
+            .bind(sb.now())
+            .bind(owner)
+            .execute(db)
+            .await
+            .map_err(internal)?;
             insert_key(sb, &secret, &account, &[])
                 .await
                 .map_err(internal)?;
             Ok(json!({ "account": account, "secret_key": secret }))
         }
         "keys" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(true).await?;
             let permissions = req.permissions.unwrap_or_default();
             if let Some(p) = permissions.iter().find(|p| {
                 !p.starts_with("rak_") || !(p.ends_with("_read") || p.ends_with("_write"))
@@ -242,7 +306,7 @@ async fn run(
                     "`{p}` is not a permission of the form rak_<resource>_<read|write>"
                 )));
             }
-            let key = format!("rk_test_{}", &new_id("x")[2..]);
+            let key = new_secret("rk_test_");
             insert_key(sb, &key, &account, &permissions)
                 .await
                 .map_err(internal)?;
@@ -250,19 +314,36 @@ async fn run(
         }
         "revoke_key" => {
             let key = req.key.ok_or_else(|| bad("`key` is required"))?;
-            let done = sqlx::query("DELETE FROM sandbox_keys WHERE key = $1")
+            let owner: Option<String> =
+                sqlx::query_scalar("SELECT account FROM sandbox_keys WHERE key = $1")
+                    .bind(&key)
+                    .fetch_optional(db)
+                    .await
+                    .map_err(internal)?;
+            let Some(owner) = owner else {
+                return Err(bad("no such key"));
+            };
+            viewer
+                .check(sb, &owner, true)
+                .await
+                .map_err(|(status, m)| {
+                    if status == StatusCode::NOT_FOUND {
+                        bad("no such key")
+                    } else {
+                        (status, m)
+                    }
+                })?;
+            sqlx::query("DELETE FROM sandbox_keys WHERE key = $1")
                 .bind(&key)
                 .execute(db)
                 .await
                 .map_err(internal)?;
-            if done.rows_affected() == 0 {
-                return Err(bad("no such key"));
-            }
             Ok(json!({ "revoked": true }))
         }
         "reset" => {
             for table in [
                 "sandbox_idempotency",
+                "sandbox_deliveries",
                 "sandbox_objects",
                 "sandbox_keys",
                 "sandbox_accounts",
@@ -349,7 +430,7 @@ async fn run(
             }))
         }
         "payment" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(true).await?;
             let customer = req.customer.ok_or_else(|| bad("`customer` is required"))?;
             let amount = req.amount.filter(|a| *a > 0).ok_or_else(|| {
                 bad("`amount` (in the currency's smallest unit, > 0) is required")
@@ -367,7 +448,7 @@ async fn run(
             .map_err(api)
         }
         "refund" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(true).await?;
             let charge = req.charge.ok_or_else(|| bad("`charge` is required"))?;
             let mut params = json!({ "charge": charge });
             if let Some(a) = req.amount {
@@ -378,21 +459,21 @@ async fn run(
                 .map_err(api)
         }
         "dispute" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(true).await?;
             let charge = req.charge.ok_or_else(|| bad("`charge` is required"))?;
             super::payments::open_dispute(sb, &account, &charge, req.amount)
                 .await
                 .map_err(api)
         }
         "close_dispute" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(true).await?;
             let dispute = req.dispute.ok_or_else(|| bad("`dispute` is required"))?;
             super::payments::close_dispute(sb, &account, &dispute, req.won.unwrap_or(false))
                 .await
                 .map_err(api)
         }
         "deliveries" => {
-            let account = req.account.ok_or_else(|| bad("`account` is required"))?;
+            let account = account(false).await?;
             Ok(
                 json!({ "data": super::webhooks::deliveries(sb, &account, 200).await.map_err(internal)? }),
             )
@@ -404,7 +485,7 @@ async fn run(
     }
 }
 
-fn api(e: ApiError) -> (StatusCode, String) {
+fn api(e: ApiError) -> Refused {
     (
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
         e.message,

@@ -1,18 +1,33 @@
 //! A small dashboard for playing the merchant's side: customers with their metadata, payments,
 //! webhook endpoints and deliveries, with buttons to simulate a payment, refund one, and
-//! delete an endpoint. Plain HTML that works without scripts.
+//! delete an endpoint. Plain HTML that works without scripts, rendered with Leptos's views (so
+//! every value is escaped) and served with a Content-Security-Policy that allows no script.
+//! Inside a Refloop, a signed-in member sees only the sandbox accounts of their own account,
+//! and acts in them with Manage integrations.
 
 use axum::{
     extract::{Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     Form,
 };
+use leptos::{prelude::*, tachys::view::RenderHtml};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::{customers, payments, store, webhooks, Sandbox};
-use crate::domain::money::{format_amount, parse_amount};
+use super::{
+    access::{Refused, Viewer},
+    customers, payments, store, webhooks, Sandbox,
+};
+use crate::domain::money::{format_amount, known_currency, parse_amount};
+
+/// The dashboard runs no script and is framed by nobody.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Currencies the payment form offers.
+const PAY_IN: [&str; 4] = ["usd", "eur", "gbp", "jpy"];
 
 #[derive(Deserialize, Default)]
 pub struct Selected {
@@ -20,175 +35,424 @@ pub struct Selected {
     notice: Option<String>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-pub async fn page(State(sb): State<Sandbox>, Query(sel): Query<Selected>) -> Response {
-    match render(&sb, sel).await {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("The sandbox dashboard failed: {e}"),
-        )
-            .into_response(),
+pub async fn page(
+    State(sb): State<Sandbox>,
+    Query(sel): Query<Selected>,
+    headers: HeaderMap,
+) -> Response {
+    let viewer = match sb.viewer(&headers).await {
+        Ok(v) => v,
+        Err(refused) => return refusal(refused),
+    };
+    match gather(&sb, &viewer, sel).await {
+        Ok(Ok(data)) => html(StatusCode::OK, render(data)),
+        Ok(Err(refused)) => refusal(refused),
+        Err(e) => {
+            tracing::error!(error = %e, "stripe sandbox dashboard");
+            refusal((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The sandbox dashboard could not read its storage. Try again in a moment.".into(),
+            ))
+        }
     }
 }
 
-async fn render(sb: &Sandbox, sel: Selected) -> Result<String, sqlx::Error> {
-    let accounts = sqlx::query("SELECT id, name FROM sandbox_accounts ORDER BY created DESC, id")
-        .fetch_all(sb.db.pool())
-        .await?;
-    let accounts: Vec<(String, String)> = accounts
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let current = sel
-        .account
-        .clone()
-        .or_else(|| accounts.first().map(|a| a.0.clone()));
-    let mut html = String::from(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe sandbox · Refloop</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><style>\
-         body{font-family:system-ui,sans-serif;margin:0;background:#f6f7fb;color:#1b1d29}\
-         header{background:#635bff;color:#fff;padding:.8rem 2rem}main{padding:1rem 2rem;max-width:70rem}\
-         section{background:#fff;border:1px solid #e2e4ee;border-radius:10px;padding:1rem 1.2rem;margin:0 0 1.2rem}\
-         table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #eee;vertical-align:top;font-size:.9rem}\
-         form{display:inline-flex;gap:.3rem;margin:0}input,select{padding:.25rem;font:inherit;width:6rem}button{font:inherit;cursor:pointer}\
-         code{font-size:.85rem}.notice{background:#e5f6ee;border:1px solid #137a4b;padding:.5rem 1rem;border-radius:8px}\
-         </style></head><body><header><strong>Stripe sandbox</strong> · test mode · the merchant's side of Refloop</header><main>",
+/// Someone not signed in is sent to sign in; other refusals are shown as a page.
+fn refusal((status, message): Refused) -> Response {
+    if status == StatusCode::UNAUTHORIZED {
+        return Redirect::to("/signin").into_response();
+    }
+    let view = view! {
+        <main>
+            <section>
+                <p role="alert">{message}</p>
+                <p><a href="/app/integrations">"Back to Refloop"</a></p>
+            </section>
+        </main>
+    };
+    html(status, document(view.to_html()))
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut res = (status, Html(body)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
     );
-    if let Some(n) = &sel.notice {
-        html.push_str(&format!(
-            "<p class=\"notice\" role=\"status\">{}</p>",
-            esc(n)
-        ));
-    }
-    if accounts.is_empty() {
-        html.push_str("<section><p>No sandbox accounts yet. Connect the built-in sandbox from Refloop's Integrations page to create one.</p></section></main></body></html>");
-        return Ok(html);
-    }
-    html.push_str("<section><form method=\"get\"><label>Account <select name=\"account\" onchange=\"this.form.submit()\">");
-    for (id, name) in &accounts {
-        let selected = if Some(id) == current.as_ref() {
-            " selected"
-        } else {
-            ""
+    res
+}
+
+struct Customer {
+    id: String,
+    email: String,
+    name: String,
+    metadata: Vec<(String, String)>,
+    balance: String,
+}
+
+struct Charge {
+    id: String,
+    customer: String,
+    amount: String,
+    refunded: String,
+    status: String,
+    currency: String,
+    refundable: bool,
+}
+
+struct Endpoint {
+    id: String,
+    url: String,
+    status: String,
+    events: String,
+}
+
+struct Delivery {
+    kind: String,
+    event: String,
+    status: String,
+    attempts: i64,
+    answer: String,
+}
+
+struct Dashboard {
+    notice: Option<String>,
+    accounts: Vec<(String, String)>,
+    account: String,
+    customers: Vec<Customer>,
+    charges: Vec<Charge>,
+    endpoints: Vec<Endpoint>,
+    deliveries: Vec<Delivery>,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The sandbox accounts a viewer sees: all of them with the test controls on, their own
+/// account's inside a Refloop.
+async fn accounts_seen(
+    sb: &Sandbox,
+    viewer: &Viewer,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows =
+        match viewer {
+            Viewer::Anyone => {
+                sqlx::query("SELECT id, name FROM sandbox_accounts ORDER BY created DESC, id")
+                    .fetch_all(sb.db.pool())
+                    .await?
+            }
+            Viewer::Member(m) => sqlx::query(
+                "SELECT id, name FROM sandbox_accounts WHERE owner = $1 ORDER BY created DESC, id",
+            )
+            .bind(&m.account)
+            .fetch_all(sb.db.pool())
+            .await?,
+            Viewer::Refloop => Vec::new(),
         };
-        html.push_str(&format!(
-            "<option value=\"{}\"{selected}>{} ({})</option>",
-            esc(id),
-            esc(name),
-            esc(id)
-        ));
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}
+
+async fn gather(
+    sb: &Sandbox,
+    viewer: &Viewer,
+    sel: Selected,
+) -> Result<Result<Dashboard, Refused>, sqlx::Error> {
+    let accounts = accounts_seen(sb, viewer).await?;
+    let account = match sel.account {
+        Some(a) if accounts.iter().any(|(id, _)| *id == a) => a,
+        Some(a) => return Ok(Err(super::access::not_found(&a))),
+        None => accounts.first().map(|a| a.0.clone()).unwrap_or_default(),
+    };
+    let mut data = Dashboard {
+        notice: sel.notice,
+        accounts,
+        account,
+        customers: Vec::new(),
+        charges: Vec::new(),
+        endpoints: Vec::new(),
+        deliveries: Vec::new(),
+    };
+    if data.account.is_empty() {
+        return Ok(Ok(data));
     }
-    html.push_str("</select></label> <button>Show</button></form></section>");
-    let account = current.unwrap_or_default();
     let q = store::ListQuery {
         limit: 100,
         ..Default::default()
     };
-
-    let (customers, _) = store::list(&sb.db, &account, "customer", &q).await?;
-    html.push_str(&format!(
-        "<section><h2>New customer</h2><form method=\"post\" action=\"dashboard/customer\">\
-         <input type=\"hidden\" name=\"account\" value=\"{}\">\
-         <input name=\"email\" aria-label=\"New customer's email\" placeholder=\"email\" style=\"width:14rem\">\
-         <input name=\"name\" aria-label=\"New customer's name\" placeholder=\"name\" style=\"width:10rem\">\
-         <button>Create customer</button></form></section>",
-        esc(&account)
-    ));
-    html.push_str("<section><h2>Customers</h2><table><thead><tr><th>Customer</th><th>Metadata</th><th>Balance</th><th>Simulate a payment</th></tr></thead><tbody>");
-    for c in &customers {
-        let id = c["id"].as_str().unwrap_or_default();
-        let metadata: String = c["metadata"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        format!(
-                            "<div><code>{}</code> = {}</div>",
-                            esc(k),
-                            esc(v.as_str().unwrap_or_default())
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    let account = data.account.clone();
+    for c in store::list(&sb.db, &account, "customer", &q).await?.0 {
         let currency = c["currency"].as_str().unwrap_or("usd");
-        html.push_str(&format!(
-            "<tr data-customer=\"{id}\"><td><code>{id}</code><br>{}<br>{}</td><td>{metadata}</td><td>{}</td><td>\
-             <form method=\"post\" action=\"dashboard/payment\"><input type=\"hidden\" name=\"account\" value=\"{acct}\">\
-             <input type=\"hidden\" name=\"customer\" value=\"{id}\"><input name=\"amount\" aria-label=\"Amount for {email}\" placeholder=\"20.00\" required>\
-             <select name=\"currency\" aria-label=\"Currency\"><option>usd</option><option>eur</option><option>gbp</option><option>jpy</option></select>\
-             <button aria-label=\"Pay as {email}\">Pay</button></form></td></tr>",
-            esc(c["email"].as_str().unwrap_or("(no email)")),
-            esc(c["name"].as_str().unwrap_or("")),
-            format_amount(c["balance"].as_i64().unwrap_or_default(), currency),
-            acct = esc(&account),
-            email = esc(c["email"].as_str().unwrap_or(id)),
-        ));
+        data.customers.push(Customer {
+            id: text(&c["id"]),
+            email: c["email"].as_str().unwrap_or("(no email)").to_string(),
+            name: text(&c["name"]),
+            metadata: c["metadata"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+                .unwrap_or_default(),
+            balance: format_amount(c["balance"].as_i64().unwrap_or_default(), currency),
+        });
     }
-    html.push_str("</tbody></table></section>");
-
-    let (charges, _) = store::list(&sb.db, &account, "charge", &q).await?;
-    html.push_str("<section><h2>Payments</h2><table><thead><tr><th>Charge</th><th>Customer</th><th>Amount</th><th>Refunded</th><th>Status</th><th></th></tr></thead><tbody>");
-    for ch in &charges {
-        let id = ch["id"].as_str().unwrap_or_default();
-        let currency = ch["currency"].as_str().unwrap_or("usd");
-        let refundable = ch["status"] == "succeeded" && ch["refunded"] != true;
-        let refund = if refundable {
-            format!(
-                "<form method=\"post\" action=\"dashboard/refund\"><input type=\"hidden\" name=\"account\" value=\"{}\"><input type=\"hidden\" name=\"charge\" value=\"{id}\">\
-                 <input name=\"amount\" aria-label=\"Refund amount for {id}\" placeholder=\"all\"><input type=\"hidden\" name=\"currency\" value=\"{currency}\"><button>Refund</button></form>",
-                esc(&account)
-            )
-        } else {
-            String::new()
-        };
-        html.push_str(&format!(
-            "<tr data-charge=\"{id}\"><td><code>{id}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{refund}</td></tr>",
-            esc(ch["customer"].as_str().unwrap_or("-")),
-            format_amount(ch["amount_captured"].as_i64().unwrap_or_default(), currency),
-            format_amount(ch["amount_refunded"].as_i64().unwrap_or_default(), currency),
-            esc(ch["status"].as_str().unwrap_or_default()),
-        ));
+    for ch in store::list(&sb.db, &account, "charge", &q).await?.0 {
+        let currency = ch["currency"].as_str().unwrap_or("usd").to_string();
+        data.charges.push(Charge {
+            id: text(&ch["id"]),
+            customer: ch["customer"].as_str().unwrap_or("-").to_string(),
+            amount: format_amount(
+                ch["amount_captured"].as_i64().unwrap_or_default(),
+                &currency,
+            ),
+            refunded: format_amount(
+                ch["amount_refunded"].as_i64().unwrap_or_default(),
+                &currency,
+            ),
+            status: text(&ch["status"]),
+            refundable: ch["status"] == "succeeded" && ch["refunded"] != true,
+            currency,
+        });
     }
-    html.push_str("</tbody></table></section>");
-
-    let (endpoints, _) = store::list(&sb.db, &account, "webhook_endpoint", &q).await?;
-    html.push_str("<section><h2>Webhook endpoints</h2><table><thead><tr><th>Endpoint</th><th>Status</th><th>Events</th><th></th></tr></thead><tbody>");
-    for e in &endpoints {
-        let id = e["id"].as_str().unwrap_or_default();
-        html.push_str(&format!(
-            "<tr data-endpoint=\"{id}\"><td><code>{id}</code><br>{}</td><td>{}</td><td>{}</td><td>\
-             <form method=\"post\" action=\"dashboard/delete_endpoint\"><input type=\"hidden\" name=\"account\" value=\"{}\"><input type=\"hidden\" name=\"endpoint\" value=\"{id}\"><button>Delete endpoint</button></form></td></tr>",
-            esc(e["url"].as_str().unwrap_or_default()),
-            esc(e["status"].as_str().unwrap_or_default()),
-            esc(&e["enabled_events"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()),
-            esc(&account),
-        ));
+    for e in store::list(&sb.db, &account, "webhook_endpoint", &q)
+        .await?
+        .0
+    {
+        data.endpoints.push(Endpoint {
+            id: text(&e["id"]),
+            url: text(&e["url"]),
+            status: text(&e["status"]),
+            events: e["enabled_events"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+        });
     }
-    html.push_str("</tbody></table></section><section><h2>Webhook deliveries</h2><table><thead><tr><th>Event</th><th>Status</th><th>Attempts</th><th>Last answer</th></tr></thead><tbody>");
     for d in webhooks::deliveries(sb, &account, 50).await? {
-        html.push_str(&format!(
-            "<tr><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(d["type"].as_str().unwrap_or_default()),
-            esc(d["event"].as_str().unwrap_or_default()),
-            esc(d["status"].as_str().unwrap_or_default()),
-            d["attempts"],
-            esc(&match (&d["last_status_code"], d["last_error"].as_str()) {
+        data.deliveries.push(Delivery {
+            kind: text(&d["type"]),
+            event: text(&d["event"]),
+            status: text(&d["status"]),
+            attempts: d["attempts"].as_i64().unwrap_or_default(),
+            answer: match (&d["last_status_code"], d["last_error"].as_str()) {
                 (_, Some(err)) => err.to_string(),
                 (Value::Number(code), None) => code.to_string(),
                 _ => "-".to_string(),
-            }),
-        ));
+            },
+        });
     }
-    html.push_str("</tbody></table></section></main></body></html>");
-    Ok(html)
+    Ok(Ok(data))
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f7fb;color:#1b1d29}\
+header{background:#635bff;color:#fff;padding:.8rem 2rem}main{padding:1rem 2rem;max-width:70rem}\
+section{background:#fff;border:1px solid #e2e4ee;border-radius:10px;padding:1rem 1.2rem;margin:0 0 1.2rem}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #eee;vertical-align:top;font-size:.9rem}\
+form{display:inline-flex;gap:.3rem;margin:0}input,select{padding:.25rem;font:inherit;width:6rem}button{font:inherit;cursor:pointer}\
+code{font-size:.85rem}.notice{background:#e5f6ee;border:1px solid #137a4b;padding:.5rem 1rem;border-radius:8px}";
+
+/// The page around a rendered body.
+fn document(main: String) -> String {
+    let head = view! {
+        <head>
+            <meta charset="utf-8" />
+            <title>"Stripe sandbox · Refloop"</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1" />
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+            <style>{STYLE}</style>
+        </head>
+    };
+    let header = view! {
+        <header>
+            <strong>"Stripe sandbox"</strong>
+            " · test mode · the merchant's side of Refloop"
+        </header>
+    };
+    format!(
+        "<!DOCTYPE html><html lang=\"en\">{}<body>{}{main}</body></html>",
+        head.to_html(),
+        header.to_html()
+    )
+}
+
+fn render(d: Dashboard) -> String {
+    let notice = d
+        .notice
+        .map(|n| view! { <p class="notice" role="status">{n}</p> });
+    if d.accounts.is_empty() {
+        let view = view! {
+            <main>
+                {notice}
+                <section>
+                    <p>
+                        "No sandbox accounts yet. Connect the built-in sandbox from Refloop's Integrations page to create one."
+                    </p>
+                </section>
+            </main>
+        };
+        return document(view.to_html());
+    }
+    let current = d.account.clone();
+    let account = d.account;
+    let options = d
+        .accounts
+        .into_iter()
+        .map(|(id, name)| {
+            let selected = id == current;
+            let label = format!("{name} ({id})");
+            view! { <option value=id selected=selected>{label}</option> }
+        })
+        .collect_view();
+    let customers = d
+        .customers
+        .into_iter()
+        .map(|c| {
+            let metadata = c
+                .metadata
+                .into_iter()
+                .map(|(k, v)| view! { <div><code>{k}</code>" = "{v}</div> })
+                .collect_view();
+            let who = if c.email == "(no email)" { c.id.clone() } else { c.email.clone() };
+            let pay_currencies = PAY_IN
+                .iter()
+                .map(|c| view! { <option>{*c}</option> })
+                .collect_view();
+            let id = c.id.clone();
+            view! {
+                <tr data-customer=id>
+                    <td><code>{c.id.clone()}</code><br />{c.email}<br />{c.name}</td>
+                    <td>{metadata}</td>
+                    <td>{c.balance}</td>
+                    <td>
+                        <form method="post" action="dashboard/payment">
+                            <input type="hidden" name="account" value=account.clone() />
+                            <input type="hidden" name="customer" value=c.id />
+                            <input name="amount" aria-label=format!("Amount for {who}") placeholder="20.00" required maxlength="20" />
+                            <select name="currency" aria-label="Currency">{pay_currencies}</select>
+                            <button aria-label=format!("Pay as {who}")>"Pay"</button>
+                        </form>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let charges = d
+        .charges
+        .into_iter()
+        .map(|ch| {
+            let refund = ch.refundable.then(|| {
+                view! {
+                    <form method="post" action="dashboard/refund">
+                        <input type="hidden" name="account" value=account.clone() />
+                        <input type="hidden" name="charge" value=ch.id.clone() />
+                        <input name="amount" aria-label=format!("Refund amount for {}", ch.id) placeholder="all" maxlength="20" />
+                        <input type="hidden" name="currency" value=ch.currency.clone() />
+                        <button>"Refund"</button>
+                    </form>
+                }
+            });
+            view! {
+                <tr data-charge=ch.id.clone()>
+                    <td><code>{ch.id.clone()}</code></td>
+                    <td><code>{ch.customer}</code></td>
+                    <td>{ch.amount}</td>
+                    <td>{ch.refunded}</td>
+                    <td>{ch.status}</td>
+                    <td>{refund}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let endpoints = d
+        .endpoints
+        .into_iter()
+        .map(|e| {
+            let id = e.id.clone();
+            view! {
+                <tr data-endpoint=id>
+                    <td><code>{e.id.clone()}</code><br />{e.url}</td>
+                    <td>{e.status}</td>
+                    <td>{e.events}</td>
+                    <td>
+                        <form method="post" action="dashboard/delete_endpoint">
+                            <input type="hidden" name="account" value=account.clone() />
+                            <input type="hidden" name="endpoint" value=e.id />
+                            <button>"Delete endpoint"</button>
+                        </form>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let deliveries = d
+        .deliveries
+        .into_iter()
+        .map(|d| {
+            view! {
+                <tr>
+                    <td>{d.kind}<br /><code>{d.event}</code></td>
+                    <td>{d.status}</td>
+                    <td>{d.attempts}</td>
+                    <td>{d.answer}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let view = view! {
+        <main>
+            {notice}
+            <section>
+                <form method="get">
+                    <label>"Account " <select name="account">{options}</select></label>
+                    " "
+                    <button>"Show"</button>
+                </form>
+            </section>
+            <section>
+                <h2>"New customer"</h2>
+                <form method="post" action="dashboard/customer">
+                    <input type="hidden" name="account" value=account.clone() />
+                    <input name="email" aria-label="New customer's email" placeholder="email" style="width:14rem" maxlength="200" />
+                    <input name="name" aria-label="New customer's name" placeholder="name" style="width:10rem" maxlength="200" />
+                    <button>"Create customer"</button>
+                </form>
+            </section>
+            <section>
+                <h2>"Customers"</h2>
+                <table>
+                    <thead><tr><th>"Customer"</th><th>"Metadata"</th><th>"Balance"</th><th>"Simulate a payment"</th></tr></thead>
+                    <tbody>{customers}</tbody>
+                </table>
+            </section>
+            <section>
+                <h2>"Payments"</h2>
+                <table>
+                    <thead><tr><th>"Charge"</th><th>"Customer"</th><th>"Amount"</th><th>"Refunded"</th><th>"Status"</th><th></th></tr></thead>
+                    <tbody>{charges}</tbody>
+                </table>
+            </section>
+            <section>
+                <h2>"Webhook endpoints"</h2>
+                <table>
+                    <thead><tr><th>"Endpoint"</th><th>"Status"</th><th>"Events"</th><th></th></tr></thead>
+                    <tbody>{endpoints}</tbody>
+                </table>
+            </section>
+            <section>
+                <h2>"Webhook deliveries"</h2>
+                <table>
+                    <thead><tr><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th></tr></thead>
+                    <tbody>{deliveries}</tbody>
+                </table>
+            </section>
+        </main>
+    };
+    document(view.to_html())
 }
 
 #[derive(Deserialize)]
@@ -203,17 +467,27 @@ pub struct Action {
     name: Option<String>,
 }
 
-/// The dashboard's buttons; each goes back to the dashboard with what happened.
+/// The dashboard's buttons; each goes back to the dashboard with what happened. Inside a
+/// Refloop, each needs Manage integrations in the account that owns the sandbox account.
 pub async fn act(
     State(sb): State<Sandbox>,
     Path(action): Path<String>,
+    headers: HeaderMap,
     Form(f): Form<Action>,
 ) -> Response {
-    let currency = f
-        .currency
-        .clone()
-        .unwrap_or_else(|| "usd".into())
-        .to_lowercase();
+    let allowed = match sb.viewer(&headers).await {
+        Ok(viewer) => viewer.check(&sb, &f.account, true).await,
+        Err(refused) => Err(refused),
+    };
+    if let Err(refused) = allowed {
+        return refusal(refused);
+    }
+    let Some(currency) = known_currency(f.currency.as_deref().unwrap_or("usd")) else {
+        return back(
+            &f.account,
+            "Not done: choose a currency Stripe supports, such as usd.",
+        );
+    };
     let outcome: Result<String, String> = match action.as_str() {
         "payment" => match (
             f.customer.as_deref(),

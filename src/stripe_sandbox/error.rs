@@ -162,11 +162,16 @@ impl ApiError {
     }
 }
 
-/// `sk_test_****abcd`, as Stripe shows keys in messages.
+/// `sk_test_****abcd`, as Stripe shows keys in messages. Counts characters, not bytes: a key
+/// is whatever a caller sent, in any script.
 fn mask(key: &str) -> String {
-    let prefix_len = key.match_indices('_').nth(1).map_or(0, |(i, _)| i + 1);
-    let tail = &key[key.len().saturating_sub(4)..];
-    format!("{}****{tail}", &key[..prefix_len.min(key.len())])
+    let prefix: String = match key.match_indices('_').nth(1) {
+        Some((i, _)) => key[..=i].chars().take(16).collect(),
+        None => String::new(),
+    };
+    let chars: Vec<char> = key.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{prefix}****{tail}")
 }
 
 impl IntoResponse for ApiError {
@@ -178,5 +183,19 @@ impl IntoResponse for ApiError {
                 .insert("stripe-should-retry", "true".parse().unwrap());
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn keys_are_masked_whatever_their_characters() {
+        assert_eq!(mask("sk_test_abcdefgh1234"), "sk_test_****1234");
+        assert_eq!(mask("sk_test_ééééé"), "sk_test_****éééé");
+        assert_eq!(mask("é"), "****é");
+        assert_eq!(mask(""), "****");
+        assert_eq!(mask("_é_"), "_é_****_é_");
     }
 }

@@ -6,6 +6,7 @@
 //! `/sandbox/stripe/v1/…` is Stripe's API; `/sandbox/stripe/_sandbox/…` are the sandbox's own
 //! test controls, never confused with it.
 
+mod access;
 mod control;
 mod customers;
 mod dashboard;
@@ -37,6 +38,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use sqlx::Row;
 
+pub use access::{Access, Gate, Member, Members};
 pub use error::ApiError;
 
 use crate::{db::Db, stripe::form};
@@ -95,6 +97,7 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct Sandbox {
     db: Db,
+    access: Access,
     inner: Arc<Inner>,
 }
 
@@ -130,10 +133,12 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// A sandbox over `db`, with its webhook deliverer running (call inside a Tokio runtime).
-    pub fn start(db: Db) -> Sandbox {
+    /// A sandbox over `db` with these doors, its webhook deliverer running (call inside a
+    /// Tokio runtime).
+    pub fn start(db: Db, access: Access) -> Sandbox {
         let sb = Sandbox {
             db,
+            access,
             inner: Arc::new(Inner {
                 clock_offset: AtomicI64::new(0),
                 settings: Mutex::new(Settings::default()),
@@ -310,12 +315,21 @@ impl Sandbox {
 
 /// A Stripe-style id: prefix, underscore, 24 characters of base62.
 pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", base62(24))
+}
+
+/// A key or signing secret (`sk_test_…`, `whsec_…`): the prefix and 40 characters of base62
+/// from the operating system's generator, about 238 random bits.
+pub fn new_secret(prefix: &str) -> String {
+    format!("{prefix}{}", base62(40))
+}
+
+fn base62(len: usize) -> String {
     const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::thread_rng();
-    let tail: String = (0..24)
+    let mut rng = rand::rngs::OsRng;
+    (0..len)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-        .collect();
-    format!("{prefix}_{tail}")
+        .collect()
 }
 
 fn db_error(err: sqlx::Error) -> ApiError {

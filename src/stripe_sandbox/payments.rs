@@ -21,13 +21,19 @@ fn currency(params: &Value) -> Result<String, ApiError> {
         .get("currency")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::missing_param("currency"))?;
-    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
-        return Err(ApiError::invalid(
+    checked_currency(c)
+}
+
+/// A currency Stripe charges in, lower-cased, or Stripe's refusal.
+pub fn checked_currency(c: &str) -> Result<String, ApiError> {
+    crate::domain::money::known_currency(c).ok_or_else(|| {
+        ApiError::invalid(
             "currency",
-            format!("Invalid currency: {c}. Use a three-letter ISO code such as usd."),
-        ));
-    }
-    Ok(c.to_lowercase())
+            format!(
+                "Invalid currency: {c}. Use a three-letter ISO code Stripe supports, such as usd."
+            ),
+        )
+    })
 }
 
 fn positive_amount(params: &Value, key: &str) -> Result<i64, ApiError> {
@@ -206,11 +212,12 @@ pub async fn simulate_payment(
     currency: &str,
     created: Option<i64>,
 ) -> Result<Value, ApiError> {
+    let currency = checked_currency(currency)?;
     live_customer(sb, account, customer).await?;
     let at = created.unwrap_or_else(|| sb.now());
     let intent = json!({
         "id": new_id("pi"), "object": "payment_intent", "amount": amount, "amount_received": amount,
-        "created": at, "currency": currency.to_lowercase(), "customer": customer, "description": "Simulated payment",
+        "created": at, "currency": currency, "customer": customer, "description": "Simulated payment",
         "latest_charge": null, "livemode": false, "metadata": {}, "payment_method": "pm_card_visa",
         "receipt_email": null, "status": "succeeded",
     });

@@ -48,7 +48,8 @@ pub async fn create_coupon(sb: &Sandbox, account: &str, params: Value) -> Result
     let currency = params
         .get("currency")
         .and_then(Value::as_str)
-        .map(str::to_lowercase);
+        .map(super::payments::checked_currency)
+        .transpose()?;
     if amount_off.is_some() && currency.is_none() {
         return Err(ApiError::missing_param("currency"));
     }
@@ -237,11 +238,12 @@ pub async fn create_balance_transaction(
 ) -> Result<Value, ApiError> {
     check_known(&params, &["amount", "currency", "description", "metadata"])?;
     let amount = integer(&params, "amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
-    let currency = params
-        .get("currency")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::missing_param("currency"))?
-        .to_lowercase();
+    let currency = super::payments::checked_currency(
+        params
+            .get("currency")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::missing_param("currency"))?,
+    )?;
     let _writing = sb.customer_write().await;
     let mut customer = live_customer(sb, account, customer_id).await?;
     if let Some(existing) = customer["currency"].as_str() {

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::{
     customers::{check_known, list_body, list_query},
-    db_error, new_id, store, ApiError, Sandbox,
+    db_error, new_id, new_secret, store, ApiError, Sandbox,
 };
 use crate::stripe::signature;
 
@@ -47,10 +47,15 @@ fn events_param(params: &Value) -> Result<Option<Vec<String>>, ApiError> {
     }
 }
 
-fn check_url(params: &Value) -> Result<Option<String>, ApiError> {
+/// The endpoint's URL, if given: an http(s) address this sandbox may deliver to.
+fn check_url(sb: &Sandbox, params: &Value) -> Result<Option<String>, ApiError> {
     match params.get("url").and_then(Value::as_str) {
         None => Ok(None),
-        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(u.to_string())),
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            sb.delivery_target(u)
+                .map_err(|m| ApiError::invalid("url", m))?;
+            Ok(Some(u.to_string()))
+        }
         Some(u) => Err(ApiError::invalid(
             "url",
             format!("Invalid URL: {u}. It must start with https:// (or http:// in test mode)."),
@@ -74,7 +79,7 @@ pub async fn create_endpoint(
             "connect",
         ],
     )?;
-    let url = check_url(&params)?.ok_or_else(|| ApiError::missing_param("url"))?;
+    let url = check_url(sb, &params)?.ok_or_else(|| ApiError::missing_param("url"))?;
     let events = events_param(&params)?.ok_or_else(|| ApiError::missing_param("enabled_events"))?;
     let existing = all_endpoints(sb, account).await?;
     if existing.len() >= MAX_ENDPOINTS {
@@ -89,7 +94,7 @@ pub async fn create_endpoint(
         "created": sb.now(), "description": params.get("description").cloned().unwrap_or(Value::Null),
         "enabled_events": events, "livemode": false,
         "metadata": params.get("metadata").cloned().filter(Value::is_object).unwrap_or_else(|| json!({})),
-        "secret": format!("whsec_{}", &new_id("x")[2..]), "status": "enabled", "url": url,
+        "secret": new_secret("whsec_"), "status": "enabled", "url": url,
     });
     store::insert(
         &sb.db,
@@ -161,7 +166,7 @@ pub async fn update_endpoint(
         ],
     )?;
     let mut e = endpoint(sb, account, id).await?;
-    if let Some(url) = check_url(&params)? {
+    if let Some(url) = check_url(sb, &params)? {
         e["url"] = json!(url);
     }
     if let Some(events) = events_param(&params)? {
@@ -246,8 +251,10 @@ pub async fn enqueue(sb: &Sandbox, account: &str, event: &Value) -> Result<(), A
 /// Sends due deliveries until the sandbox is dropped: woken when events are queued, and every
 /// 200 ms for retries.
 pub async fn deliver_forever(sb: Sandbox) {
+    // Redirects are not followed: a delivery goes where its endpoint says, or nowhere.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
     loop {
@@ -267,7 +274,7 @@ const CONCURRENT_DELIVERIES: usize = 16;
 async fn deliver_due(sb: &Sandbox, http: &reqwest::Client) -> Result<(), sqlx::Error> {
     use futures::StreamExt;
     let rows = sqlx::query(
-        "SELECT id, account, event_id, endpoint_id, attempts FROM sandbox_deliveries \
+        "SELECT id, account, event_id, endpoint_id, attempts, next_attempt_ms FROM sandbox_deliveries \
          WHERE status = 'pending' AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT 100",
     )
     .bind(now_ms())
@@ -281,8 +288,13 @@ async fn deliver_due(sb: &Sandbox, http: &reqwest::Client) -> Result<(), sqlx::E
     results.into_iter().collect()
 }
 
-/// One attempt at one delivery: signed, posted, and its outcome logged (retried with backoff
-/// until the attempts run out).
+/// How long a claimed delivery stays with the process that claimed it (longer than a
+/// delivery's timeout); a process that stops mid-delivery leaves it to another after this.
+const CLAIM_MS: i64 = 30_000;
+
+/// One attempt at one delivery: claimed (so that several processes on one database send it
+/// once), signed, posted, and its outcome logged (retried with backoff until the attempts run
+/// out).
 async fn deliver(
     sb: &Sandbox,
     http: &reqwest::Client,
@@ -290,6 +302,18 @@ async fn deliver(
 ) -> Result<(), sqlx::Error> {
     let settings = sb.settings();
     let id: String = row.try_get("id")?;
+    let claimed = sqlx::query(
+        "UPDATE sandbox_deliveries SET next_attempt_ms = $1 \
+         WHERE id = $2 AND status = 'pending' AND next_attempt_ms = $3",
+    )
+    .bind(now_ms() + CLAIM_MS)
+    .bind(&id)
+    .bind(row.try_get::<i64, _>("next_attempt_ms")?)
+    .execute(sb.db.pool())
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(());
+    }
     let account: String = row.try_get("account")?;
     let attempts: i64 = row.try_get::<i64, _>("attempts")? + 1;
     let event = store::get(
@@ -310,6 +334,14 @@ async fn deliver(
         sqlx::query("UPDATE sandbox_deliveries SET status = 'failed', last_error = 'endpoint deleted' WHERE id = $1").bind(&id).execute(sb.db.pool()).await?;
         return Ok(());
     };
+    let target = match sb.delivery_target(endpoint["url"].as_str().unwrap_or_default()) {
+        Ok(t) => t,
+        Err(why) => {
+            sqlx::query("UPDATE sandbox_deliveries SET status = 'failed', attempts = $1, last_error = $2 WHERE id = $3")
+                .bind(attempts).bind(why).bind(&id).execute(sb.db.pool()).await?;
+            return Ok(());
+        }
+    };
     let body = event.to_string();
     let t = crate::db::unix_now();
     let header = signature::header(
@@ -318,7 +350,7 @@ async fn deliver(
         body.as_bytes(),
     );
     let result = http
-        .post(endpoint["url"].as_str().unwrap_or_default())
+        .post(target)
         .header("content-type", "application/json; charset=utf-8")
         .header("stripe-signature", header)
         .header(

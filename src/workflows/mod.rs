@@ -77,6 +77,11 @@ impl Connected {
 }
 
 impl StripeAccess {
+    /// The token with which this Refloop opens accounts in its built-in sandbox.
+    pub fn sandbox_token(&self) -> String {
+        self.sealer.derive("stripe sandbox provisioning")
+    }
+
     pub fn base_url(&self, mode: StripeMode) -> &str {
         match mode {
             StripeMode::Sandbox => &self.sandbox_url,

@@ -15,6 +15,7 @@ mod permissions;
 mod process;
 mod qualification;
 mod queue_processes;
+mod sandbox_doors;
 mod stripe_client;
 mod stripe_connection;
 mod stripe_payments;

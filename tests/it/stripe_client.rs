@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 
 use crate::support::TestDb;
 
+/// Where the tests' Refloop says it is reached.
+pub const PUBLIC_URL: &str = "http://127.0.0.1:9";
+
 pub struct SandboxServer {
     pub base: String,
     http: reqwest::Client,
@@ -24,7 +27,7 @@ impl SandboxServer {
     pub async fn start(t: &TestDb) -> SandboxServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Sandbox::start(t.db.clone()).router();
+        let app = Sandbox::start(t.db.clone(), refloop::stripe_sandbox::Access::Controls).router();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         SandboxServer {
             base,
@@ -33,14 +36,15 @@ impl SandboxServer {
     }
 
     /// Refloop's way to this sandbox: as the built-in sandbox and as "Stripe's API", with a
-    /// fresh secret key for sealing.
+    /// fresh secret key for sealing. Refloop's public address is a loopback one, where the
+    /// sandbox may deliver webhooks (nothing answers there).
     pub fn access(&self) -> refloop::workflows::StripeAccess {
         refloop::workflows::StripeAccess {
             sealer: refloop::secrets::Sealer::random(),
             api_url: self.base.clone(),
             sandbox_url: self.base.clone(),
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
-            public_url: "https://refer.example".into(),
+            public_url: PUBLIC_URL.into(),
         }
     }
 

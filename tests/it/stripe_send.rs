@@ -198,7 +198,7 @@ async fn people_who_join_become_customers_with_their_referral_metadata(t: &TestD
     assert_eq!(m["referral_code"], code);
     assert_eq!(
         m["referral_link"],
-        format!("https://refer.example/r/{code}")
+        format!("{}/r/{code}", crate::stripe_client::PUBLIC_URL)
     );
     assert_eq!(m["campaign"], "Spring referrals");
     assert_eq!(m["referrals"], "0");

@@ -136,3 +136,60 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The whole Refloop served on a free loopback port, as `refloop serve` would (no workers):
+/// real HTTP between it and its built-in sandbox.
+pub struct Served {
+    pub base: String,
+    pub state: refloop::server::AppState,
+    pub http: reqwest::Client,
+}
+
+impl Served {
+    pub async fn start(t: &TestDb, config: refloop::server::Config) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = refloop::server::Config {
+            addr,
+            workers: 0,
+            ..config
+        };
+        let state = refloop::server::AppState::new(config, t.db.clone()).unwrap();
+        let app = refloop::server::router::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
+        Served {
+            base: format!("http://{addr}"),
+            state,
+            // Redirects are looked at, not followed.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A request to this Refloop as a browser on one of its own pages, signed in with
+    /// `session` when given.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("sec-fetch-site", "same-origin");
+        match session {
+            Some(s) => req.header("cookie", format!("refloop_session={s}")),
+            None => req,
+        }
+    }
+}

@@ -68,7 +68,10 @@ impl Syncing {
                 post(refloop::server::webhooks::stripe),
             )
             .with_state(queue.clone())
-            .nest_service("/sandbox", Sandbox::start(t.db.clone()).router());
+            .nest_service(
+                "/sandbox",
+                Sandbox::start(t.db.clone(), refloop::stripe_sandbox::Access::Controls).router(),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
         integrations::connect_stripe(&t.db, queue.stripe(), &alice, StripeMode::Sandbox, "")
