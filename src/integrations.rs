@@ -3,12 +3,13 @@
 use crate::{
     accounts,
     auth::Ctx,
-    db::{stripe_connections, unix_now, Db},
+    db::{participants, stripe_connections, stripe_send, unix_now, Db},
     domain::{
         activity::ActivityKind,
         integrations::{
             check_key_format, explain_missing_permissions, key_hint, StripeConnection, StripeMode,
         },
+        participants::EventKind,
     },
     error::AppError,
     stripe::{probe::check_key, StripeClient, StripeError},
@@ -101,8 +102,50 @@ pub async fn connect_stripe(
         format!("Connected {}", row.public().describe()),
     )
     .await?;
+    if let Some(now) = &row.stripe_account_id {
+        set_aside_former_links(&mut tx, &ctx.account_id, now).await?;
+    }
     tx.commit().await?;
     Ok(row.public())
+}
+
+/// After a switch to another Stripe account, the people linked to the former account's
+/// customers keep those links but they count for nothing (payments, rewards, Stripe status),
+/// and each person's timeline says so. Connecting the former account again brings them back.
+async fn set_aside_former_links(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: &str,
+    stripe_account: &str,
+) -> Result<(), AppError> {
+    let people = stripe_send::linked_elsewhere(&mut *tx, account_id, stripe_account).await?;
+    if people.is_empty() {
+        return Ok(());
+    }
+    let details: Vec<String> = people
+        .iter()
+        .map(|(_, former)| {
+            format!(
+                "Stripe account changed from {former} to {stripe_account}: links to the old account's customers were set aside"
+            )
+        })
+        .collect();
+    let events: Vec<_> = people
+        .iter()
+        .zip(&details)
+        .map(|((p, _), d)| (p, EventKind::StripeAccountChanged, d.as_str()))
+        .collect();
+    participants::add_events(&mut *tx, &events, unix_now()).await?;
+    let ids: Vec<&str> = people.iter().map(|(p, _)| p.id.as_str()).collect();
+    for chunk in ids.chunks(500) {
+        stripe_send::unsend(
+            &mut **tx,
+            account_id,
+            chunk,
+            &format!("Not in {stripe_account} yet: the Stripe account changed"),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn already_connected(current: Option<stripe_connections::ConnectionRow>) -> AppError {

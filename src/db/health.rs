@@ -4,6 +4,8 @@
 
 use sqlx::{Any, Executor, Row};
 
+use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
+
 /// A participant as a check's evidence names them.
 #[derive(Debug, Clone)]
 pub struct Flagged {
@@ -17,7 +19,8 @@ pub struct Flagged {
 
 const FLAGGED: &str =
     "SELECT c.name AS campaign, p.email, p.stripe_note AS note, p.created_at AS at, \
-     (SELECT COUNT(*) FROM participant_customers pc WHERE pc.participant_id = p.id) AS customers \
+     (SELECT COUNT(*) FROM participant_customers pc WHERE pc.participant_id = p.id \
+      AND pc.stripe_account = (SELECT sc.stripe_account_id FROM stripe_connections sc WHERE sc.account_id = $1)) AS customers \
      FROM participants p JOIN campaigns c ON c.id = p.campaign_id WHERE p.account_id = $1";
 
 async fn flagged<'c>(
@@ -78,13 +81,13 @@ pub async fn near_misses<'c>(
     account_id: &str,
     limit: i64,
 ) -> Result<Vec<Flagged>, sqlx::Error> {
-    let sql = String::from(
+    let sql = format!(
         "SELECT c.name AS campaign, p.email, p.qualification_note AS note, p.created_at AS at, \
          (SELECT COUNT(*) FROM participant_customers pc WHERE pc.participant_id = p.id) AS customers \
          FROM participants p JOIN campaigns c ON c.id = p.campaign_id WHERE p.account_id = $1 \
          AND p.referrer_id IS NOT NULL AND p.qualification = 'pending' AND (p.spent > 0 OR EXISTS \
          (SELECT 1 FROM stripe_charges ch JOIN participant_customers pc ON pc.customer_id = ch.customer_id \
-          WHERE pc.participant_id = p.id AND ch.account_id = $1)) \
+          WHERE pc.participant_id = p.id AND ch.account_id = $1 AND ch.stripe_account = {CURRENT_STRIPE_ACCOUNT})) \
          ORDER BY p.created_at DESC, p.id DESC LIMIT $2"
     );
     flagged(ex, sql, account_id, limit).await
@@ -98,16 +101,17 @@ pub async fn unlinked_payers<'c>(
     account_id: &str,
     limit: i64,
 ) -> Result<Vec<(String, Flagged)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT c.id AS campaign_id, c.name AS campaign, p.email, p.qualification_note AS note, p.created_at AS at, \
          COUNT(DISTINCT ch.customer_id) AS customers \
          FROM participants p JOIN campaigns c ON c.id = p.campaign_id \
          JOIN stripe_charges ch ON ch.account_id = p.account_id AND ch.email = p.email \
          WHERE p.account_id = $1 AND p.referrer_id IS NOT NULL AND ch.customer_id IS NOT NULL \
+         AND ch.stripe_account = {CURRENT_STRIPE_ACCOUNT} \
          AND ch.customer_id NOT IN (SELECT pc.customer_id FROM participant_customers pc WHERE pc.participant_id = p.id) \
          GROUP BY c.id, c.name, p.id, p.email, p.qualification_note, p.created_at \
-         ORDER BY p.created_at DESC, p.id DESC LIMIT $2",
-    )
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $2"
+    ))
     .bind(account_id)
     .bind(limit)
     .fetch_all(ex)

@@ -591,7 +591,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::Unqualified
             | EventKind::FriendUpdate
             | EventKind::RewardUpdate
-            | EventKind::SyncWritten,
+            | EventKind::SyncWritten
+            | EventKind::StripeAccountChanged,
         )
         | None => {}
     }

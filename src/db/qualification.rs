@@ -4,6 +4,8 @@
 
 use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
 
+use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
+
 use crate::domain::{
     participants::Qualification,
     qualification::{ChargeEntry, QualificationSettings},
@@ -51,6 +53,10 @@ pub struct WebhookRow {
     pub last_failure_at: Option<i64>,
     pub reconciled_after: i64,
     pub reconciled_at: Option<i64>,
+    /// The Stripe account the endpoint was made in.
+    pub stripe_account: String,
+    /// Deliveries refused because that account is no longer the one connected.
+    pub foreign_events: i64,
 }
 
 impl FromRow<'_, AnyRow> for WebhookRow {
@@ -68,13 +74,15 @@ impl FromRow<'_, AnyRow> for WebhookRow {
             last_failure_at: row.try_get("last_failure_at")?,
             reconciled_after: row.try_get("reconciled_after")?,
             reconciled_at: row.try_get("reconciled_at")?,
+            stripe_account: row.try_get("stripe_account")?,
+            foreign_events: row.try_get("foreign_events")?,
         })
     }
 }
 
 const WEBHOOK_COLUMNS: &str =
     "id, account_id, endpoint_id, sealed_secret, url, created_at, last_event_at, events_received, \
-     signature_failures, last_failure_at, reconciled_after, reconciled_at";
+     signature_failures, last_failure_at, reconciled_after, reconciled_at, stripe_account, foreign_events";
 
 /// The endpoint a delivery is addressed to (the only look-up not scoped to an account: the
 /// address is all a delivery carries, and its signature is checked next).
@@ -111,16 +119,20 @@ pub async fn webhook_accounts<'c>(
         .await
 }
 
-/// Records a (new or replacement) endpoint; its counters start again.
+/// Records a (new or replacement) endpoint; its counters start again. An endpoint in another
+/// Stripe account replaces the old one's address too, so nothing sent to that still arrives.
 pub async fn save_webhook<'c>(
     ex: impl Executor<'c, Database = Any>,
     w: &WebhookRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO stripe_webhooks (id, account_id, endpoint_id, sealed_secret, url, created_at, reconciled_after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (account_id) DO UPDATE SET endpoint_id = excluded.endpoint_id, sealed_secret = excluded.sealed_secret, \
-         url = excluded.url, created_at = excluded.created_at, signature_failures = 0, last_failure_at = NULL",
+        "INSERT INTO stripe_webhooks (id, account_id, endpoint_id, sealed_secret, url, created_at, reconciled_after, stripe_account) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (account_id) DO UPDATE SET id = excluded.id, endpoint_id = excluded.endpoint_id, sealed_secret = excluded.sealed_secret, \
+         url = excluded.url, created_at = excluded.created_at, signature_failures = 0, last_failure_at = NULL, \
+         stripe_account = excluded.stripe_account, foreign_events = 0, \
+         reconciled_after = CASE WHEN stripe_webhooks.stripe_account = excluded.stripe_account \
+           THEN stripe_webhooks.reconciled_after ELSE excluded.reconciled_after END",
     )
     .bind(&w.id)
     .bind(&w.account_id)
@@ -129,6 +141,7 @@ pub async fn save_webhook<'c>(
     .bind(&w.url)
     .bind(w.created_at)
     .bind(w.reconciled_after)
+    .bind(&w.stripe_account)
     .execute(ex)
     .await?;
     Ok(())
@@ -146,6 +159,18 @@ pub async fn note_delivery<'c>(
     .bind(id)
     .execute(ex)
     .await?;
+    Ok(())
+}
+
+/// A delivery to an endpoint of a Stripe account that is no longer connected.
+pub async fn note_foreign_event<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stripe_webhooks SET foreign_events = foreign_events + 1 WHERE id = $1")
+        .bind(id)
+        .execute(ex)
+        .await?;
     Ok(())
 }
 
@@ -186,6 +211,7 @@ pub async fn save_reconciled<'c>(
 pub async fn record_event<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
+    stripe_account: &str,
     event_id: &str,
     kind: &str,
     created: i64,
@@ -194,8 +220,8 @@ pub async fn record_event<'c>(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO stripe_events (account_id, event_id, type, created, payload, source, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, event_id) DO NOTHING",
+        "INSERT INTO stripe_events (account_id, event_id, type, created, payload, source, received_at, stripe_account) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, event_id) DO NOTHING",
     )
     .bind(account_id)
     .bind(event_id)
@@ -204,21 +230,29 @@ pub async fn record_event<'c>(
     .bind(payload)
     .bind(source)
     .bind(now)
+    .bind(stripe_account)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
+/// A recorded event's payload and the Stripe account it came from, if that account is the one
+/// connected now (an event from an account switched away from is left unprocessed).
 pub async fn event_payload<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
     event_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT payload FROM stripe_events WHERE account_id = $1 AND event_id = $2")
-        .bind(account_id)
-        .bind(event_id)
-        .fetch_optional(ex)
-        .await
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT payload, stripe_account FROM stripe_events WHERE account_id = $1 AND event_id = $2 \
+         AND stripe_account = {CURRENT_STRIPE_ACCOUNT}"
+    ))
+    .bind(account_id)
+    .bind(event_id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| Ok((r.try_get("payload")?, r.try_get("stripe_account")?)))
+        .transpose()
 }
 
 /// What one event or look-up says about a charge; what it does not know is `None` or 0.
@@ -241,6 +275,7 @@ pub struct ChargeUpdate {
 pub async fn merge_charge<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
+    stripe_account: &str,
     c: &ChargeUpdate,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -250,8 +285,8 @@ pub async fn merge_charge<'c>(
         )
     }
     sqlx::query(&format!(
-        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (account_id, charge_id) DO UPDATE SET \
          customer_id = COALESCE(stripe_charges.customer_id, excluded.customer_id), \
          email = COALESCE(stripe_charges.email, excluded.email), \
@@ -274,6 +309,7 @@ pub async fn merge_charge<'c>(
     .bind(c.refunded)
     .bind(c.disputed)
     .bind(now)
+    .bind(stripe_account)
     .execute(ex)
     .await?;
     Ok(())
@@ -286,13 +322,14 @@ pub async fn charges_of<'c>(
     participant_id: &str,
     email: Option<&str>,
 ) -> Result<Vec<ChargeEntry>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT charge_id, amount, currency, created, paid, refunded, disputed FROM stripe_charges \
-         WHERE account_id = $1 AND (customer_id IN \
-           (SELECT customer_id FROM participant_customers WHERE account_id = $1 AND participant_id = $2) \
+         WHERE account_id = $1 AND stripe_account = {CURRENT_STRIPE_ACCOUNT} AND (customer_id IN \
+           (SELECT customer_id FROM participant_customers WHERE account_id = $1 AND participant_id = $2 \
+            AND stripe_account = {CURRENT_STRIPE_ACCOUNT}) \
            OR email = $3) \
-         ORDER BY created, charge_id",
-    )
+         ORDER BY created, charge_id"
+    ))
     .bind(account_id)
     .bind(participant_id)
     .bind(email)
@@ -338,12 +375,13 @@ pub async fn friends_paying<'c>(
     customer: Option<&str>,
     email: Option<&str>,
 ) -> Result<Vec<(String, bool)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT p.id, 1 AS linked FROM participants p JOIN participant_customers pc ON pc.participant_id = p.id \
          WHERE pc.account_id = $1 AND pc.customer_id = $2 AND p.referrer_id IS NOT NULL \
+         AND pc.stripe_account = {CURRENT_STRIPE_ACCOUNT} \
          UNION ALL \
-         SELECT p.id, 0 AS linked FROM participants p WHERE p.account_id = $1 AND p.email = $3 AND p.referrer_id IS NOT NULL",
-    )
+         SELECT p.id, 0 AS linked FROM participants p WHERE p.account_id = $1 AND p.email = $3 AND p.referrer_id IS NOT NULL"
+    ))
     .bind(account_id)
     .bind(customer)
     .bind(email.map(|e| e.trim().to_lowercase()))

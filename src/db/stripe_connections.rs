@@ -83,6 +83,25 @@ pub async fn get<'c>(
     .await
 }
 
+/// The Stripe account an account is connected to now, as SQL whose `$1` is the account id:
+/// ledgers and links of any other Stripe account count for nothing.
+pub const CURRENT_STRIPE_ACCOUNT: &str =
+    "(SELECT sc.stripe_account_id FROM stripe_connections sc WHERE sc.account_id = $1)";
+
+/// The Stripe account an account is connected to now, if any.
+pub async fn current_stripe_account<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT stripe_account_id FROM stripe_connections WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(ex)
+    .await?
+    .flatten())
+}
+
 /// Stores the connection; false if the account already has one (disconnect it first).
 pub async fn insert<'c>(
     ex: impl Executor<'c, Database = Any>,

@@ -2,7 +2,7 @@
 //! linked to, their Stripe outcome, the watch for customers the merchant's system creates, and
 //! the connection's alert. Every statement is scoped to the account.
 
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
 use super::participants::ParticipantRow;
 use crate::domain::{
@@ -92,7 +92,8 @@ pub async fn link_customer(
     link_customers(conn, account_id, &[(participant_id, customer_id)], how, now).await
 }
 
-/// Links (participant, customer) pairs, many a statement.
+/// Links (participant, customer) pairs, many a statement, as customers of the Stripe account
+/// connected now.
 pub async fn link_customers(
     conn: &mut AnyConnection,
     account_id: &str,
@@ -100,11 +101,14 @@ pub async fn link_customers(
     how: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for chunk in links.chunks(super::rows_per_statement(5)) {
+    let stripe_account = super::stripe_connections::current_stripe_account(&mut *conn, account_id)
+        .await?
+        .unwrap_or_default();
+    for chunk in links.chunks(super::rows_per_statement(6)) {
         let sql = format!(
-            "INSERT INTO participant_customers (account_id, participant_id, customer_id, how, linked_at) \
+            "INSERT INTO participant_customers (account_id, participant_id, customer_id, how, linked_at, stripe_account) \
              VALUES {} ON CONFLICT (participant_id, customer_id) DO NOTHING",
-            super::value_rows(conn, chunk.len(), 5)
+            super::value_rows(conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for (participant, customer) in chunk {
@@ -113,10 +117,62 @@ pub async fn link_customers(
                 .bind(*participant)
                 .bind(*customer)
                 .bind(how)
-                .bind(now);
+                .bind(now)
+                .bind(&stripe_account);
         }
         q.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// People linked to customers of a Stripe account other than `stripe_account`, with that
+/// account: after a switch, their links are set aside (kept, but counted for nothing).
+pub async fn linked_elsewhere(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    stripe_account: &str,
+) -> Result<Vec<(ParticipantRow, String)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {}, (SELECT MIN(pc.stripe_account) FROM participant_customers pc \
+           WHERE pc.participant_id = participants.id AND pc.stripe_account <> $2) AS former \
+         FROM participants WHERE account_id = $1 AND id IN \
+           (SELECT participant_id FROM participant_customers WHERE account_id = $1 AND stripe_account <> $2) \
+         ORDER BY created_at, id",
+        super::participants::COLUMNS
+    ))
+    .bind(account_id)
+    .bind(stripe_account)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((ParticipantRow::from_row(r)?, r.try_get("former")?)))
+        .collect()
+}
+
+/// Those of `ids` who were in Stripe only through the former account's customers are not
+/// in Stripe any more: "Send existing participants" (or the next send) puts them in this one.
+pub async fn unsend<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    ids: &[&str],
+    note: &str,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE participants SET stripe_status = 'not_sent', stripe_customer_id = NULL, stripe_note = $2 \
+         WHERE account_id = $1 AND stripe_status = 'sent' AND id IN {} AND NOT EXISTS \
+           (SELECT 1 FROM participant_customers pc WHERE pc.participant_id = participants.id \
+            AND pc.stripe_account = {})",
+        super::in_list(3, ids.len()),
+        super::stripe_connections::CURRENT_STRIPE_ACCOUNT
+    );
+    let mut q = sqlx::query(&sql).bind(account_id).bind(note);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(ex).await?;
     Ok(())
 }
 
@@ -126,10 +182,11 @@ pub async fn customers_of<'c>(
     account_id: &str,
     participant_id: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(&format!(
         "SELECT customer_id FROM participant_customers WHERE account_id = $1 AND participant_id = $2 \
-         ORDER BY linked_at, customer_id",
-    )
+         AND stripe_account = {} ORDER BY linked_at, customer_id",
+        super::stripe_connections::CURRENT_STRIPE_ACCOUNT
+    ))
     .bind(account_id)
     .bind(participant_id)
     .fetch_all(ex)

@@ -71,6 +71,7 @@ keyed!(
         RewardUpdate => "reward_update", "Reward",
         Synced => "synced", "Enrolled from Stripe",
         SyncWritten => "sync_written", "Referral link written to Stripe",
+        StripeAccountChanged => "stripe_account_changed", "Stripe account changed",
     }
 );
 

@@ -46,6 +46,13 @@ pub async fn stripe(
             Json(json!({ "error": format!("Signature check failed: {why}") })),
         )
             .into_response(),
+        Ok(Err(Refusal::FormerAccount(stripe_account))) => (
+            StatusCode::GONE,
+            Json(json!({ "error": format!(
+                "This endpoint belongs to the Stripe account {stripe_account}, which is no longer connected to Refloop. Delete it in that account's dashboard."
+            ) })),
+        )
+            .into_response(),
         Ok(Err(Refusal::NotAnEvent(why))) => (
             StatusCode::BAD_REQUEST,
             Json(json!({ "error": format!("Not a Stripe event: {why}") })),

@@ -18,7 +18,7 @@ use crate::{
     db::{
         participants::{self, ParticipantRow},
         qualification::{self as ledger, ChargeUpdate},
-        rewards as reward_ledger, stripe_send, unix_now, Backend, Db,
+        rewards as reward_ledger, stripe_connections, stripe_send, unix_now, Backend, Db,
     },
     domain::{
         participants::{EventKind, Qualification},
@@ -108,6 +108,9 @@ pub enum Refusal {
     BadSignature(String),
     /// Signed, but not an event (400).
     NotAnEvent(String),
+    /// Signed by an endpoint of a Stripe account that is no longer connected (410, counted):
+    /// the account it names.
+    FormerAccount(String),
 }
 
 /// Handles one delivery to `/webhooks/stripe/{webhook_id}`: checks the signature on the raw
@@ -133,6 +136,11 @@ pub async fn receive(
         ledger::note_signature_failure(db.pool(), &w.id, now).await?;
         return Ok(Err(Refusal::BadSignature(why)));
     }
+    let current = stripe_connections::current_stripe_account(db.pool(), &w.account_id).await?;
+    if current.as_deref() != Some(w.stripe_account.as_str()) {
+        ledger::note_foreign_event(db.pool(), &w.id).await?;
+        return Ok(Err(Refusal::FormerAccount(w.stripe_account)));
+    }
     let event: Event = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) => return Ok(Err(Refusal::NotAnEvent(e.to_string()))),
@@ -142,6 +150,7 @@ pub async fn receive(
         &mut tx,
         db.backend(),
         &w.account_id,
+        &w.stripe_account,
         &event,
         body,
         "webhook",
@@ -161,6 +170,7 @@ async fn record(
     conn: &mut AnyConnection,
     backend: Backend,
     account_id: &str,
+    stripe_account: &str,
     event: &Event,
     raw: &[u8],
     source: &str,
@@ -168,6 +178,7 @@ async fn record(
     let new = ledger::record_event(
         &mut *conn,
         account_id,
+        stripe_account,
         &event.id,
         &event.kind,
         event.created,
@@ -213,6 +224,7 @@ async fn apply(
     conn: &mut AnyConnection,
     backend: Backend,
     account_id: &str,
+    stripe_account: &str,
     event: &Event,
 ) -> Result<Vec<String>, sqlx::Error> {
     if let ("customer.created", Some(id)) = (event.kind.as_str(), event.data.object["id"].as_str())
@@ -238,7 +250,7 @@ async fn apply(
     let Some(update) = charge_update(event) else {
         return Ok(Vec::new());
     };
-    ledger::merge_charge(&mut *conn, account_id, &update, unix_now()).await?;
+    ledger::merge_charge(&mut *conn, account_id, stripe_account, &update, unix_now()).await?;
     let Some((customer, email)) =
         ledger::charge_payer(&mut *conn, account_id, &update.charge_id).await?
     else {
@@ -263,10 +275,20 @@ async fn run_event(ctx: JobCtx) -> Result<(), JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let event_id = ctx.job.payload["event"].as_str().unwrap_or_default();
     let mut tx = ctx.db.begin().await?;
-    if let Some(raw) = ledger::event_payload(&mut *tx, &account_id, event_id).await? {
+    // An event from a Stripe account switched away from since is left as it is.
+    if let Some((raw, stripe_account)) =
+        ledger::event_payload(&mut *tx, &account_id, event_id).await?
+    {
         match serde_json::from_str::<Event>(&raw) {
             Ok(event) => {
-                let friends = apply(&mut tx, ctx.db.backend(), &account_id, &event).await?;
+                let friends = apply(
+                    &mut tx,
+                    ctx.db.backend(),
+                    &account_id,
+                    &stripe_account,
+                    &event,
+                )
+                .await?;
                 for id in friends {
                     evaluate(&mut tx, ctx.db.backend(), &account_id, &id, unix_now()).await?;
                 }
@@ -550,6 +572,11 @@ pub async fn reconcile(
         Ok(None) | Err(_) => return Ok(Reconciled::default()),
     };
     let started = unix_now();
+    let stripe_account = stripe.row.stripe_account_id.clone().unwrap_or_default();
+    if stripe_account != w.stripe_account {
+        // The endpoint is the former account's: nothing to reconcile until it is made again.
+        return Ok(Reconciled::default());
+    }
     let mut found = Reconciled::default();
     let mut newest = w.reconciled_after;
     let events: Vec<Event> = stripe
@@ -565,9 +592,17 @@ pub async fn reconcile(
     for event in events.iter().rev() {
         let raw = serde_json::to_vec(event).expect("event serializes");
         let mut tx = db.begin().await.map_err(db_err)?;
-        if record(&mut tx, db.backend(), account_id, event, &raw, "reconcile")
-            .await
-            .map_err(db_err)?
+        if record(
+            &mut tx,
+            db.backend(),
+            account_id,
+            &stripe_account,
+            event,
+            &raw,
+            "reconcile",
+        )
+        .await
+        .map_err(db_err)?
         {
             found.missed_events += 1;
         }
@@ -606,7 +641,7 @@ pub async fn reconcile(
                     created: c.created,
                     disputed: 0,
                 };
-                ledger::merge_charge(&mut *tx, account_id, &update, started)
+                ledger::merge_charge(&mut *tx, account_id, &stripe_account, &update, started)
                     .await
                     .map_err(db_err)?;
             }

@@ -108,6 +108,16 @@ pub async fn status(
             )))
         }
     };
+    if stripe.row.stripe_account_id.as_deref() != Some(row.stripe_account.as_str()) {
+        return Ok(Some(status_of(
+            &row,
+            EndpointHealth::Deleted,
+            Some(format!(
+                "The endpoint is in the Stripe account connected before ({}), so payments in this one do not reach Refloop. Repair creates one here.",
+                row.stripe_account
+            )),
+        )));
+    }
     let found = stripe
         .client
         .retrieve_webhook_endpoint(&row.endpoint_id)
@@ -130,9 +140,13 @@ pub async fn ensure(
         "Connect Stripe on the Integrations page first: qualification reads payments from it."
             .to_string()
     })?;
+    let stripe_account = stripe.row.stripe_account_id.clone().unwrap_or_default();
+    // An endpoint made in another Stripe account (one connected before) is not reused: a new
+    // one is made here, at a new address.
     let existing = ledger::webhook_for(db.pool(), account_id)
         .await
-        .map_err(db_error)?;
+        .map_err(db_error)?
+        .filter(|row| row.stripe_account == stripe_account);
     if let Some(row) = &existing {
         let url = webhook_url(&access.public_url, &row.id);
         match stripe
@@ -180,6 +194,7 @@ pub async fn ensure(
         .ok_or("Stripe created the endpoint without showing its signing secret.")?;
     let row = new_webhook(
         account_id,
+        &stripe_account,
         &id,
         &url,
         &created.id,
@@ -194,6 +209,7 @@ pub async fn ensure(
 /// A new endpoint's row (its id is the public part of the address).
 fn new_webhook(
     account_id: &str,
+    stripe_account: &str,
     id: &str,
     url: &str,
     endpoint_id: &str,
@@ -212,5 +228,7 @@ fn new_webhook(
         last_failure_at: None,
         reconciled_after: unix_now(),
         reconciled_at: None,
+        stripe_account: stripe_account.to_string(),
+        foreign_events: 0,
     }
 }

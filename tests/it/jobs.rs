@@ -72,12 +72,13 @@ async fn a_claimed_job_is_fenced_to_its_lease_holder(t: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    let first = queue::claim(&t.db, "a", 50, 10).await.unwrap().remove(0);
+    // Leases long enough that a busy machine cannot let one run out between two claims.
+    let first = queue::claim(&t.db, "a", 500, 10).await.unwrap().remove(0);
     assert!(
-        queue::claim(&t.db, "b", 50, 10).await.unwrap().is_empty(),
+        queue::claim(&t.db, "b", 500, 10).await.unwrap().is_empty(),
         "held by a"
     );
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     // a's lease expired (a crashed, say): b takes the job over.
     let second = queue::claim(&t.db, "b", 10_000, 10)
         .await

@@ -39,6 +39,7 @@ crate::on_both_backends!(
     a_deleted_or_disabled_endpoint_is_shown_and_repaired,
     rewards_wait_for_approval_and_for_a_stripe_customer,
     a_promotion_code_is_only_for_its_customer_and_shown_on_their_page,
+    after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing,
 );
 
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
@@ -73,7 +74,10 @@ impl Qualifying {
                 post(refloop::server::webhooks::stripe),
             )
             .with_state(queue.clone())
-            .nest_service("/sandbox", Sandbox::start(t.db.clone()).router());
+            .nest_service(
+                "/sandbox",
+                Sandbox::start(t.db.clone(), refloop::stripe_sandbox::Access::Controls).router(),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let http = reqwest::Client::new();
         http.post(format!("{base}/sandbox/_sandbox/settings"))
@@ -677,4 +681,136 @@ async fn a_promotion_code_is_only_for_its_customer_and_shown_on_their_page(t: &T
     );
     // Ann earned nothing under this rule.
     assert!(q.rewards_of(t, "ann@x.test").await.is_empty());
+}
+
+/// Switching Stripe accounts leaves nothing behind: an event from the old account, signed with
+/// the old endpoint's secret, is refused and counted; nothing qualifies, nothing is issued; both
+/// people's timelines say their links to the old account's customers were set aside.
+async fn after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let bob_customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    let ann_customer = q.customer(t, "ann@x.test").await;
+    q.pay(t, &bob_customer, 2_000).await;
+    q.until(t, "bob@x.test", "counted the first payment", |p| {
+        p.spent == 2_000
+    })
+    .await;
+    let old = refloop::db::stripe_connections::get(t.db.pool(), &q.alice.account_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stripe_account_id
+        .unwrap();
+    let webhook = ledger::webhook_for(t.db.pool(), &q.alice.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let old_secret = q
+        .queue
+        .stripe()
+        .sealer
+        .open(&webhook.sealed_secret)
+        .unwrap();
+
+    // Alice switches to another Stripe account.
+    integrations::disconnect_stripe(&t.db, &q.alice)
+        .await
+        .unwrap();
+    integrations::connect_stripe(&t.db, q.queue.stripe(), &q.alice, StripeMode::Sandbox, "")
+        .await
+        .unwrap();
+    let new = refloop::db::stripe_connections::get(t.db.pool(), &q.alice.account_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stripe_account_id
+        .unwrap();
+    assert_ne!(old, new);
+    for email in ["ann@x.test", "bob@x.test"] {
+        let timeline = q.timeline(t, email).await;
+        assert!(
+            timeline.iter().any(|d| d.starts_with(&format!(
+                "Stripe account changed from {old} to {new}: links to the old account's customers"
+            ))),
+            "{email}: {timeline:?}"
+        );
+    }
+
+    // The old account's customer pays enough to qualify; the old endpoint delivers it, signed
+    // with the old secret.
+    let log = q.control("deliveries", json!({ "account": old })).await;
+    let earlier: Vec<Value> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].clone())
+        .collect();
+    let paid = q
+        .control(
+            "payment",
+            json!({ "account": old, "customer": bob_customer, "amount": 9_000 }),
+        )
+        .await;
+    let charge = paid["id"].as_str().unwrap().to_string();
+    let mut answered = None;
+    for _ in 0..500 {
+        let log = q.control("deliveries", json!({ "account": old })).await;
+        answered = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| {
+                d["type"] == "charge.succeeded"
+                    && !earlier.contains(&d["id"])
+                    && d["attempts"].as_i64() > Some(0)
+                    && d["last_status_code"].is_number()
+            })
+            .cloned();
+        if answered.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answered = answered.expect("the old endpoint's delivery was answered");
+    assert_eq!(answered["last_status_code"], 410, "{answered}");
+    // The same payment sent again, signed afresh with the old secret, is refused too.
+    let body = json!({
+        "id": "evt_replayed_old", "object": "event", "type": "charge.succeeded", "created": refloop::db::unix_now(),
+        "data": { "object": { "id": charge, "object": "charge", "customer": bob_customer, "amount": 9_000,
+            "amount_refunded": 0, "currency": "usd", "status": "succeeded", "captured": true, "created": refloop::db::unix_now() } }
+    })
+    .to_string();
+    let res = q
+        .http
+        .post(format!("{}/webhooks/stripe/{}", q.base, webhook.id))
+        .header(
+            "stripe-signature",
+            signature::header(&old_secret, refloop::db::unix_now(), body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 410);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bob = participants::by_email(t.db.pool(), &q.campaign, "bob@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.qualification, Qualification::Pending, "{bob:?}");
+    assert!(q.rewards_of(t, "ann@x.test").await.is_empty());
+    let refused = ledger::webhook_for(t.db.pool(), &q.alice.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(refused.foreign_events >= 2, "{refused:?}");
+    // Refloop no longer takes Ann for the old account's customer.
+    let ann = participants::by_email(t.db.pool(), &q.campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        ann.stripe_customer_id.as_deref(),
+        Some(ann_customer.as_str())
+    );
 }
