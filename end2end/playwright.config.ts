@@ -61,8 +61,11 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
       DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,
       REFLOOP_SECRET_KEY_FILE: `${env.REFLOOP_E2E_DATA}/secret.key`,
-      // Every test joins from 127.0.0.1: lift the per-address sign-up limit (tested in Rust).
+      // Every test joins and signs up from 127.0.0.1: lift the per-address limits, and let every
+      // test create its own account (the sign-up policy and limits are tested in Rust).
       REFLOOP_JOIN_LIMIT: '100000',
+      REFLOOP_SIGNUP: 'open',
+      REFLOOP_SIGNUP_LIMIT: '100000',
       RUST_LOG: 'warn',
     },
   },

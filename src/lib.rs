@@ -24,6 +24,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod health;
 #[cfg(feature = "ssr")]
+pub mod housekeeping;
+#[cfg(feature = "ssr")]
 pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod jobs;

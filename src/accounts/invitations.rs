@@ -4,7 +4,7 @@ use crate::{
     db::{self, accounts, activity, invitations, new_id, unix_now, Db},
     domain::{
         activity::ActivityKind,
-        permissions::Role,
+        permissions::{may_give_role, Role},
         team::{InvitationPreview, InvitationSent, PendingInvitation},
         validate,
     },
@@ -31,11 +31,7 @@ pub async fn invite(
             "Invite as Admin, Manager or Viewer; an owner can transfer ownership once they have joined.",
         ));
     }
-    if role == Role::Admin && ctx.role != Role::Owner {
-        return Err(AppError::Forbidden(
-            "Only an account owner can invite an Admin.".into(),
-        ));
-    }
+    may_give_role(ctx.role, &ctx.permissions, false, None, role).map_err(AppError::Forbidden)?;
     if let Some(existing) = accounts::user_by_email(db.pool(), &email).await? {
         return Err(AppError::invalid(
             "email",

@@ -4,7 +4,7 @@ use crate::{
     db::{accounts, Db},
     domain::{
         activity::ActivityKind,
-        permissions::{effective, Permission, Role},
+        permissions::{effective, explain_missing, may_give_role, Permission, Role},
         team::Member,
     },
     error::AppError,
@@ -31,8 +31,16 @@ fn teammate_not_found() -> AppError {
     AppError::NotFound("Teammate".into())
 }
 
-fn owners_only(what: &str) -> AppError {
-    AppError::Forbidden(format!("Only an account owner can {what}."))
+/// Refuses, as `require` would, anyone without Manage account (the owners).
+async fn require_owner(db: &Db, ctx: &Ctx) -> Result<(), AppError> {
+    if ctx.can(Permission::ManageAccount) {
+        return Ok(());
+    }
+    let helpers = super::helpers(db, &ctx.account_id).await?;
+    Err(AppError::Forbidden(explain_missing(
+        Permission::ManageAccount,
+        &helpers,
+    )))
 }
 
 /// Gives a teammate another role. Making or unmaking an Owner is for owners; the last Owner
@@ -45,11 +53,14 @@ pub async fn set_role(db: &Db, ctx: &Ctx, member_id: &str, role: Role) -> Result
     if member.role == role {
         return Ok(());
     }
-    if (role == Role::Owner || member.role == Role::Owner) && ctx.role != Role::Owner {
-        return Err(owners_only(
-            "make someone an owner or change an owner's role",
-        ));
-    }
+    may_give_role(
+        ctx.role,
+        &ctx.permissions,
+        member.id == ctx.user_id,
+        Some(member.role),
+        role,
+    )
+    .map_err(AppError::Forbidden)?;
     if member.role == Role::Owner && accounts::count_owners(&mut *tx, &ctx.account_id).await? <= 1 {
         return Err(AppError::Conflict(format!(
             "{} is the account's only owner. Transfer ownership to someone else first.",
@@ -87,8 +98,12 @@ pub async fn set_permission(
     permission: Permission,
     allowed: bool,
 ) -> Result<(), AppError> {
-    if ctx.role != Role::Owner {
-        return Err(owners_only("grant or revoke single permissions"));
+    require_owner(db, ctx).await?;
+    if !permission.grantable() {
+        return Err(AppError::invalid(
+            "permission",
+            format!("{permission} belongs to owners: make them an owner instead."),
+        ));
     }
     let mut tx = db.begin().await?;
     let member = accounts::user_in_account(&mut *tx, &ctx.account_id, member_id)
@@ -130,16 +145,16 @@ pub async fn remove_member(db: &Db, ctx: &Ctx, member_id: &str) -> Result<(), Ap
     let member = accounts::user_in_account(&mut *tx, &ctx.account_id, member_id)
         .await?
         .ok_or_else(teammate_not_found)?;
-    if member.role == Role::Owner {
-        if ctx.role != Role::Owner {
-            return Err(owners_only("remove an owner"));
-        }
-        if accounts::count_owners(&mut *tx, &ctx.account_id).await? <= 1 {
-            return Err(AppError::Conflict(format!(
-                "{} is the account's only owner and cannot be removed. Transfer ownership first.",
-                member.name
-            )));
-        }
+    if matches!(member.role, Role::Owner | Role::Admin) && !ctx.can(Permission::ManageAccount) {
+        return Err(AppError::Forbidden(
+            "Only an account owner can make, change or remove an Owner or an Admin.".into(),
+        ));
+    }
+    if member.role == Role::Owner && accounts::count_owners(&mut *tx, &ctx.account_id).await? <= 1 {
+        return Err(AppError::Conflict(format!(
+            "{} is the account's only owner and cannot be removed. Transfer ownership first.",
+            member.name
+        )));
     }
     accounts::delete_user(&mut *tx, &ctx.account_id, member_id).await?;
     record(
@@ -155,9 +170,7 @@ pub async fn remove_member(db: &Db, ctx: &Ctx, member_id: &str) -> Result<(), Ap
 
 /// Makes a teammate the Owner; the caller, who must be the Owner, becomes an Admin.
 pub async fn transfer_ownership(db: &Db, ctx: &Ctx, member_id: &str) -> Result<(), AppError> {
-    if ctx.role != Role::Owner {
-        return Err(owners_only("transfer ownership"));
-    }
+    require_owner(db, ctx).await?;
     if member_id == ctx.user_id {
         return Err(AppError::invalid("member", "You already own this account."));
     }

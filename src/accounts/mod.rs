@@ -3,13 +3,16 @@
 
 mod invitations;
 mod members;
+pub mod passwords;
 mod signing;
 
 pub use invitations::{
     accept_invitation, invite, list_invitations, preview_invitation, revoke_invitation,
 };
 pub use members::{list_members, remove_member, set_permission, set_role, transfer_ownership};
-pub use signing::{sign_in, sign_out, sign_up, SignUp};
+pub use signing::{
+    create_account, may_sign_up, sign_in, sign_out, sign_up, SignUp, MAX_FAILURES_PER_EMAIL,
+};
 
 use crate::{
     auth::{session, Ctx},

@@ -1,8 +1,8 @@
 use super::{collect_invalid, start_session};
 use crate::{
     auth::{password, session},
-    db::{accounts, activity, new_id, sign_in_failures, unix_now, Db},
-    domain::{activity::ActivityKind, permissions::Role, validate},
+    db::{accounts, activity, new_id, throttles, unix_now, Db},
+    domain::{activity::ActivityKind, permissions::Role, team::SignUpPolicy, validate},
     error::AppError,
 };
 
@@ -10,6 +10,7 @@ use crate::{
 pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+const SIGN_UP_WINDOW_SECS: i64 = 3600;
 
 #[derive(Debug, Clone)]
 pub struct SignUp {
@@ -21,6 +22,44 @@ pub struct SignUp {
 
 /// Creates the account and its Owner, and signs them in. Returns the session token.
 pub async fn sign_up(db: &Db, form: SignUp, ip: &str) -> Result<String, AppError> {
+    Ok(open_account(db, form, ip, true)
+        .await?
+        .expect("a session was asked for"))
+}
+
+/// Creates an account and its Owner for the operator (`refloop admin create-account`), whatever
+/// the sign-up policy: the Owner chooses their password through the link returned.
+pub async fn create_account(
+    db: &Db,
+    public_url: &str,
+    company: &str,
+    name: &str,
+    email: &str,
+) -> Result<String, AppError> {
+    let form = SignUp {
+        company: company.into(),
+        name: name.into(),
+        email: email.into(),
+        // Nobody knows it: the Owner sets theirs through the link.
+        password: session::new_token(),
+    };
+    open_account(db, form, "operator", false).await?;
+    super::passwords::reset_link(
+        db,
+        public_url,
+        email,
+        super::passwords::OPERATOR_LINK_SECS,
+    )
+    .await
+}
+
+/// Creates the account and its Owner; with `sign_in`, a session for them too (its token).
+async fn open_account(
+    db: &Db,
+    form: SignUp,
+    ip: &str,
+    sign_in: bool,
+) -> Result<Option<String>, AppError> {
     let company = validate::name(&form.company, "your company's name", 80);
     let name = validate::name(&form.name, "your name", 80);
     let email = validate::email(&form.email);
@@ -84,37 +123,68 @@ pub async fn sign_up(db: &Db, form: SignUp, ip: &str) -> Result<String, AppError
         },
     )
     .await?;
-    let token = start_session(&mut *tx, &user.id).await?;
+    let token = match sign_in {
+        true => Some(start_session(&mut *tx, &user.id).await?),
+        false => None,
+    };
     tx.commit().await?;
     Ok(token)
 }
 
-/// Checks the password and opens a session. Too many failures for the email or the address
-/// are refused for a while, with the time to wait.
+/// Whether someone at `ip` may create an account now: the instance's sign-up policy, and at
+/// most `per_hour` attempts from one address an hour.
+pub async fn may_sign_up(
+    db: &Db,
+    policy: SignUpPolicy,
+    per_hour: u64,
+    ip: &str,
+) -> Result<(), AppError> {
+    if !policy.allows(accounts::count_accounts(db.pool()).await?) {
+        return Err(AppError::Forbidden(
+            "Sign-up is closed on this Refloop. Ask a teammate to invite you from Team, or ask the person who runs this Refloop to create your account.".into(),
+        ));
+    }
+    let attempts = throttles::bump(
+        db.pool(),
+        &format!("signup-ip:{ip}"),
+        unix_now(),
+        SIGN_UP_WINDOW_SECS,
+    )
+    .await?;
+    if attempts > per_hour as i64 {
+        return Err(AppError::TooManyRequests(
+            "Too many sign-ups came from your network in the last hour. Try again later.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the password and opens a session. Every attempt is counted for the email and the
+/// address before the password is checked (so attempts made at the same moment cannot all slip
+/// under the limit); past the limit, sign-in waits, without checking the password at all.
 pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<String, AppError> {
     let email = validate::email(email).map_err(|m| AppError::invalid("email", m))?;
     if password.is_empty() {
         return Err(AppError::invalid("password", "Enter your password."));
     }
     let now = unix_now();
-    let (by_email, by_address) =
-        sign_in_failures::counts(db.pool(), &email, ip, now - THROTTLE_WINDOW_SECS).await?;
-    if by_email >= MAX_FAILURES_PER_EMAIL || by_address >= MAX_FAILURES_PER_ADDRESS {
+    let (email_key, ip_key) = (format!("signin-email:{email}"), format!("signin-ip:{ip}"));
+    let by_email = throttles::bump(db.pool(), &email_key, now, THROTTLE_WINDOW_SECS).await?;
+    let by_address = throttles::bump(db.pool(), &ip_key, now, THROTTLE_WINDOW_SECS).await?;
+    if by_email > MAX_FAILURES_PER_EMAIL || by_address > MAX_FAILURES_PER_ADDRESS {
         return Err(AppError::TooManyRequests(format!(
             "Too many failed sign-ins. Wait {} minutes and try again.",
             THROTTLE_WINDOW_SECS / 60
         )));
     }
     let Some(user) = accounts::user_by_email(db.pool(), &email).await? else {
-        sign_in_failures::record(db.pool(), &email, ip, now).await?;
         return Err(AppError::invalid(
             "email",
             format!("No Refloop account uses {email}. Check the address, or sign up."),
         ));
     };
     if !password::verify(password.to_string(), user.password_hash.clone()).await {
-        sign_in_failures::record(db.pool(), &email, ip, now).await?;
-        let left = MAX_FAILURES_PER_EMAIL - by_email - 1;
+        let left = MAX_FAILURES_PER_EMAIL - by_email;
         return Err(AppError::invalid(
             "password",
             if left > 0 {
@@ -130,7 +200,8 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<S
             },
         ));
     }
-    sign_in_failures::clear(db.pool(), &email).await?;
+    throttles::clear(db.pool(), &email_key).await?;
+    throttles::take_back(db.pool(), &ip_key).await?;
     start_session(db.pool(), &user.id).await
 }
 

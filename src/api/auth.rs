@@ -18,13 +18,21 @@ pub async fn sign_up(
     with_status(
         async {
             let state = state()?;
+            let ip = client_ip();
+            crate::accounts::may_sign_up(
+                &state.db,
+                state.config.signup,
+                state.config.signup_limit,
+                &ip,
+            )
+            .await?;
             let form = crate::accounts::SignUp {
                 company,
                 name,
                 email,
                 password,
             };
-            let token = crate::accounts::sign_up(&state.db, form, &client_ip()).await?;
+            let token = crate::accounts::sign_up(&state.db, form, &ip).await?;
             enter_app(&state, &token);
             Ok(())
         }

@@ -14,7 +14,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        auth::require,
         domain::permissions::Permission,
         health::{self, why::why, Depth},
     },
@@ -52,7 +52,7 @@ pub async fn get_health_banner() -> Result<Option<HealthBanner>, AppError> {
 pub async fn fix_health(action: HealthAction) -> Result<String, AppError> {
     with_status(
         async {
-            let ctx = require_member().await?;
+            let ctx = require(action.permission()).await?;
             health::fix(&state()?.queue, &ctx, &action).await
         }
         .await,

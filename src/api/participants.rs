@@ -116,7 +116,7 @@ pub async fn get_participant_usage() -> Result<(i64, i64), AppError> {
 pub async fn set_participant_limit(limit: String) -> Result<(), AppError> {
     with_status(
         async {
-            let ctx = require_member().await?;
+            let ctx = require(Permission::ManageAccount).await?;
             people::set_limit(&state()?.db, &ctx, &limit).await
         }
         .await,

@@ -23,6 +23,48 @@ use {
 #[cfg(feature = "ssr")]
 const REFERRER_COOKIE_SECS: i64 = 30 * 86_400;
 
+/// A random first-party id that tells a referral link's returning visitor from a new one.
+#[cfg(feature = "ssr")]
+const VISITOR_COOKIE: &str = "refloop_visitor";
+#[cfg(feature = "ssr")]
+const VISITOR_COOKIE_SECS: i64 = 365 * 86_400;
+
+/// Who opened a referral link, as the click count tells visitors apart: their visitor cookie
+/// (given one now if they have none), and their address with their browser's name.
+#[cfg(feature = "ssr")]
+fn visitor(secure: bool) -> join::Visitor {
+    let parts = use_context::<axum::http::request::Parts>();
+    let cookie = parts
+        .as_ref()
+        .and_then(|p| session::read_cookie(&p.headers, VISITOR_COOKIE))
+        .filter(|c| {
+            c.len() <= 64
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let agent = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let fresh = cookie.is_none();
+    let cookie = cookie.unwrap_or_else(session::new_token);
+    if fresh {
+        set_cookie(session::cookie(
+            VISITOR_COOKIE,
+            &cookie,
+            VISITOR_COOKIE_SECS,
+            secure,
+        ));
+    }
+    join::Visitor {
+        cookie,
+        fresh,
+        network: session::hash(&format!("{}|{agent}", client_ip())),
+    }
+}
+
 /// The referral code remembered in the visitor's cookie, if any.
 #[cfg(feature = "ssr")]
 fn remembered_code() -> Option<String> {
@@ -45,7 +87,8 @@ pub async fn open_referral(code: String) -> Result<PublicCampaign, AppError> {
     with_status(
         async {
             let state = state()?;
-            let page = join::open_referral(&state.db, &code).await?;
+            let visitor = visitor(state.config.secure_cookies());
+            let page = join::open_referral(&state.db, &code, &visitor).await?;
             if let Some(code) = &page.referral_code {
                 set_cookie(session::cookie(
                     REFERRER_COOKIE,

@@ -88,7 +88,8 @@ pub async fn get_sync_skipped(
 ) -> Result<Vec<SkippedCustomer>, AppError> {
     with_status(
         async {
-            let ctx = require_member().await?;
+            // The report names the customers skipped.
+            let ctx = require(Permission::ViewParticipants).await?;
             sync::skipped(&state()?.db, &ctx, &campaign_id, &run_id).await
         }
         .await,

@@ -98,7 +98,7 @@ pub async fn set_member_permission(
 ) -> Result<(), AppError> {
     with_status(
         async {
-            let ctx = require(Permission::ManageTeam).await?;
+            let ctx = require(Permission::ManageAccount).await?;
             let permission = Permission::from_key(&permission).ok_or_else(|| {
                 AppError::invalid("permission", format!("“{permission}” is not a permission."))
             })?;
@@ -123,7 +123,7 @@ pub async fn remove_member(member_id: String) -> Result<(), AppError> {
 pub async fn transfer_ownership(member_id: String) -> Result<(), AppError> {
     with_status(
         async {
-            let ctx = require(Permission::ManageTeam).await?;
+            let ctx = require(Permission::ManageAccount).await?;
             accounts::transfer_ownership(&state()?.db, &ctx, &member_id).await
         }
         .await,

@@ -44,9 +44,36 @@ pub async fn public_campaign(
     Ok(page_for(&c, referrer.as_ref()))
 }
 
-/// The landing of a referral link at `/r/{code}`: counts the click on the referrer's timeline.
-/// Returns the page and the code to remember in the visitor's cookie.
-pub async fn open_referral(db: &Db, code: &str) -> Result<PublicCampaign, AppError> {
+/// Who opened a referral link.
+pub struct Visitor {
+    /// Their visitor cookie.
+    pub cookie: String,
+    /// Whether the cookie was given to them just now (a first visit, or a browser that keeps
+    /// no cookies).
+    pub fresh: bool,
+    /// A hash of their address and browser, for visitors who keep no cookies.
+    pub network: String,
+}
+
+impl Visitor {
+    /// The marks a click leaves for the day: a returning visitor's cookie; a new visitor's
+    /// cookie and network (so a browser that keeps no cookies is counted once too).
+    fn marks(&self) -> Vec<&str> {
+        if self.fresh {
+            vec![&self.cookie, &self.network]
+        } else {
+            vec![&self.cookie]
+        }
+    }
+}
+
+/// The landing of a referral link at `/r/{code}`: counts the click on the referrer's timeline,
+/// once per visitor per day. Returns the page and the code to remember in the visitor's cookie.
+pub async fn open_referral(
+    db: &Db,
+    code: &str,
+    visitor: &Visitor,
+) -> Result<PublicCampaign, AppError> {
     let not_found = || AppError::NotFound("This referral link".into());
     let referrer = participants::by_code(db.pool(), code.trim())
         .await?
@@ -54,7 +81,10 @@ pub async fn open_referral(db: &Db, code: &str) -> Result<PublicCampaign, AppErr
     let c = campaigns::get(db.pool(), &referrer.account_id, &referrer.campaign_id)
         .await?
         .ok_or_else(not_found)?;
-    participants::add_event(db.pool(), &referrer, EventKind::Clicked, "", unix_now()).await?;
+    let now = unix_now();
+    if participants::note_click(db.pool(), &referrer.id, &visitor.marks(), now).await? {
+        participants::add_event(db.pool(), &referrer, EventKind::Clicked, "", now).await?;
+    }
     Ok(page_for(&c, Some(&referrer)))
 }
 
@@ -159,6 +189,12 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
     }
 
     let mut tx = db.begin().await?;
+    crate::db::accounts::lock_admissions(&mut *tx, &c.account_id).await?;
+    // The referrer's count as it stands under the lock (their cap).
+    let referrer = match &referrer {
+        Some(r) => participants::get(&mut *tx, &c.account_id, &r.id).await?,
+        None => None,
+    };
     let existing = if participants::by_email(&mut *tx, &c.id, &email)
         .await?
         .is_some()

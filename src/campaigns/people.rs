@@ -12,7 +12,7 @@ use crate::{
             csv_field, fill_days, parse_csv, CampaignStats, ImportReport, ImportRow,
             ParticipantDetail, ParticipantPage, ParticipantQuery, PAGE_SIZE,
         },
-        permissions::Role,
+        permissions::Permission,
         time::format_utc,
         validate,
     },
@@ -300,6 +300,7 @@ async fn import_row(
         fields.push((f.key.clone(), value));
     }
     let mut tx = db.begin().await?;
+    crate::db::accounts::lock_admissions(&mut *tx, &ctx.account_id).await?;
     let referrer = if referrer_email.is_empty() {
         None
     } else {
@@ -392,7 +393,7 @@ pub async fn limit_banner(db: &Db, account_id: &str) -> Result<Option<String>, A
 
 /// Sets the account's participant limit (the Owner only).
 pub async fn set_limit(db: &Db, ctx: &Ctx, limit: &str) -> Result<(), AppError> {
-    if ctx.role != Role::Owner {
+    if !ctx.can(Permission::ManageAccount) {
         return Err(AppError::Forbidden(
             "Only an account owner can change the participant limit.".into(),
         ));

@@ -112,6 +112,30 @@ pub async fn user_in_account<'c>(
     .await
 }
 
+/// A user by id, in whatever account (a password-reset link names only its user).
+pub async fn user_by_id<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn update_password<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Everyone in the account, owners first, then by name.
 pub async fn users_in_account<'c>(
     ex: impl Executor<'c, Database = Any>,
@@ -125,6 +149,28 @@ pub async fn users_in_account<'c>(
     .bind(account_id)
     .fetch_all(ex)
     .await
+}
+
+/// Serialises the account's admissions until the transaction ends: the participant limit and
+/// each referrer's cap are read under it, so that people joining at the same moment cannot all
+/// take the last place. (A row lock on PostgreSQL; SQLite's transactions already run one at a
+/// time.)
+pub async fn lock_admissions<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET id = id WHERE id = $1")
+        .bind(account_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// How many accounts this Refloop holds (the sign-up policy asks).
+pub async fn count_accounts<'c>(ex: impl Executor<'c, Database = Any>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(ex)
+        .await
 }
 
 pub async fn count_owners<'c>(

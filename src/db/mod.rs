@@ -12,14 +12,15 @@ pub mod campaigns;
 pub mod health;
 pub mod invitations;
 pub mod participants;
+pub mod password_resets;
 pub mod qualification;
 pub mod rewards;
 pub mod sessions;
 pub mod settings;
-pub mod sign_in_failures;
 pub mod stripe_connections;
 pub mod stripe_send;
 pub mod sync;
+pub mod throttles;
 
 use std::{path::Path, str::FromStr, sync::Once, time::Duration};
 

@@ -51,6 +51,23 @@ pub async fn delete<'c>(
     Ok(())
 }
 
+/// Ends every session of a user but `keep` (a hash), if given: "sign out everywhere", and
+/// after a password change.
+pub async fn delete_for_user<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> COALESCE($2, '')")
+            .bind(user_id)
+            .bind(keep)
+            .execute(ex)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub async fn delete_expired<'c>(
     ex: impl Executor<'c, Database = Any>,
     now: i64,

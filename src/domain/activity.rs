@@ -24,10 +24,12 @@ pub enum ActivityKind {
     RewardDecided,
     StripeWebhookRepaired,
     StripeSyncStarted,
+    PasswordChanged,
+    SignedOutEverywhere,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 20] = [
+    pub const ALL: [ActivityKind; 22] = [
         ActivityKind::AccountCreated,
         ActivityKind::MemberInvited,
         ActivityKind::InvitationRevoked,
@@ -48,6 +50,8 @@ impl ActivityKind {
         ActivityKind::RewardDecided,
         ActivityKind::StripeWebhookRepaired,
         ActivityKind::StripeSyncStarted,
+        ActivityKind::PasswordChanged,
+        ActivityKind::SignedOutEverywhere,
     ];
 
     pub fn key(self) -> &'static str {
@@ -72,6 +76,8 @@ impl ActivityKind {
             ActivityKind::RewardDecided => "rewards.decided",
             ActivityKind::StripeWebhookRepaired => "stripe.webhook_repaired",
             ActivityKind::StripeSyncStarted => "stripe.sync_started",
+            ActivityKind::PasswordChanged => "account.password_changed",
+            ActivityKind::SignedOutEverywhere => "account.signed_out_everywhere",
         }
     }
 
@@ -97,6 +103,8 @@ impl ActivityKind {
             ActivityKind::RewardDecided => "Reward approved, rejected or fulfilled",
             ActivityKind::StripeWebhookRepaired => "Stripe webhook endpoint repaired",
             ActivityKind::StripeSyncStarted => "Stripe customers sync started",
+            ActivityKind::PasswordChanged => "Password changed",
+            ActivityKind::SignedOutEverywhere => "Signed out everywhere",
         }
     }
 

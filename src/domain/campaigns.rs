@@ -93,6 +93,9 @@ pub struct FormField {
     pub required: bool,
 }
 
+/// The longest number a public form takes ("0000…1" parses, but is no number anyone types).
+pub const MAX_NUMBER_CHARS: usize = 30;
+
 impl FormField {
     /// Checks one submitted value; returns it cleaned (trimmed, normalised) or what is wrong.
     pub fn check(&self, raw: Option<&str>) -> Result<String, String> {
@@ -118,6 +121,10 @@ impl FormField {
                     Ok(value.to_string())
                 }
             }
+            FieldKind::Number if value.chars().count() > MAX_NUMBER_CHARS => Err(format!(
+                "{} is too long for a number (at most {MAX_NUMBER_CHARS} characters).",
+                self.label
+            )),
             FieldKind::Number => value
                 .parse::<f64>()
                 .ok()
@@ -668,6 +675,9 @@ mod tests {
             .check(Some("many"))
             .unwrap_err()
             .contains("must be a number"));
+        assert_eq!(size.check(Some("1e3")).unwrap(), "1e3");
+        let huge = format!("1{}", "0".repeat(100_000));
+        assert!(size.check(Some(&huge)).unwrap_err().contains("too long"));
         let plan = field(
             "plan",
             FieldKind::Select(vec!["basic".into(), "pro".into()]),

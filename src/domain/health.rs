@@ -64,6 +64,19 @@ pub enum HealthAction {
     StartOngoingSync { campaign_id: String },
 }
 
+impl HealthAction {
+    /// The permission the same change needs elsewhere.
+    pub fn permission(&self) -> super::permissions::Permission {
+        use super::permissions::Permission;
+        match self {
+            HealthAction::RepairWebhook => Permission::ManageIntegrations,
+            HealthAction::SendExisting { .. } | HealthAction::StartOngoingSync { .. } => {
+                Permission::EditCampaigns
+            }
+        }
+    }
+}
+
 /// Where a fix is: a button, or a page that has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HealthFix {

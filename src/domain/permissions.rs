@@ -18,6 +18,9 @@ pub enum Role {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Permission {
+    /// The account itself: its owners and Admins, ownership, single permissions, the
+    /// participant limit. Owners only; never granted on top of a role.
+    ManageAccount,
     ManageTeam,
     ManageIntegrations,
     EditCampaigns,
@@ -57,7 +60,8 @@ impl Role {
     pub fn defaults(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Owner | Role::Admin => &Permission::ALL,
+            Role::Owner => &Permission::ALL,
+            Role::Admin => &Permission::GRANTABLE,
             Role::Manager => &[
                 EditCampaigns,
                 ViewParticipants,
@@ -71,7 +75,8 @@ impl Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
+        Permission::ManageAccount,
         Permission::ManageTeam,
         Permission::ManageIntegrations,
         Permission::EditCampaigns,
@@ -81,8 +86,24 @@ impl Permission {
         Permission::ViewActivity,
     ];
 
+    /// What an owner may grant or revoke on top of a teammate's role: all but Manage account.
+    pub const GRANTABLE: [Permission; 7] = [
+        Permission::ManageTeam,
+        Permission::ManageIntegrations,
+        Permission::EditCampaigns,
+        Permission::ViewParticipants,
+        Permission::ExportParticipants,
+        Permission::ManageRewards,
+        Permission::ViewActivity,
+    ];
+
+    pub fn grantable(self) -> bool {
+        self != Permission::ManageAccount
+    }
+
     pub fn label(self) -> &'static str {
         match self {
+            Permission::ManageAccount => "Manage account",
             Permission::ManageTeam => "Manage team",
             Permission::ManageIntegrations => "Manage integrations",
             Permission::EditCampaigns => "Edit campaigns",
@@ -95,6 +116,7 @@ impl Permission {
 
     pub fn key(self) -> &'static str {
         match self {
+            Permission::ManageAccount => "manage_account",
             Permission::ManageTeam => "manage_team",
             Permission::ManageIntegrations => "manage_integrations",
             Permission::EditCampaigns => "edit_campaigns",
@@ -179,9 +201,39 @@ pub fn effective(role: Role, overrides: &Overrides) -> BTreeSet<Permission> {
     role.defaults()
         .iter()
         .copied()
-        .chain(overrides.granted.iter().copied())
+        .chain(overrides.granted.iter().copied().filter(|p| p.grantable()))
         .filter(|p| !overrides.revoked.contains(p))
         .collect()
+}
+
+/// Whether someone holding `actor` (with role `actor_role`) may give a teammate the role `to`:
+/// from `from`, or by invitation (`None`); `own` when the teammate is themselves. Owners and
+/// Admins are made and unmade only with Manage account (so an Admin cannot do by promotion
+/// what they cannot do by invitation), nobody gives a role above their own, and nobody raises
+/// their own role.
+pub fn may_give_role(
+    actor_role: Role,
+    actor: &BTreeSet<Permission>,
+    own: bool,
+    from: Option<Role>,
+    to: Role,
+) -> Result<(), String> {
+    // Roles sort from the most to the least: Owner, Admin, Manager, Viewer.
+    if own && from.is_some_and(|from| to < from) {
+        return Err("Nobody can raise their own role. Ask an account owner.".into());
+    }
+    let senior = |r: Role| matches!(r, Role::Owner | Role::Admin);
+    if (senior(to) || from.is_some_and(senior)) && !actor.contains(&Permission::ManageAccount) {
+        return Err(
+            "Only an account owner can make, change or remove an Owner or an Admin.".into(),
+        );
+    }
+    if to < actor_role {
+        return Err(format!(
+            "You cannot give a role above your own ({actor_role}). Ask an account owner."
+        ));
+    }
+    Ok(())
 }
 
 /// A teammate who can help someone who lacks a permission.
@@ -194,6 +246,20 @@ pub struct Helper {
 
 /// "You need Manage integrations. Ask Alice Example (alice@example.com), the account owner."
 pub fn explain_missing(permission: Permission, helpers: &[Helper]) -> String {
+    if permission == Permission::ManageAccount {
+        let owners: Vec<&Helper> = helpers.iter().filter(|h| h.role == Role::Owner).collect();
+        return match owners.as_slice() {
+            [] => "Only an account owner can do this.".into(),
+            [one] => format!("Only an account owner can do this. Ask {}.", describe(one)),
+            many => format!(
+                "Only an account owner can do this. Ask {}.",
+                many.iter()
+                    .map(|h| describe(h))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        };
+    }
     let ask = match helpers {
         [] => "Ask the account owner.".to_string(),
         [one] => format!("Ask {}.", describe(one)),
@@ -225,7 +291,9 @@ mod tests {
     fn the_default_matrix() {
         let none = Overrides::default();
         assert_eq!(effective(Role::Owner, &none).len(), Permission::ALL.len());
-        assert_eq!(effective(Role::Admin, &none).len(), Permission::ALL.len());
+        let admin = effective(Role::Admin, &none);
+        assert_eq!(admin.len(), Permission::ALL.len() - 1);
+        assert!(!admin.contains(&ManageAccount));
         let manager = effective(Role::Manager, &none);
         assert!(manager.contains(&EditCampaigns) && manager.contains(&ManageRewards));
         assert!(!manager.contains(&ManageTeam) && !manager.contains(&ManageIntegrations));
@@ -248,6 +316,73 @@ mod tests {
         o.set(Role::Viewer, ViewParticipants, true);
         o.set(Role::Viewer, ManageIntegrations, false);
         assert_eq!(o, Overrides::default());
+    }
+
+    #[test]
+    fn manage_account_is_never_granted() {
+        let mut o = Overrides::default();
+        o.granted.insert(ManageAccount);
+        assert!(!effective(Role::Admin, &o).contains(&ManageAccount));
+        assert!(!ManageAccount.grantable());
+        assert_eq!(Permission::GRANTABLE.len() + 1, Permission::ALL.len());
+    }
+
+    #[test]
+    fn roles_are_given_within_ones_own_reach() {
+        let none = Overrides::default();
+        let owner = effective(Role::Owner, &none);
+        let admin = effective(Role::Admin, &none);
+        let mut o = Overrides::default();
+        o.set(Role::Manager, ManageTeam, true);
+        let manager = effective(Role::Manager, &o);
+        // Owners may do anything but raise themselves (they are as high as it goes).
+        for to in Role::ALL {
+            assert!(may_give_role(Role::Owner, &owner, false, Some(Role::Viewer), to).is_ok());
+        }
+        // An Admin cannot promote to Admin, which they cannot invite either.
+        assert!(
+            may_give_role(Role::Admin, &admin, false, Some(Role::Viewer), Role::Admin).is_err()
+        );
+        assert!(may_give_role(Role::Admin, &admin, false, None, Role::Admin).is_err());
+        assert!(
+            may_give_role(Role::Admin, &admin, false, Some(Role::Admin), Role::Viewer).is_err()
+        );
+        assert!(may_give_role(
+            Role::Admin,
+            &admin,
+            false,
+            Some(Role::Viewer),
+            Role::Manager
+        )
+        .is_ok());
+        // A Manager with Manage team: not above Manager, and never themselves upwards.
+        assert!(may_give_role(Role::Manager, &manager, false, None, Role::Manager).is_ok());
+        assert!(may_give_role(
+            Role::Manager,
+            &manager,
+            false,
+            Some(Role::Viewer),
+            Role::Admin
+        )
+        .is_err());
+        let err = may_give_role(
+            Role::Viewer,
+            &manager,
+            true,
+            Some(Role::Viewer),
+            Role::Manager,
+        )
+        .unwrap_err();
+        assert!(err.contains("raise their own role"), "{err}");
+        // Stepping down is always one's own choice.
+        assert!(may_give_role(
+            Role::Manager,
+            &manager,
+            true,
+            Some(Role::Manager),
+            Role::Viewer
+        )
+        .is_ok());
     }
 
     #[test]

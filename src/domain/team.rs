@@ -80,3 +80,40 @@ pub struct ActivityEntry {
     pub ip: String,
     pub at: i64,
 }
+
+/// Who may create a new Refloop account on the sign-up page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(clap::ValueEnum))]
+pub enum SignUpPolicy {
+    /// Open until the first account exists, then closed (the default): whoever installs
+    /// Refloop signs up first; everyone else joins a team by invitation.
+    First,
+    /// Anyone may create an account.
+    Open,
+    /// Nobody: the operator creates accounts with `refloop admin create-account`.
+    Closed,
+}
+
+impl SignUpPolicy {
+    /// Whether a new account may be created now, when `accounts` exist already.
+    pub fn allows(self, accounts: i64) -> bool {
+        match self {
+            SignUpPolicy::Open => true,
+            SignUpPolicy::Closed => false,
+            SignUpPolicy::First => accounts == 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod sign_up_tests {
+    use super::SignUpPolicy;
+
+    #[test]
+    fn the_default_policy_opens_only_for_the_first_account() {
+        assert!(SignUpPolicy::First.allows(0));
+        assert!(!SignUpPolicy::First.allows(1));
+        assert!(SignUpPolicy::Open.allows(7));
+        assert!(!SignUpPolicy::Closed.allows(0));
+    }
+}

@@ -114,12 +114,7 @@ pub async fn banner(
 /// Carries out a check's one-click fix, with the permission the same change needs elsewhere.
 pub async fn fix(queue: &Queue, ctx: &Ctx, action: &HealthAction) -> Result<String, AppError> {
     let db = queue.db();
-    let needs = match action {
-        HealthAction::RepairWebhook => Permission::ManageIntegrations,
-        HealthAction::SendExisting { .. } | HealthAction::StartOngoingSync { .. } => {
-            Permission::EditCampaigns
-        }
-    };
+    let needs = action.permission();
     if !ctx.can(needs) {
         let helpers = crate::accounts::helpers(db, &ctx.account_id).await?;
         return Err(AppError::Forbidden(

@@ -140,11 +140,22 @@ pub async fn claim(
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // A job whose lease ran out with its attempts used up (its handler kept stopping the
+    // worker, say) is dead, not taken again.
+    sqlx::query(
+        "UPDATE jobs SET status = 'dead', finished_ms = $1, lease_owner = NULL, lease_until_ms = NULL, \
+         last_error = 'The worker running it stopped before it finished, on every attempt.' \
+         WHERE status = 'running' AND lease_until_ms < $1 AND attempts >= max_attempts",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await?;
     let sql = format!(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2 || id, lease_until_ms = $3, \
          attempts = attempts + 1, started_ms = $4 \
          WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at_ms <= $4) \
-                      OR (status = 'running' AND lease_until_ms < $4) ORDER BY run_at_ms LIMIT $5{lock}) \
+                      OR (status = 'running' AND lease_until_ms < $4 AND attempts < max_attempts) \
+                      ORDER BY run_at_ms LIMIT $5{lock}) \
          RETURNING id, kind, payload, account_id, attempts, max_attempts, lease_token"
     );
     sqlx::query_as(&sql)

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leptos::config::{Env, LeptosOptions};
 
-use crate::db::Backend;
+use crate::{db::Backend, domain::team::SignUpPolicy};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,6 +127,15 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_JOIN_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub join_limit: u64,
 
+    /// Who may create a new Refloop account on the sign-up page: `first` (open until the first
+    /// account exists, then closed), `open`, or `closed`. Teammates always join by invitation.
+    #[arg(long, env = "REFLOOP_SIGNUP", value_enum, default_value_t = SignUpPolicy::First)]
+    pub signup: SignUpPolicy,
+
+    /// Sign-ups one address may attempt per hour.
+    #[arg(long, env = "REFLOOP_SIGNUP_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub signup_limit: u64,
+
     /// Jobs each process runs at once (0: this process runs no jobs).
     #[arg(long, env = "REFLOOP_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=256))]
     pub workers: u64,
@@ -139,6 +148,21 @@ pub struct Config {
     /// How often idle workers look for due jobs when nothing wakes them (milliseconds).
     #[arg(long, env = "REFLOOP_JOB_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub job_poll_ms: u64,
+
+    /// Days finished background jobs are kept (for the Operations page) before the hourly prune
+    /// deletes them.
+    #[arg(long, env = "REFLOOP_JOB_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub job_retention_days: u64,
+
+    /// A bearer token `/metrics` asks for. Without it (and without `--metrics-addr`) `/metrics`
+    /// answers 404.
+    #[arg(long, env = "REFLOOP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Redacted>,
+
+    /// A separate address (e.g. 127.0.0.1:9100) serving only `/metrics`, without a token, for a
+    /// scraper on a private network.
+    #[arg(long, env = "REFLOOP_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// `production` (no live reload) or `development`.
     #[arg(long, env = "REFLOOP_ENV", value_enum, default_value_t = RunMode::Production)]
@@ -209,6 +233,11 @@ impl Config {
     /// The configuration with every default, for tests and tools.
     pub fn defaults() -> Config {
         Cli::parse_from(["refloop"]).config
+    }
+
+    /// Every job kind this process runs, with the recurring prune.
+    pub fn job_registry(&self) -> crate::jobs::Registry {
+        crate::housekeeping::register(crate::jobs::registry(), self.job_retention_days)
     }
 
     /// The workers' settings for this process.

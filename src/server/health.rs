@@ -1,9 +1,41 @@
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
 use serde_json::{json, Value};
 
 use super::AppState;
 
+/// `GET /metrics` on the public address: only with `Authorization: Bearer` and the configured
+/// `--metrics-token` (the router has no such route without one).
+pub async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let expected = state.config.metrics_token.as_ref().map(|t| t.0.as_bytes());
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().as_bytes());
+    let allowed = match (expected, given) {
+        (Some(e), Some(g)) => {
+            e.len() == g.len() && e.iter().zip(g).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        }
+        _ => false,
+    };
+    if !allowed {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "Send the metrics token as Authorization: Bearer <token>.\n",
+        )
+            .into_response();
+    }
+    metrics(State(state)).await.into_response()
+}
+
 /// `GET /metrics`: the job queue in Prometheus' text format (counts only; no account data).
+/// Served as is on `--metrics-addr`.
 pub async fn metrics(
     State(state): State<AppState>,
 ) -> (

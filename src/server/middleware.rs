@@ -33,6 +33,18 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     ),
 ];
 
+/// Paths whose last part is a secret (a personal page, an invitation, a password reset): the
+/// secret never reaches the logs.
+const SECRET_PATHS: [&str; 3] = ["/p/", "/invite/", "/reset-password/"];
+
+/// The path as request logs show it, secrets replaced by `…`.
+pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) if path.len() > prefix.len() => format!("{prefix}…").into(),
+        _ => path.into(),
+    }
+}
+
 pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     let mut router = router
         .layer(axum::middleware::from_fn(
@@ -55,7 +67,7 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
                         .get(&REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    tracing::info_span!("request", method = %req.method(), path = %loggable(req.uri().path()), request_id = %id)
                 })
                 .on_request(())
                 .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
@@ -63,4 +75,19 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn secrets_in_paths_are_not_logged() {
+        assert_eq!(loggable("/p/AbCdEf123"), "/p/…");
+        assert_eq!(loggable("/invite/tok_secret"), "/invite/…");
+        assert_eq!(loggable("/reset-password/tok"), "/reset-password/…");
+        assert_eq!(loggable("/app/campaigns"), "/app/campaigns");
+        assert_eq!(loggable("/p/"), "/p/");
+        assert_eq!(loggable("/pricing"), "/pricing");
+    }
 }

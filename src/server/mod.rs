@@ -63,11 +63,19 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let workers = (state.config.workers > 0).then(|| {
         let worker = crate::jobs::Worker::new(
             state.queue.clone(),
-            crate::jobs::registry(),
+            state.config.job_registry(),
             state.config.worker_config(),
         );
         tokio::spawn(worker.run(workers_stopped))
     });
+    if let Some(addr) = state.config.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("could not listen on {addr} (REFLOOP_METRICS_ADDR): {e}"))?;
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+        let metrics = router::metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
     let app = router::router(state);
     tracing::info!(
         addr = %listener.local_addr().map_err(|e| e.to_string())?,
@@ -124,7 +132,7 @@ pub async fn work(config: Config) -> Result<(), String> {
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
             crate::jobs::Queue::with_stripe(db.clone(), state::stripe_access(&config)?),
-            crate::jobs::registry(),
+            config.job_registry(),
             worker_config,
         )
         .run(stopped),

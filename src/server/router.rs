@@ -11,9 +11,12 @@ use crate::app::{shell, App};
 /// sandbox, and static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let pages = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
+    let pages = Router::new().route("/healthz", get(health::healthz));
+    let pages = match state.config.metrics_token {
+        Some(_) => pages.route("/metrics", get(health::metrics_with_token)),
+        None => pages,
+    };
+    let pages = pages
         .route(
             "/export/campaigns/{id}/participants.csv",
             get(export::participants_csv),
@@ -34,4 +37,11 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     middleware::apply(pages).with_state(state)
+}
+
+/// What `--metrics-addr` serves: `/metrics` alone, without a token.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
 }

@@ -335,7 +335,7 @@ async fn tell_both(
 
 /// Decides where an invited friend stands from the ledger, and records any change: their
 /// standing and note, both timelines, the referrer's count, and rewards earned or undone.
-/// Runs in the caller's transaction, holding the friend's row lock.
+/// Runs in the caller's transaction, holding the friend's and then the referrer's row lock.
 pub async fn evaluate(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -353,6 +353,10 @@ pub async fn evaluate(
     let Some(s) = ledger::settings(&mut *conn, account_id, &p.campaign_id).await? else {
         return Ok(());
     };
+    // The referrer's row is locked too (after the friend's, always in that order): their count
+    // of qualified friends decides milestone rewards, so two friends qualifying at once must
+    // count one after the other.
+    ledger::lock_participant(&mut *conn, &referrer_id).await?;
     let referrer = participants::get(&mut *conn, account_id, &referrer_id).await?;
     let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
     let charges = ledger::charges_of(&mut *conn, account_id, &p.id, email).await?;

@@ -392,6 +392,7 @@ async fn place_all(
     if fresh.is_empty() {
         return Ok(tally);
     }
+    crate::db::accounts::lock_admissions(&mut **tx, &c.account_id).await?;
     let mut left = room(tx, &c.account_id).await?;
     let to = Target {
         backend,

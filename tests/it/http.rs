@@ -104,13 +104,25 @@ async fn responses_are_compressed_for_browsers_that_ask() {
 }
 
 #[tokio::test]
-async fn metrics_are_prometheus_text() {
-    let (app, t) = app().await;
+async fn metrics_are_prometheus_text_for_the_token_or_the_private_address() {
+    let t = TestDb::sqlite().await;
+    let config = Config {
+        metrics_token: Some(refloop::server::config::Redacted("s3cret-scrape".into())),
+        ..Config::defaults()
+    };
+    let state = AppState::new(config, t.db.clone()).unwrap();
+    let app = router(state.clone());
     refloop::jobs::Queue::new(t.db.clone())
         .push(&refloop::jobs::probe::new("metrics", 0))
         .await
         .unwrap();
-    let (res, body) = send(&app, get("/metrics")).await;
+    let with = |token: &str| {
+        Request::get("/metrics")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (res, body) = send(&app, with("s3cret-scrape")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -120,4 +132,32 @@ async fn metrics_are_prometheus_text() {
         body.contains("refloop_jobs{kind=\"queue.probe\",status=\"queued\"} 1"),
         "{body}"
     );
+    for refused in [
+        send(&app, with("guess")).await,
+        send(&app, get("/metrics")).await,
+    ] {
+        assert_eq!(
+            refused.0.status(),
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            refused.1
+        );
+        assert!(!refused.1.contains("refloop_jobs"));
+    }
+    // The separate address serves it without a token; it is on a private network.
+    let (res, body) = send(
+        &refloop::server::router::metrics_router(state),
+        get("/metrics"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body.contains("refloop_jobs"), "{body}");
+}
+
+#[tokio::test]
+async fn without_a_metrics_token_the_public_address_has_no_metrics() {
+    let (app, _t) = app().await;
+    let (res, body) = send(&app, get("/metrics")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!body.contains("refloop_jobs"));
 }

@@ -24,7 +24,34 @@ crate::on_both_backends!(
     one_throttled_account_does_not_starve_another,
     shutdown_gives_unfinished_jobs_back,
     recurring_jobs_run_once_per_period_across_workers,
+    a_job_whose_worker_keeps_stopping_ends_dead,
 );
+
+/// A handler that takes its worker down with it (a crash, an out-of-memory kill) leaves its
+/// lease to run out; after its attempts it is dead, not taken again for ever.
+async fn a_job_whose_worker_keeps_stopping_ends_dead(t: &TestDb) {
+    let q = Queue::new(t.db.clone());
+    let id = q
+        .push(&NewJob::new("crashes", json!({})).max_attempts(3))
+        .await
+        .unwrap()
+        .unwrap();
+    for attempt in 1..=3 {
+        let claimed = queue::claim(&t.db, "w", 1, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "attempt {attempt}");
+        assert_eq!(claimed[0].attempts, attempt);
+        // The worker stops here; its lease of 1 ms runs out.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(queue::claim(&t.db, "w", 1, 10).await.unwrap().is_empty());
+    assert_eq!(status(t, &id).await, ("dead".to_string(), 3));
+    let error: String = sqlx::query_scalar("SELECT last_error FROM jobs WHERE id = $1")
+        .bind(&id)
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(error.contains("stopped before it finished"), "{error}");
+}
 
 async fn status(t: &TestDb, id: &str) -> (String, i64) {
     let row = sqlx::query("SELECT status, attempts FROM jobs WHERE id = $1")

@@ -73,12 +73,20 @@ async fn starts_with_the_embedded_defaults_and_stops_cleanly_on_sigterm() {
     wait_healthy(port, &mut child).await;
     // The default database is a SQLite file under data/, created and migrated on start.
     assert!(dir.path().join("data/refloop.db").is_file());
+    // Secrets in addresses do not reach the request log.
+    for path in ["/p/PersonalSecret42", "/invite/InviteSecret42"] {
+        reqwest::get(format!("http://127.0.0.1:{port}{path}"))
+            .await
+            .unwrap();
+    }
     signal(&child, "TERM");
     let out = wait_exit(child);
     let log =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("SIGTERM") && log.contains("stopped"), "{log}");
+    assert!(log.contains("/p/…") && log.contains("/invite/…"), "{log}");
+    assert!(!log.contains("Secret42"), "{log}");
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ crate::on_both_backends!(
     rewards_wait_for_approval_and_for_a_stripe_customer,
     a_promotion_code_is_only_for_its_customer_and_shown_on_their_page,
     after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing,
+    friends_qualifying_at_once_earn_exactly_their_milestones,
 );
 
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
@@ -813,4 +814,91 @@ async fn after_switching_stripe_accounts_the_old_accounts_events_count_for_nothi
         ann.stripe_customer_id.as_deref(),
         Some(ann_customer.as_str())
     );
+}
+
+/// Eight friends of one referrer qualify at the same moment; a reward for every 2nd qualified
+/// friend is given exactly four times, once for each of the 2nd, 4th, 6th and 8th.
+async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
+    let q = Qualifying::start(
+        t,
+        RewardForm {
+            auto_issue: false,
+            rules: vec![RewardRuleForm {
+                recipient: "referrer".into(),
+                kind: "credit".into(),
+                amount: "5.00".into(),
+                currency: "usd".into(),
+                every: "2".into(),
+                ..Default::default()
+            }],
+        },
+    )
+    .await;
+    let code = join_ok(&t.db, request(SLUG, "ann@x.test", "Ann", None)).await;
+    let mut friends = Vec::new();
+    for i in 0..8 {
+        let email = format!("friend{i}@x.test");
+        join_ok(&t.db, request(SLUG, &email, "Friend", Some(&code))).await;
+        let customer = q.customer(t, &email).await;
+        let p = participants::by_email(t.db.pool(), &q.campaign, &email)
+            .await
+            .unwrap()
+            .unwrap();
+        friends.push((p.id, customer));
+    }
+    // Their payments are in the ledger; then all eight are evaluated at once.
+    let stripe_account =
+        refloop::db::stripe_connections::current_stripe_account(t.db.pool(), &q.alice.account_id)
+            .await
+            .unwrap()
+            .unwrap();
+    for (i, (_, customer)) in friends.iter().enumerate() {
+        let charge = ledger::ChargeUpdate {
+            charge_id: format!("ch_at_once_{i}"),
+            customer_id: Some(customer.clone()),
+            amount: 6_000,
+            currency: Some("usd".into()),
+            created: refloop::db::unix_now(),
+            paid: true,
+            ..Default::default()
+        };
+        ledger::merge_charge(
+            t.db.pool(),
+            &q.alice.account_id,
+            &stripe_account,
+            &charge,
+            refloop::db::unix_now(),
+        )
+        .await
+        .unwrap();
+    }
+    let runs: Vec<_> = friends
+        .iter()
+        .map(|(id, _)| {
+            let (db, account, id) = (t.db.clone(), q.alice.account_id.clone(), id.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                refloop::workflows::qualify::evaluate(
+                    &mut tx,
+                    db.backend(),
+                    &account,
+                    &id,
+                    refloop::db::unix_now(),
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+        .collect();
+    for r in runs {
+        r.await.unwrap();
+    }
+    let ann = participants::by_email(t.db.pool(), &q.campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ann.qualified_referrals, 8);
+    let rewards = q.rewards_of(t, "ann@x.test").await;
+    assert_eq!(rewards.len(), 4, "{rewards:?}");
 }

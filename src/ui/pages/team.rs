@@ -8,7 +8,7 @@ use crate::{
         SetMemberRole, TransferOwnership,
     },
     domain::{
-        permissions::{Permission, Role},
+        permissions::{may_give_role, Permission, Role},
         team::{CurrentUser, Member},
         time::format_utc,
     },
@@ -101,7 +101,7 @@ pub fn TeamPage() -> impl IntoView {
                     Err(e) => return error_notice(&e),
                 };
                 let can_manage = me.can(Permission::ManageTeam);
-                let is_owner = me.role == Role::Owner;
+                let is_owner = me.can(Permission::ManageAccount);
                 let rows = team
                     .members
                     .into_iter()
@@ -223,14 +223,16 @@ fn MemberRow(member: Member, me: CurrentUser, actions: Actions) -> impl IntoView
     let (id, name) = (member.id.clone(), member.name.clone());
     let is_me = id == me.user_id;
     let can_manage = me.can(Permission::ManageTeam);
-    let i_own = me.role == Role::Owner;
-    // Owners are changed only by owners; nobody changes their own role here.
-    let may_change = can_manage && !is_me && (member.role != Role::Owner || i_own);
-    let roles = if i_own {
-        &Role::ALL[..]
-    } else {
-        &Role::ALL[1..]
-    };
+    let i_own = me.can(Permission::ManageAccount);
+    // The roles the server would let me give this teammate; nobody changes their own role here.
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| {
+            *r == member.role
+                || may_give_role(me.role, &me.permissions, false, Some(member.role), *r).is_ok()
+        })
+        .collect();
+    let may_change = can_manage && !is_me && roles.len() > 1;
     let role_cell = if may_change {
         let options = roles
             .iter()
@@ -257,7 +259,7 @@ fn MemberRow(member: Member, me: CurrentUser, actions: Actions) -> impl IntoView
         .collect_view();
     // Single permissions on top of the role: owners only, and not for owners.
     let adjust = (i_own && member.role != Role::Owner).then(|| {
-        let toggles = Permission::ALL
+        let toggles = Permission::GRANTABLE
             .into_iter()
             .map(|p| {
                 let has = member.permissions.contains(&p);
