@@ -21,6 +21,7 @@ use crate::ui::{
         join::{JoinPage, PersonalPageView, ReferralPage},
         not_found::NotFoundPage,
         operations::OperationsPage,
+        passwords::{AccountPage, ForgotPasswordPage, ResetPasswordPage},
         sign_in::SignInPage,
         sign_up::SignUpPage,
         sync::SyncPage,
@@ -82,6 +83,12 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=WelcomePage ssr=SsrMode::InOrder />
                     <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::InOrder />
                     <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder />
+                    <Route
+                        path=(StaticSegment("reset-password"), ParamSegment("token"))
+                        view=ResetPasswordPage
+                        ssr=SsrMode::InOrder
+                    />
                     <Route
                         path=(StaticSegment("invite"), ParamSegment("token"))
                         view=AcceptInvitePage
@@ -110,6 +117,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("operations") view=OperationsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("health") view=HealthPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </Layout>

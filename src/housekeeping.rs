@@ -1,5 +1,5 @@
 //! Nothing grows forever: a recurring job deletes what has served its purpose (finished jobs
-//! after the retention period, expired sessions and invitations' leftovers, old throttling
+//! after the retention period, expired sessions and password-reset links, old throttling
 //! counters, join attempts, referral-click marks, the sandbox's expired idempotency replies),
 //! a batch at a time so that no statement holds the database for long.
 
@@ -38,6 +38,7 @@ pub struct Pruned {
     pub throttles: u64,
     pub join_attempts: u64,
     pub clicks: u64,
+    pub password_resets: u64,
     pub sandbox_idempotency: u64,
 }
 
@@ -81,6 +82,8 @@ pub async fn prune(db: &Db, retention_days: u64) -> Result<Pruned, sqlx::Error> 
             now / A_DAY_SECS - 1,
         )
         .await?,
+        password_resets: in_batches(db, "password_resets", "token_hash", "expires_at < $1", now)
+            .await?,
         sandbox_idempotency: in_batches(
             db,
             "sandbox_idempotency",

@@ -161,12 +161,7 @@ pub async fn reset_preview(db: &Db, token: &str) -> Result<String, AppError> {
 
 /// Sets a new password through a reset link (used once), ends every session the user had, and
 /// signs them in. Returns the new session's token.
-pub async fn reset_password(
-    db: &Db,
-    token: &str,
-    new: &str,
-    ip: &str,
-) -> Result<String, AppError> {
+pub async fn reset_password(db: &Db, token: &str, new: &str, ip: &str) -> Result<String, AppError> {
     let hash_of_token = session::hash(token);
     let user_id = password_resets::peek(db.pool(), &hash_of_token, unix_now())
         .await?

@@ -44,13 +44,7 @@ pub async fn create_account(
         password: session::new_token(),
     };
     open_account(db, form, "operator", false).await?;
-    super::passwords::reset_link(
-        db,
-        public_url,
-        email,
-        super::passwords::OPERATOR_LINK_SECS,
-    )
-    .await
+    super::passwords::reset_link(db, public_url, email, super::passwords::OPERATOR_LINK_SECS).await
 }
 
 /// Creates the account and its Owner; with `sign_in`, a session for them too (its token).

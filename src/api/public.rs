@@ -29,40 +29,27 @@ const VISITOR_COOKIE: &str = "refloop_visitor";
 #[cfg(feature = "ssr")]
 const VISITOR_COOKIE_SECS: i64 = 365 * 86_400;
 
-/// Who opened a referral link, as the click count tells visitors apart: their visitor cookie
-/// (given one now if they have none), and their address with their browser's name.
+/// Who opened a referral link: their visitor cookie, given one now if they have none.
 #[cfg(feature = "ssr")]
 fn visitor(secure: bool) -> join::Visitor {
-    let parts = use_context::<axum::http::request::Parts>();
-    let cookie = parts
-        .as_ref()
+    let kept = use_context::<axum::http::request::Parts>()
         .and_then(|p| session::read_cookie(&p.headers, VISITOR_COOKIE))
         .filter(|c| {
             c.len() <= 64
                 && c.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-    let agent = parts
-        .as_ref()
-        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let fresh = cookie.is_none();
-    let cookie = cookie.unwrap_or_else(session::new_token);
-    if fresh {
+    let cookie = kept.unwrap_or_else(|| {
+        let fresh = session::new_token();
         set_cookie(session::cookie(
             VISITOR_COOKIE,
-            &cookie,
+            &fresh,
             VISITOR_COOKIE_SECS,
             secure,
         ));
-    }
-    join::Visitor {
-        cookie,
-        fresh,
-        network: session::hash(&format!("{}|{agent}", client_ip())),
-    }
+        fresh
+    });
+    join::Visitor(cookie)
 }
 
 /// The referral code remembered in the visitor's cookie, if any.

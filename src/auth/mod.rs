@@ -65,8 +65,16 @@ pub async fn caller_from(
     Ok(user.map(|u| Ctx::from_user(u, ip)))
 }
 
-/// The address a request came from (the connection's peer), or "unknown".
+/// The client's address as the server worked it out (behind a trusted proxy, the address the
+/// proxy forwarded for; see `server::client_addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// The address a request came from: the client's, else the connection's peer, or "unknown".
 pub fn client_ip(parts: &Parts) -> String {
+    if let Some(ClientAddr(ip)) = parts.extensions.get::<ClientAddr>() {
+        return ip.to_string();
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

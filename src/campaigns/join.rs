@@ -44,28 +44,9 @@ pub async fn public_campaign(
     Ok(page_for(&c, referrer.as_ref()))
 }
 
-/// Who opened a referral link.
-pub struct Visitor {
-    /// Their visitor cookie.
-    pub cookie: String,
-    /// Whether the cookie was given to them just now (a first visit, or a browser that keeps
-    /// no cookies).
-    pub fresh: bool,
-    /// A hash of their address and browser, for visitors who keep no cookies.
-    pub network: String,
-}
-
-impl Visitor {
-    /// The marks a click leaves for the day: a returning visitor's cookie; a new visitor's
-    /// cookie and network (so a browser that keeps no cookies is counted once too).
-    fn marks(&self) -> Vec<&str> {
-        if self.fresh {
-            vec![&self.cookie, &self.network]
-        } else {
-            vec![&self.cookie]
-        }
-    }
-}
+/// Who opened a referral link: their visitor cookie (a browser that keeps it is one visitor; a
+/// client that keeps no cookies is a new visitor each time, as nothing tells it apart).
+pub struct Visitor(pub String);
 
 /// The landing of a referral link at `/r/{code}`: counts the click on the referrer's timeline,
 /// once per visitor per day. Returns the page and the code to remember in the visitor's cookie.
@@ -82,7 +63,7 @@ pub async fn open_referral(
         .await?
         .ok_or_else(not_found)?;
     let now = unix_now();
-    if participants::note_click(db.pool(), &referrer.id, &visitor.marks(), now).await? {
+    if participants::note_click(db.pool(), &referrer.id, &visitor.0, now).await? {
         participants::add_event(db.pool(), &referrer, EventKind::Clicked, "", now).await?;
     }
     Ok(page_for(&c, Some(&referrer)))

@@ -598,31 +598,24 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
     }
 }
 
-/// Leaves today's marks of a referral link's visitor; true when none was there yet (a click
-/// to count).
-pub async fn note_click<'c, E>(
-    ex: E,
+/// Marks a referral link's visitor for today; true when they had no mark yet (a click to
+/// count).
+pub async fn note_click<'c>(
+    ex: impl Executor<'c, Database = Any>,
     referrer_id: &str,
-    marks: &[&str],
+    visitor: &str,
     now: i64,
-) -> Result<bool, sqlx::Error>
-where
-    E: Executor<'c, Database = Any> + Copy,
-{
-    let mut new = 0;
-    for mark in marks {
-        new += sqlx::query(
-            "INSERT INTO referral_clicks (referrer_id, visitor, day) VALUES ($1, $2, $3) \
-             ON CONFLICT (referrer_id, visitor, day) DO NOTHING",
-        )
-        .bind(referrer_id)
-        .bind(*mark)
-        .bind(now / 86_400)
-        .execute(ex)
-        .await?
-        .rows_affected();
-    }
-    Ok(new == marks.len() as u64)
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO referral_clicks (referrer_id, visitor, day) VALUES ($1, $2, $3) \
+         ON CONFLICT (referrer_id, visitor, day) DO NOTHING",
+    )
+    .bind(referrer_id)
+    .bind(visitor)
+    .bind(now / 86_400)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Someone who could not join, and why (a `JoinRefusal` key).

@@ -21,7 +21,7 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Serve the web app (the default).
     Serve,
@@ -32,6 +32,31 @@ pub enum Command {
         /// Port to listen on (127.0.0.1).
         #[arg(long, default_value_t = 12111)]
         port: u16,
+    },
+    /// The operator's tools, run against DATABASE_URL.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Prints a one-time link (valid 7 days) with which EMAIL chooses a new password.
+    ResetPassword {
+        /// The person's email.
+        email: String,
+    },
+    /// Creates an account and its Owner (whatever REFLOOP_SIGNUP says) and prints the link
+    /// with which the Owner chooses their password.
+    CreateAccount {
+        /// The company's name.
+        #[arg(long)]
+        company: String,
+        /// The Owner's name.
+        #[arg(long)]
+        name: String,
+        /// The Owner's email.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -126,6 +151,12 @@ pub struct Config {
     /// Join-form submissions one address may make per hour on the public pages (bot protection).
     #[arg(long, env = "REFLOOP_JOIN_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub join_limit: u64,
+
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client: addresses or
+    /// ranges, separated by commas (e.g. `127.0.0.1,10.0.0.0/8`). Default: none, and every
+    /// connection's own address is the client's.
+    #[arg(long, env = "REFLOOP_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: super::client_addr::TrustedProxies,
 
     /// Who may create a new Refloop account on the sign-up page: `first` (open until the first
     /// account exists, then closed), `open`, or `closed`. Teammates always join by invitation.

@@ -1,5 +1,6 @@
 //! The axum server: configuration, state, routes, middleware, and start-up and shutdown.
 
+pub mod client_addr;
 pub mod config;
 pub mod export;
 pub mod health;
@@ -27,6 +28,7 @@ pub async fn main() -> ExitCode {
         None | Some(config::Command::Serve) => serve(cli.config).await,
         Some(config::Command::Worker) => work(cli.config).await,
         Some(config::Command::StripeSandbox { port }) => serve_sandbox(cli.config, port).await,
+        Some(config::Command::Admin(command)) => admin(cli.config, command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +61,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let mut config = config;
     config.addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = AppState::new(config, db.clone())?;
+    state::check_secret_key(&db, &state.queue.stripe().sealer).await?;
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = (state.config.workers > 0).then(|| {
         let worker = crate::jobs::Worker::new(
@@ -123,6 +126,8 @@ pub async fn work(config: Config) -> Result<(), String> {
             config::redact_url(&config.database_url)
         )
     })?;
+    let stripe = state::stripe_access(&config)?;
+    state::check_secret_key(&db, &stripe.sealer).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker_config = crate::jobs::WorkerConfig {
         concurrency: (config.workers as usize).max(1),
@@ -131,7 +136,7 @@ pub async fn work(config: Config) -> Result<(), String> {
     tracing::info!(concurrency = worker_config.concurrency, owner = %worker_config.owner, "worker started");
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
-            crate::jobs::Queue::with_stripe(db.clone(), state::stripe_access(&config)?),
+            crate::jobs::Queue::with_stripe(db.clone(), stripe),
             config.job_registry(),
             worker_config,
         )
@@ -143,6 +148,40 @@ pub async fn work(config: Config) -> Result<(), String> {
     let _ = worker.await;
     db.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `refloop admin …`: prints what the operator hands over.
+pub async fn admin(config: Config, command: config::AdminCommand) -> Result<(), String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "could not open the database named by DATABASE_URL ({}): {e}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
+    let public_url = config.public_url();
+    let outcome = match command {
+        config::AdminCommand::ResetPassword { email } => crate::accounts::passwords::reset_link(
+            &db,
+            &public_url,
+            &email,
+            crate::accounts::passwords::OPERATOR_LINK_SECS,
+        )
+        .await
+        .map(|link| format!("{email} chooses a new password here (once, within 7 days):\n{link}")),
+        config::AdminCommand::CreateAccount {
+            company,
+            name,
+            email,
+        } => crate::accounts::create_account(&db, &public_url, &company, &name, &email)
+            .await
+            .map(|link| {
+                format!("Created {company} with {name} ({email}) as its Owner, who chooses a password here (once, within 7 days):\n{link}")
+            }),
+    };
+    db.close().await;
+    let text = outcome.map_err(|e| e.to_string())?;
+    println!("{text}");
     Ok(())
 }
 

@@ -36,7 +36,13 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    middleware::apply(pages).with_state(state)
+    let trusted = state.config.trusted_proxies.clone();
+    middleware::apply(pages)
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            super::client_addr::resolve,
+        ))
+        .with_state(state)
 }
 
 /// What `--metrics-addr` serves: `/metrics` alone, without a token.

@@ -80,6 +80,25 @@ impl Members for SignedIn {
     }
 }
 
+/// The database remembers which secret key sealed its secrets (by a fingerprint that reveals
+/// nothing of it): a process started with another key stops here, naming the setting, instead
+/// of failing every Stripe call later.
+pub async fn check_secret_key(db: &Db, sealer: &Sealer) -> Result<(), String> {
+    let mine = sealer.fingerprint();
+    let stored = crate::db::settings::get_or_insert(db, "secret_key_fingerprint", &mine)
+        .await
+        .map_err(|e| {
+            format!("could not read the secret key's fingerprint from the database: {e}")
+        })?;
+    if stored != mine {
+        return Err(format!(
+            "the secret key (REFLOOP_SECRET_KEY, or the file REFLOOP_SECRET_KEY_FILE) is not the one this database's secrets were sealed with \
+             (its fingerprint is {mine}; the database expects {stored}). Start every process with the key the first one used."
+        ));
+    }
+    Ok(())
+}
+
 /// How this process reaches Stripe: the secret key that seals Stripe keys, Stripe's and the
 /// sandbox's addresses, and one token bucket per Stripe account shared by everything it sends.
 pub fn stripe_access(config: &Config) -> Result<StripeAccess, String> {

@@ -11,7 +11,7 @@ use tokio::{
 use crate::{accounts::owner, support::TestDb};
 
 /// Accepts SMTP sessions and sends each message's DATA to the channel.
-async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
+pub(crate) async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();

@@ -163,7 +163,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 33] = [
+const FORM_MATRIX: [(&str, &[Role]); 35] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -196,14 +196,17 @@ const FORM_MATRIX: [(&str, &[Role]); 33] = [
     ("participant_usage", &[Owner, Admin, Manager, Viewer]),
     ("import_participants", &[Owner, Admin, Manager]),
     ("set_participant_limit", &[Owner]),
-    // Last: it makes the Admin the Owner.
+    ("change_password", &[Owner, Admin, Manager, Viewer]),
+    // It makes the Admin the Owner.
     ("transfer_ownership", &[Owner]),
+    // Last: it ends each caller's session.
+    ("sign_out_everywhere", &[Owner, Admin, Manager, Viewer]),
 ];
 
-/// Server functions anyone may call: the public pages and signing in (each has its own
-/// credential: a slug, a code, a secret token, a password), and the layout's banners, which are
-/// empty for nobody signed in.
-const PUBLIC: [&str; 12] = [
+/// Server functions anyone may call: the public pages, signing in and choosing a forgotten
+/// password (each has its own credential: a slug, a code, a secret token, a password), and the
+/// layout's banners, which are empty for nobody signed in.
+const PUBLIC: [&str; 15] = [
     "accept_invitation",
     "invitation",
     "instance_info",
@@ -216,6 +219,9 @@ const PUBLIC: [&str; 12] = [
     "sign_up",
     "health_banner",
     "limit_banner",
+    "request_password_reset",
+    "password_reset",
+    "reset_password",
 ];
 
 #[test]
@@ -356,6 +362,10 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                     ("csv", format!("email\nimported{n}@x.test\n")),
                 ],
                 "set_participant_limit" => vec![("limit", "5000".into())],
+                "change_password" => vec![
+                    ("current_password", "correct horse battery".into()),
+                    ("new_password", format!("another long passphrase {n}")),
+                ],
                 _ => vec![],
             };
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

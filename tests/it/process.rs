@@ -141,3 +141,87 @@ fn an_unusable_database_stops_start_up_with_the_reason() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_process_with_another_secret_key_refuses_to_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let key_a = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let key_b = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    let mut first = refloop(dir.path())
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env("REFLOOP_SECRET_KEY", key_a)
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut first).await;
+    signal(&first, "TERM");
+    assert!(wait_exit(first).status.success());
+    for command in [&["--addr", "127.0.0.1:0"][..], &["worker"][..]] {
+        let out = refloop(dir.path())
+            .args(command)
+            .env("REFLOOP_SECRET_KEY", key_b)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{command:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("REFLOOP_SECRET_KEY") && err.contains("not the one"),
+            "{command:?}: {err}"
+        );
+    }
+    // The right key starts again.
+    let mut again = refloop(dir.path())
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env("REFLOOP_SECRET_KEY", key_a)
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut again).await;
+    signal(&again, "TERM");
+    assert!(wait_exit(again).status.success());
+}
+
+#[test]
+fn the_operator_creates_accounts_and_reset_links_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        refloop(dir.path())
+            .env("REFLOOP_PUBLIC_URL", "https://refer.acme.test")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "admin",
+        "create-account",
+        "--company",
+        "Acme",
+        "--name",
+        "Alice",
+        "--email",
+        "alice@acme.test",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Created Acme with Alice (alice@acme.test)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://refer.acme.test/reset-password/"),
+        "{text}"
+    );
+    let out = run(&["admin", "reset-password", "alice@acme.test"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("https://refer.acme.test/reset-password/"),
+        "{text}"
+    );
+    let out = run(&["admin", "reset-password", "nobody@acme.test"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@acme.test"));
+}

@@ -62,7 +62,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <A href="/app/health">"Health"</A>
                             </nav>
                             <div class="account-menu">
-                                <span class="who">{u.name.clone()} " · " {u.account_name.clone()}</span>
+                                <a class="who" href="/app/account" title="Your account">
+                                    {u.name.clone()} " · " {u.account_name.clone()}
+                                </a>
                                 <ActionForm action=sign_out>
                                     <button type="submit" class="secondary small">"Sign out"</button>
                                 </ActionForm>

@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod join;
 pub mod not_found;
 pub mod operations;
+pub mod passwords;
 pub mod qualification;
 pub mod rewards;
 pub mod sign_in;

@@ -23,6 +23,7 @@ pub fn SignInPage() -> impl IntoView {
                 <FieldMessage error field="password" />
                 <button type="submit">"Sign in"</button>
             </ActionForm>
+            <p class="muted"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="muted">"New to Refloop? " <a href="/signup">"Create an account"</a></p>
         </section>
     }
