@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use refloop::{
     db::Db,
-    jobs::{probe, registry, Queue, Worker, WorkerConfig},
+    jobs::{probe, Queue, Registry, Worker, WorkerConfig},
 };
 use sqlx::{Connection, Executor};
 
@@ -24,7 +24,9 @@ async fn measure(db: Db) {
         concurrency: 8,
         ..Default::default()
     };
-    let worker = tokio::spawn(Worker::new(queue.clone(), registry(), config).run(stopped));
+    let worker = tokio::spawn(
+        Worker::new(queue.clone(), probe::register(Registry::default()), config).run(stopped),
+    );
 
     // Latency: one job at a time into an idle worker, woken in-process.
     for i in 0..LATENCY_JOBS {

@@ -31,11 +31,12 @@ use refloop::{
         rewards::{RewardForm, RewardRuleForm},
     },
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
     secrets::Sealer,
+    state::Webhooks,
     stripe::{rate_limit::RateLimiters, signature},
     stripe_sandbox::Sandbox,
-    workflows::StripeAccess,
+    workflows::{self, StripeAccess},
 };
 use sqlx::{Connection, Executor};
 
@@ -86,13 +87,17 @@ async fn measure(db: Db, stripe: Db, name: &str) {
         limiters: RateLimiters::new(100_000.0, 100_000.0),
         public_url: base.clone(),
     };
-    let queue = Queue::with_stripe(db.clone(), access.clone());
+    let queue = Queue::new(db.clone());
     let app = Router::new()
         .route(
             "/webhooks/stripe/{id}",
             post(refloop::server::webhooks::stripe),
         )
-        .with_state(queue.clone())
+        .with_state(Webhooks {
+            db: db.clone(),
+            sealer: access.sealer.clone(),
+            queue: queue.clone(),
+        })
         .nest_service(
             "/sandbox",
             Sandbox::start(stripe.clone(), refloop::stripe_sandbox::Access::Controls).router(),
@@ -120,6 +125,8 @@ async fn measure(db: Db, stripe: Db, name: &str) {
             .unwrap();
     }
     qualification::save(
+        &db,
+        &access,
         &queue,
         &ctx,
         &campaign,
@@ -153,7 +160,9 @@ async fn measure(db: Db, stripe: Db, name: &str) {
         concurrency: 8,
         ..Default::default()
     };
-    tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
+    tokio::spawn(
+        Worker::new(queue.clone(), workflows::registry(access.clone()), config).run(stopped),
+    );
 
     // Friends, each invited by their own referrer, all in Stripe.
     let mut friends = Vec::new();

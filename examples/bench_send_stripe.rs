@@ -23,11 +23,11 @@ use refloop::{
         participants::{ParticipantKind, StripeStatus},
     },
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
     secrets::Sealer,
     stripe::rate_limit::{RateLimiters, TEST_MODE_RATE},
     stripe_sandbox::Sandbox,
-    workflows::StripeAccess,
+    workflows::{self, StripeAccess},
 };
 
 const JOINS: usize = 100;
@@ -85,13 +85,15 @@ async fn main() {
     campaigns::set_status(&db, &ctx, &campaign, CampaignStatus::Live)
         .await
         .unwrap();
-    let queue = Queue::with_stripe(db.clone(), access.clone());
+    let queue = Queue::new(db.clone());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let config = WorkerConfig {
         concurrency: 8,
         ..Default::default()
     };
-    tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
+    tokio::spawn(
+        Worker::new(queue.clone(), workflows::registry(access.clone()), config).run(stopped),
+    );
 
     // 1. From the join form to the customer in Stripe.
     campaigns::set_toggle(

@@ -22,14 +22,14 @@ use refloop::{
     db::{self, Db},
     domain::{campaigns::CampaignStatus, integrations::StripeMode, sync::SyncSettings},
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
     secrets::Sealer,
     stripe::{
         rate_limit::{RateLimiters, TEST_MODE_RATE},
         types::CustomerParams,
     },
     stripe_sandbox::Sandbox,
-    workflows::StripeAccess,
+    workflows::{self, StripeAccess},
 };
 use serde_json::json;
 
@@ -58,13 +58,15 @@ async fn seed(access: &StripeAccess, db: &Db, account: &str, prefix: &str, n: us
         .await;
 }
 
-fn workers(queue: &Queue) -> tokio::sync::watch::Sender<bool> {
+fn workers(queue: &Queue, access: &StripeAccess) -> tokio::sync::watch::Sender<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = WorkerConfig {
         concurrency: 4,
         ..Default::default()
     };
-    tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
+    tokio::spawn(
+        Worker::new(queue.clone(), workflows::registry(access.clone()), config).run(stopped),
+    );
     stop
 }
 
@@ -149,15 +151,15 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let first = campaign(&db, &ctx, "everyone").await;
-    let queue = Queue::with_stripe(db.clone(), fast.clone());
-    let stop = workers(&queue);
+    let queue = Queue::new(db.clone());
+    let stop = workers(&queue, &fast);
     let nothing_back = SyncSettings {
         link_key: String::new(),
         code_key: String::new(),
         ..Default::default()
     };
     let started = Instant::now();
-    sync::start(&queue, &ctx, &first, nothing_back)
+    sync::start(&db, &queue, &ctx, &first, nothing_back)
         .await
         .unwrap();
     let p = finished(&db, &ctx, &first).await;
@@ -178,8 +180,8 @@ async fn main() {
     seed(&fast, &db, &ctx.account_id, "n", NEWER).await;
     limit(json!(TEST_MODE_RATE)).await;
     let limited = access(TEST_MODE_RATE);
-    let queue = Queue::with_stripe(db.clone(), limited);
-    let _stop = workers(&queue);
+    let queue = Queue::new(db.clone());
+    let _stop = workers(&queue, &limited);
     let second = campaign(&db, &ctx, "newer").await;
     // Let the bucket fill after the seeding above.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -188,7 +190,9 @@ async fn main() {
         created_after: Some(since),
         ..Default::default()
     };
-    sync::start(&queue, &ctx, &second, write).await.unwrap();
+    sync::start(&db, &queue, &ctx, &second, write)
+        .await
+        .unwrap();
     let p = finished(&db, &ctx, &second).await;
     let secs = started.elapsed().as_secs_f64();
     let rate = p.written as f64 / secs;

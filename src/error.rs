@@ -102,10 +102,17 @@ impl AppError {
     /// Logs an internal failure under a fresh reference id and returns the error a person sees.
     #[cfg(feature = "ssr")]
     pub fn internal(context: &str, detail: impl std::fmt::Display) -> Self {
-        let reference = crate::server::reference_id();
+        let reference = reference_id();
         tracing::error!(%reference, context, error = %detail, "internal error");
         AppError::Internal { reference }
     }
+}
+
+/// A short random id that ties a message shown to a person to the log line with the details.
+#[cfg(feature = "ssr")]
+pub fn reference_id() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
 }
 
 impl FromServerFnError for AppError {
@@ -126,7 +133,7 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
-                let reference = crate::server::reference_id();
+                let reference = reference_id();
                 tracing::error!(%reference, error = %err, "database unavailable");
                 AppError::Unavailable(format!(
                     "The database is not answering right now. Please try again in a moment \

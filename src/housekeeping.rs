@@ -20,7 +20,10 @@ const BATCH: i64 = 5_000;
 const A_DAY_SECS: i64 = 86_400;
 
 /// Registers the prune job, run every hour, keeping finished jobs `retention_days`.
-pub fn register(registry: Registry, retention_days: u64) -> Registry {
+pub fn register<C: Clone + Send + Sync + 'static>(
+    registry: Registry<C>,
+    retention_days: u64,
+) -> Registry<C> {
     registry.register(PRUNE, run_prune).every(
         PRUNE,
         PRUNE_EVERY,
@@ -42,7 +45,7 @@ pub struct Pruned {
     pub sandbox_idempotency: u64,
 }
 
-async fn run_prune(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_prune<C>(ctx: JobCtx<C>) -> Result<(), JobError> {
     let days = ctx.job.payload["retention_days"].as_u64().unwrap_or(14);
     let pruned = prune(&ctx.db, days).await?;
     tracing::info!(?pruned, "housekeeping: pruned");

@@ -1,3 +1,5 @@
+//! The `refloop` binary: everything happens in `server::main`.
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

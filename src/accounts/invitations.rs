@@ -1,3 +1,5 @@
+//! Invitations: made, listed, revoked, previewed and accepted.
+
 use super::{collect_invalid, record, start_session};
 use crate::{
     auth::{password, session, Ctx},

@@ -1,10 +1,12 @@
+//! Teammates: roles, single permissions, removal, and ownership.
+
 use super::record;
 use crate::{
     auth::Ctx,
     db::{accounts, Db},
     domain::{
         activity::ActivityKind,
-        permissions::{effective, explain_missing, may_give_role, Permission, Role},
+        permissions::{effective, may_give_role, Permission, Role},
         team::Member,
     },
     error::AppError,
@@ -33,14 +35,7 @@ fn teammate_not_found() -> AppError {
 
 /// Refuses, as `require` would, anyone without Manage account (the owners).
 async fn require_owner(db: &Db, ctx: &Ctx) -> Result<(), AppError> {
-    if ctx.can(Permission::ManageAccount) {
-        return Ok(());
-    }
-    let helpers = super::helpers(db, &ctx.account_id).await?;
-    Err(AppError::Forbidden(explain_missing(
-        Permission::ManageAccount,
-        &helpers,
-    )))
+    crate::auth::permit(db, ctx, Permission::ManageAccount).await
 }
 
 /// Gives a teammate another role. Making or unmaking an Owner is for owners; the last Owner

@@ -15,30 +15,15 @@ pub use signing::{
 };
 
 use crate::{
-    auth::{session, Ctx},
+    auth::{self, session, Ctx},
     db::{self, accounts, activity, unix_now, Db},
     domain::{
         activity::ActivityKind,
-        permissions::{effective, Helper, Permission},
         team::{ActivityEntry, CurrentUser},
     },
     error::AppError,
 };
 use sqlx::{Any, Executor};
-
-/// Teammates who can grant permissions: those who may manage the team, owners first.
-pub async fn helpers(db: &Db, account_id: &str) -> Result<Vec<Helper>, AppError> {
-    Ok(accounts::users_in_account(db.pool(), account_id)
-        .await?
-        .into_iter()
-        .filter(|u| effective(u.role, &u.overrides).contains(&Permission::ManageTeam))
-        .map(|u| Helper {
-            name: u.name,
-            email: u.email,
-            role: u.role,
-        })
-        .collect())
-}
 
 /// The signed-in person as the browser sees them.
 pub async fn current_user(db: &Db, ctx: &Ctx) -> Result<CurrentUser, AppError> {
@@ -53,7 +38,7 @@ pub async fn current_user(db: &Db, ctx: &Ctx) -> Result<CurrentUser, AppError> {
         email: ctx.email.clone(),
         role: ctx.role,
         permissions: ctx.permissions.clone(),
-        helpers: helpers(db, &ctx.account_id).await?,
+        helpers: auth::helpers(db, &ctx.account_id).await?,
     })
 }
 

@@ -1,3 +1,5 @@
+//! Signing up, signing in and out, and the sign-up policy.
+
 use super::{collect_invalid, start_session};
 use crate::{
     auth::{password, session},

@@ -1,3 +1,5 @@
+//! Server functions of the activity log.
+
 use leptos::prelude::*;
 
 use crate::{domain::team::ActivityEntry, error::AppError};
@@ -9,7 +11,7 @@ pub async fn list_activity(
     kind: Option<String>,
     before: Option<String>,
 ) -> Result<Vec<ActivityEntry>, AppError> {
-    use crate::{auth::require, domain::permissions::Permission};
+    use crate::{api::context::require, domain::permissions::Permission};
     super::with_status(
         async {
             let ctx = require(Permission::ViewActivity).await?;

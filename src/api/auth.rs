@@ -79,7 +79,7 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     with_status(
         async {
             let state = state()?;
-            match crate::auth::caller().await? {
+            match crate::api::context::caller().await? {
                 None => Ok(None),
                 Some(ctx) => Ok(Some(crate::accounts::current_user(&state.db, &ctx).await?)),
             }
@@ -96,7 +96,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     with_status(
         async {
-            let ctx = crate::auth::require_member().await?;
+            let ctx = crate::api::context::require_member().await?;
             let state = state()?;
             let session = use_context::<axum::http::request::Parts>()
                 .and_then(|p| crate::auth::session::token_from(&p.headers))
@@ -120,7 +120,7 @@ pub async fn change_password(
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     with_status(
         async {
-            let ctx = crate::auth::require_member().await?;
+            let ctx = crate::api::context::require_member().await?;
             let state = state()?;
             crate::accounts::passwords::sign_out_everywhere(&state.db, &ctx).await?;
             set_cookie(crate::auth::session::clear_cookie(

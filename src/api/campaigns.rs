@@ -12,7 +12,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         campaigns,
         domain::{
             campaigns::{CampaignStatus, PromoteToggle},
@@ -122,7 +122,7 @@ pub async fn set_promote_toggle(
                 AppError::invalid("toggle", format!("“{toggle}” is not a Promote toggle."))
             })?;
             let state = state()?;
-            campaigns::set_toggle(&state.db, state.queue.stripe(), &ctx, &id, toggle, on).await
+            campaigns::set_toggle(&state.db, &state.stripe, &ctx, &id, toggle, on).await
         }
         .await,
     )

@@ -14,7 +14,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::require,
+        api::context::require,
         domain::permissions::Permission,
         health::{self, why::why, Depth},
     },
@@ -26,7 +26,7 @@ pub async fn get_integration_health() -> Result<IntegrationHealth, AppError> {
         async {
             let ctx = require(Permission::ViewParticipants).await?;
             let state = state()?;
-            health::run(&state.db, state.queue.stripe(), &ctx, Depth::Full).await
+            health::run(&state.db, &state.stripe, &ctx, Depth::Full).await
         }
         .await,
     )
@@ -38,11 +38,11 @@ pub async fn get_health_banner() -> Result<Option<HealthBanner>, AppError> {
     with_status(
         async {
             // Nobody signed in (a public page): no banner, and no error status for the page.
-            let Some(ctx) = crate::auth::caller().await? else {
+            let Some(ctx) = crate::api::context::caller().await? else {
                 return Ok(None);
             };
             let state = state()?;
-            health::banner(&state.db, state.queue.stripe(), &ctx).await
+            health::banner(&state.db, &state.stripe, &ctx).await
         }
         .await,
     )
@@ -53,7 +53,8 @@ pub async fn fix_health(action: HealthAction) -> Result<String, AppError> {
     with_status(
         async {
             let ctx = require(action.permission()).await?;
-            health::fix(&state()?.queue, &ctx, &action).await
+            let s = state()?;
+            health::fix(&s.db, &s.stripe, &s.queue, &ctx, &action).await
         }
         .await,
     )

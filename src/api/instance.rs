@@ -1,3 +1,5 @@
+//! Server functions about this installation.
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@ use crate::{domain::integrations::StripeConnection, error::AppError};
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         domain::{integrations::StripeMode, permissions::Permission},
         integrations,
     },
@@ -50,7 +50,7 @@ pub async fn connect_stripe(
             }
             integrations::connect_stripe(
                 &state.db,
-                state.queue.stripe(),
+                &state.stripe,
                 &ctx,
                 mode,
                 key.as_deref().unwrap_or_default(),

@@ -4,6 +4,8 @@
 pub mod activity;
 pub mod auth;
 pub mod campaigns;
+#[cfg(feature = "ssr")]
+pub mod context;
 pub mod health;
 pub mod instance;
 pub mod integrations;
@@ -42,19 +44,11 @@ pub(crate) fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError>
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) use crate::auth::state;
-
-/// The address the current request came from.
-#[cfg(feature = "ssr")]
-pub(crate) fn client_ip() -> String {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .map(|parts| crate::auth::client_ip(&parts))
-        .unwrap_or_else(|| "unknown".into())
-}
+pub(crate) use context::{client_ip, state};
 
 /// Gives the browser its new session cookie and sends it to the dashboard.
 #[cfg(feature = "ssr")]
-pub(crate) fn enter_app(state: &crate::server::AppState, token: &str) {
+pub(crate) fn enter_app(state: &crate::state::AppState, token: &str) {
     set_cookie(crate::auth::session::set_cookie(
         token,
         state.config.secure_cookies(),

@@ -7,7 +7,7 @@ use crate::{domain::operations::QueueStats, error::AppError};
 #[cfg(feature = "ssr")]
 use {
     super::{state, with_status},
-    crate::{auth::require, domain::permissions::Permission},
+    crate::{api::context::require, domain::permissions::Permission},
 };
 
 #[server(endpoint = "operations")]

@@ -15,7 +15,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         campaigns::people,
         domain::permissions::Permission,
     },
@@ -90,7 +90,7 @@ pub async fn get_campaign_stats(campaign_id: String) -> Result<CampaignStats, Ap
 pub async fn get_limit_banner() -> Result<Option<String>, AppError> {
     with_status(
         async {
-            match crate::auth::caller().await? {
+            match crate::api::context::caller().await? {
                 Some(ctx) => people::limit_banner(&state()?.db, &ctx.account_id).await,
                 None => Ok(None),
             }

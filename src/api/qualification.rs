@@ -17,7 +17,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         campaigns::{qualification, rewards},
         domain::permissions::Permission,
     },
@@ -31,7 +31,7 @@ pub async fn get_campaign_qualification(
         async {
             let ctx = require_member().await?;
             let state = state()?;
-            qualification::overview(&state.db, state.queue.stripe(), &ctx, &campaign_id).await
+            qualification::overview(&state.db, &state.stripe, &ctx, &campaign_id).await
         }
         .await,
     )
@@ -46,7 +46,8 @@ pub async fn save_qualification(
     with_status(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
-            qualification::save(&state()?.queue, &ctx, &campaign_id, form).await
+            let s = state()?;
+            qualification::save(&s.db, &s.stripe, &s.queue, &ctx, &campaign_id, form).await
         }
         .await,
     )
@@ -57,7 +58,8 @@ pub async fn repair_webhook() -> Result<WebhookStatus, AppError> {
     with_status(
         async {
             let ctx = require(Permission::ManageIntegrations).await?;
-            qualification::repair(&state()?.queue, &ctx).await
+            let s = state()?;
+            qualification::repair(&s.db, &s.stripe, &s.queue, &ctx).await
         }
         .await,
     )
@@ -69,7 +71,8 @@ pub async fn reconcile_now() -> Result<(), AppError> {
     with_status(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
-            qualification::reconcile_now(&state()?.queue, &ctx).await
+            let s = state()?;
+            qualification::reconcile_now(&s.db, &s.queue, &ctx).await
         }
         .await,
     )
@@ -106,7 +109,8 @@ pub async fn decide_reward(reward_id: String, decision: RewardDecision) -> Resul
     with_status(
         async {
             let ctx = require(Permission::ManageRewards).await?;
-            rewards::decide(&state()?.queue, &ctx, &reward_id, decision).await
+            let s = state()?;
+            rewards::decide(&s.db, &s.queue, &ctx, &reward_id, decision).await
         }
         .await,
     )

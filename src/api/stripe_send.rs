@@ -16,7 +16,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         campaigns::sending,
         domain::permissions::Permission,
     },
@@ -70,14 +70,7 @@ pub async fn preview_send_existing(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
             let state = state()?;
-            sending::preview(
-                &state.db,
-                state.queue.stripe(),
-                &ctx,
-                &campaign_id,
-                audience,
-            )
-            .await
+            sending::preview(&state.db, &state.stripe, &ctx, &campaign_id, audience).await
         }
         .await,
     )

@@ -14,7 +14,7 @@ use crate::{
 use {
     super::{state, with_status},
     crate::{
-        auth::{require, require_member},
+        api::context::{require, require_member},
         campaigns::sync,
         domain::permissions::Permission,
     },
@@ -40,14 +40,7 @@ pub async fn preview_sync(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
             let state = state()?;
-            sync::preview(
-                &state.db,
-                state.queue.stripe(),
-                &ctx,
-                &campaign_id,
-                settings,
-            )
-            .await
+            sync::preview(&state.db, &state.stripe, &ctx, &campaign_id, settings).await
         }
         .await,
     )
@@ -75,7 +68,8 @@ pub async fn start_sync(
     with_status(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
-            sync::start(&state()?.queue, &ctx, &campaign_id, settings).await
+            let s = state()?;
+            sync::start(&s.db, &s.queue, &ctx, &campaign_id, settings).await
         }
         .await,
     )
@@ -106,14 +100,7 @@ pub async fn start_ongoing_sync(
         async {
             let ctx = require(Permission::EditCampaigns).await?;
             let state = state()?;
-            sync::start_ongoing(
-                &state.db,
-                state.queue.stripe(),
-                &ctx,
-                &campaign_id,
-                settings,
-            )
-            .await
+            sync::start_ongoing(&state.db, &state.stripe, &ctx, &campaign_id, settings).await
         }
         .await,
     )

@@ -13,7 +13,7 @@ use {
     super::{client_ip, enter_app, parse_role, state, with_status},
     crate::{
         accounts,
-        auth::{require, require_member},
+        api::context::{require, require_member},
         domain::permissions::Permission,
     },
 };

@@ -1,5 +1,6 @@
-//! Who is calling, and whether they may. Every server function starts here:
-//! `let ctx = require(Permission::ManageTeam).await?;`
+//! Who is calling, and whether they may: sessions, passwords, CSRF, the caller of a request
+//! (`Ctx`) and the refusal that names who can grant a missing permission. Server functions
+//! reach it through `api::context::require`; plain axum handlers through `require_from`.
 
 pub mod csrf;
 pub mod password;
@@ -7,17 +8,17 @@ pub mod session;
 
 use std::{collections::BTreeSet, net::SocketAddr};
 
+use crate::{
+    db::{
+        accounts::{self, UserRow},
+        unix_now, Db,
+    },
+    domain::permissions::{effective, explain_missing, look_only, Helper, Permission, Role},
+    error::AppError,
+};
 use axum::{
     extract::ConnectInfo,
     http::{request::Parts, HeaderMap},
-};
-use leptos::prelude::use_context;
-
-use crate::{
-    db::{accounts::UserRow, unix_now, Db},
-    domain::permissions::{effective, explain_missing, Permission, Role},
-    error::AppError,
-    server::AppState,
 };
 
 /// The signed-in caller of one request. Every query a server function makes is scoped to
@@ -49,6 +50,12 @@ impl Ctx {
 
     pub fn can(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
+    }
+
+    /// `None` when the caller may `act` (which needs `permission`); otherwise what the page
+    /// tells them, that they may only look.
+    pub fn read_only(&self, permission: Permission, act: &str) -> Option<String> {
+        (!self.can(permission)).then(|| look_only(permission, act))
     }
 }
 
@@ -82,35 +89,6 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The server's state, inside a server function or a page rendered on the server.
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("auth", "no AppState in context"))
-}
-
-fn request() -> Result<(AppState, Parts), AppError> {
-    let parts = use_context::<Parts>()
-        .ok_or_else(|| AppError::internal("auth", "no request parts in context"))?;
-    Ok((state()?, parts))
-}
-
-/// The signed-in caller of the current server function or page, if any.
-pub async fn caller() -> Result<Option<Ctx>, AppError> {
-    let (state, parts) = request()?;
-    caller_from(&state.db, &parts.headers, client_ip(&parts)).await
-}
-
-/// The signed-in caller, whatever they may do.
-pub async fn require_member() -> Result<Ctx, AppError> {
-    caller().await?.ok_or(AppError::Unauthenticated)
-}
-
-/// The signed-in caller if they hold `permission`; otherwise 401, or 403 naming the permission
-/// and the teammates who can grant it.
-pub async fn require(permission: Permission) -> Result<Ctx, AppError> {
-    let (state, parts) = request()?;
-    require_from(&state.db, &parts.headers, client_ip(&parts), permission).await
-}
-
 /// `require` for a plain axum handler, from the request's headers and address.
 pub async fn require_from(
     db: &Db,
@@ -121,9 +99,30 @@ pub async fn require_from(
     let ctx = caller_from(db, headers, ip)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    permit(db, &ctx, permission).await?;
+    Ok(ctx)
+}
+
+/// Nothing if the caller holds `permission`; otherwise 403 naming the permission and the
+/// teammates who can grant it.
+pub async fn permit(db: &Db, ctx: &Ctx, permission: Permission) -> Result<(), AppError> {
     if ctx.can(permission) {
-        return Ok(ctx);
+        return Ok(());
     }
-    let helpers = crate::accounts::helpers(db, &ctx.account_id).await?;
+    let helpers = helpers(db, &ctx.account_id).await?;
     Err(AppError::Forbidden(explain_missing(permission, &helpers)))
+}
+
+/// Teammates who can grant permissions: those who may manage the team, owners first.
+pub async fn helpers(db: &Db, account_id: &str) -> Result<Vec<Helper>, AppError> {
+    Ok(accounts::users_in_account(db.pool(), account_id)
+        .await?
+        .into_iter()
+        .filter(|u| effective(u.role, &u.overrides).contains(&Permission::ManageTeam))
+        .map(|u| Helper {
+            name: u.name,
+            email: u.email,
+            role: u.role,
+        })
+        .collect())
 }

@@ -154,12 +154,7 @@ pub(crate) async fn toggle_state(
     ctx: &Ctx,
     connected: bool,
 ) -> Result<ToggleState, AppError> {
-    let permission = (!ctx.can(Permission::EditCampaigns)).then(|| {
-        format!(
-            "You need the “{}” permission to change this.",
-            Permission::EditCampaigns.label()
-        )
-    });
+    let permission = ctx.read_only(Permission::EditCampaigns, "change this");
     let mapping_problem = match t.audience() {
         Some(audience) => {
             let settings = send::settings_for(db.pool(), c, audience).await?;
@@ -378,14 +373,12 @@ pub async fn set_toggle(
     );
     if toggle == PromoteToggle::OngoingSync && on {
         // New customers are heard of through Refloop's webhook endpoint.
-        webhook::ensure(db, access, &ctx.account_id)
-            .await
-            .map_err(AppError::Unavailable)?;
+        webhook::ensure(db, access, &ctx.account_id).await?;
     }
     let mut tx = db.begin().await?;
     campaigns::set_toggle(&mut *tx, &ctx.account_id, &c.id, toggle, on, unix_now()).await?;
     if toggle == PromoteToggle::OngoingSync {
-        sync::switch_ongoing(&mut tx, db.backend(), ctx, &c, on).await?;
+        sync::switch_ongoing(&mut tx, ctx, &c, on).await?;
     }
     accounts::record(&mut *tx, ctx, ActivityKind::PromoteToggled, what).await?;
     tx.commit().await?;

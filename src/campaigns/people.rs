@@ -7,7 +7,7 @@ use crate::{
     db::{campaigns, participants, unix_now, Db},
     domain::{
         activity::ActivityKind,
-        campaigns::{limit_warning, may_join, CampaignStatus, JoinContext},
+        campaigns::{limit_warning, CampaignStatus},
         participants::{
             csv_field, fill_days, parse_csv, CampaignStats, ImportReport, ImportRow,
             ParticipantDetail, ParticipantPage, ParticipantQuery, PAGE_SIZE,
@@ -17,12 +17,10 @@ use crate::{
         validate,
     },
     error::AppError,
+    workflows::admit::{self, Newcomer, Source},
 };
 
-use super::{
-    join::{admit, Newcomer, Source},
-    load,
-};
+use super::load;
 
 /// One page of the Users tab.
 pub async fn list(
@@ -213,7 +211,6 @@ pub async fn import_csv(
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
-    let limit = campaigns::participant_limit(db.pool(), &ctx.account_id).await?;
     let mut report = ImportReport {
         added: 0,
         refused: 0,
@@ -232,7 +229,6 @@ pub async fn import_csv(
             &cell(row, column("last_name")),
             &cell(row, column("referrer_email")),
             &custom,
-            limit,
         )
         .await;
         let refusal = match outcome {
@@ -287,7 +283,6 @@ async fn import_row(
     last_name: &str,
     referrer_email: &str,
     custom: &[(usize, &crate::domain::campaigns::FormField)],
-    limit: i64,
 ) -> Result<(), ImportError> {
     let email = validate::email(raw_email).map_err(ImportError::Refused)?;
     let mut fields = Vec::new();
@@ -315,27 +310,10 @@ async fn import_row(
             }
         }
     };
-    let existing = if participants::by_email(&mut *tx, &c.id, &email)
-        .await?
-        .is_some()
-    {
-        vec![email.clone()]
-    } else {
-        Vec::new()
-    };
-    let count = participants::count_in_account(&mut *tx, &ctx.account_id).await?;
     // Imports may fill a campaign before it goes live, so its status is not checked.
-    let context = JoinContext {
-        status: CampaignStatus::Live,
-        existing: &existing,
-        referrer: referrer
-            .as_ref()
-            .map(|r| (r.email.as_str(), r.referrals.max(0) as u32)),
-        referral_cap: c.referral_cap.map(|n| n.max(0) as u32),
-        account_participants: count.max(0) as u64,
-        account_limit: limit.max(0) as u64,
-    };
-    if let Err(refusal) = may_join(&email, &context) {
+    let allowed =
+        admit::may_admit(&mut tx, c, CampaignStatus::Live, referrer.as_ref(), &email).await?;
+    if let Err(refusal) = allowed {
         participants::record_refusal(
             &mut *tx,
             &ctx.account_id,
@@ -358,16 +336,9 @@ async fn import_row(
             by: ctx.name.clone(),
         },
     };
-    if admit(
-        &mut tx,
-        db.backend(),
-        c,
-        referrer.as_ref(),
-        newcomer,
-        unix_now(),
-    )
-    .await?
-    .is_none()
+    if admit::admit(&mut tx, c, referrer.as_ref(), newcomer, unix_now())
+        .await?
+        .is_none()
     {
         return Err(ImportError::Refused(
             crate::domain::campaigns::JoinRefusal::AlreadyJoined.message(),

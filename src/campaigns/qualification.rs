@@ -28,9 +28,7 @@ pub async fn overview(
     let saved = ledger::settings(db.pool(), &ctx.account_id, &c.id).await?;
     let connected = stripe_connected(db, ctx).await?;
     let webhook = if connected {
-        webhook::status(db, access, &ctx.account_id)
-            .await
-            .map_err(AppError::Unavailable)?
+        webhook::status(db, access, &ctx.account_id).await?
     } else {
         None
     };
@@ -47,12 +45,7 @@ pub async fn overview(
         campaign_name: c.name.clone(),
         form: saved.as_ref().map(|s| s.to_form()).unwrap_or_default(),
         saved: saved.map(|s| s.describe()),
-        read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
-            format!(
-                "You can look but not change this: it needs the “{}” permission.",
-                Permission::EditCampaigns.label()
-            )
-        }),
+        read_only: ctx.read_only(Permission::EditCampaigns, "change this"),
         stripe_connected: connected,
         webhook,
         pending: count(Qualification::Pending),
@@ -63,12 +56,13 @@ pub async fn overview(
 /// Checks and saves the rule, then makes sure the webhook endpoint exists; everyone invited
 /// is evaluated again under the new rule.
 pub async fn save(
+    db: &Db,
+    stripe: &StripeAccess,
     queue: &Queue,
     ctx: &Ctx,
     id: &str,
     form: QualificationForm,
 ) -> Result<WebhookStatus, AppError> {
-    let db = queue.db();
     let c = load(db, ctx, id).await?;
     let settings = check_form(&form).map_err(AppError::fields)?;
     if !stripe_connected(db, ctx).await? {
@@ -78,9 +72,7 @@ pub async fn save(
         ));
     }
     // The endpoint first: a rule saved without a way to hear of payments would wait forever.
-    let status = webhook::ensure(db, queue.stripe(), &ctx.account_id)
-        .await
-        .map_err(AppError::Unavailable)?;
+    let status = webhook::ensure(db, stripe, &ctx.account_id).await?;
     let mut tx = db.begin().await?;
     ledger::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
     accounts::record(
@@ -101,11 +93,13 @@ pub async fn save(
 }
 
 /// Creates the endpoint again, or enables it, as Stripe's state requires.
-pub async fn repair(queue: &Queue, ctx: &Ctx) -> Result<WebhookStatus, AppError> {
-    let db = queue.db();
-    let status = webhook::ensure(db, queue.stripe(), &ctx.account_id)
-        .await
-        .map_err(AppError::Unavailable)?;
+pub async fn repair(
+    db: &Db,
+    stripe: &StripeAccess,
+    queue: &Queue,
+    ctx: &Ctx,
+) -> Result<WebhookStatus, AppError> {
+    let status = webhook::ensure(db, stripe, &ctx.account_id).await?;
     accounts::record(
         db.pool(),
         ctx,
@@ -122,8 +116,8 @@ pub async fn repair(queue: &Queue, ctx: &Ctx) -> Result<WebhookStatus, AppError>
 }
 
 /// Queues a reconciliation of the account now.
-pub async fn reconcile_now(queue: &Queue, ctx: &Ctx) -> Result<(), AppError> {
-    if ledger::webhook_for(queue.db().pool(), &ctx.account_id)
+pub async fn reconcile_now(db: &Db, queue: &Queue, ctx: &Ctx) -> Result<(), AppError> {
+    if ledger::webhook_for(db.pool(), &ctx.account_id)
         .await?
         .is_none()
     {

@@ -26,12 +26,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignRewards, A
             .await?
             .unwrap_or_default(),
         rewards: rewards::in_campaign(db.pool(), &ctx.account_id, &c.id, LEDGER_ROWS).await?,
-        read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
-            format!(
-                "You can look but not change the rules: it needs the “{}” permission.",
-                Permission::EditCampaigns.label()
-            )
-        }),
+        read_only: ctx.read_only(Permission::EditCampaigns, "change the rules"),
         can_manage: ctx.can(Permission::ManageRewards),
         campaign_id: c.id,
         campaign_name: c.name,
@@ -73,16 +68,16 @@ pub async fn save(
 }
 
 pub async fn decide(
+    db: &Db,
     queue: &Queue,
     ctx: &Ctx,
     reward_id: &str,
     decision: RewardDecision,
 ) -> Result<(), AppError> {
     let row =
-        workflows::rewards::decide(queue.db(), &ctx.account_id, reward_id, decision, &ctx.name)
-            .await?;
+        workflows::rewards::decide(db, &ctx.account_id, reward_id, decision, &ctx.name).await?;
     accounts::record(
-        queue.db().pool(),
+        db.pool(),
         ctx,
         ActivityKind::RewardDecided,
         format!("{}: {}", row.description, row.note),

@@ -64,12 +64,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSending, A
         campaign_id: c.id,
         campaign_name: c.name,
         stripe_connected: connected,
-        read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
-            format!(
-                "You can look but not change this: it needs the “{}” permission.",
-                Permission::EditCampaigns.label()
-            )
-        }),
+        read_only: ctx.read_only(Permission::EditCampaigns, "change this"),
         audiences,
     })
 }
@@ -169,9 +164,7 @@ pub async fn preview(
     ready(db, ctx, &c, audience).await?;
     let total =
         unsent_in(&stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?);
-    let rows = send::preview(db, access, &c, audience, PREVIEW_ROWS)
-        .await
-        .map_err(AppError::Unavailable)?;
+    let rows = send::preview(db, access, &c, audience, PREVIEW_ROWS).await?;
     Ok(BackfillPreview {
         audience,
         total,

@@ -11,7 +11,7 @@ use crate::{
     db::{
         campaigns::CampaignRow,
         sync::{self as runs, RunRow},
-        unix_now, Backend, Db,
+        unix_now, Db,
     },
     domain::{
         activity::ActivityKind,
@@ -88,12 +88,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSync, AppE
             .iter()
             .map(|r| progress(r, now))
             .collect(),
-        read_only: (!ctx.can(Permission::EditCampaigns)).then(|| {
-            format!(
-                "You can look but not start or change a sync: it needs the “{}” permission.",
-                Permission::EditCampaigns.label()
-            )
-        }),
+        read_only: ctx.read_only(Permission::EditCampaigns, "start or change a sync"),
     })
 }
 
@@ -126,7 +121,7 @@ pub async fn preview(
     let settings = checked(&c, settings)?;
     sync::preview(db, access, &c, settings, PREVIEW_ROWS)
         .await
-        .map_err(AppError::Unavailable)
+        .map_err(AppError::from)
 }
 
 /// Saves the settings without running (what the ongoing sync uses).
@@ -153,12 +148,12 @@ pub async fn save_settings(
 
 /// Saves the settings and starts a one-time run through the customer list.
 pub async fn start(
+    db: &Db,
     queue: &Queue,
     ctx: &Ctx,
     id: &str,
     settings: SyncSettings,
 ) -> Result<SyncProgress, AppError> {
-    let db = queue.db();
     let c = load(db, ctx, id).await?;
     let settings = checked(&c, settings)?;
     if !stripe_connected(db, ctx).await? {
@@ -183,16 +178,7 @@ pub async fn start(
         ),
         None => "all customers".into(),
     };
-    let run = sync::start(
-        &mut tx,
-        db.backend(),
-        &c,
-        settings,
-        RunKind::Once,
-        &ctx.name,
-        0,
-    )
-    .await?;
+    let run = sync::start(&mut tx, &c, settings, RunKind::Once, &ctx.name, 0).await?;
     accounts::record(
         &mut *tx,
         ctx,
@@ -222,7 +208,6 @@ pub async fn start_ongoing(
 /// customers created from now on; switching off ends it, so nothing more is enrolled.
 pub(crate) async fn switch_ongoing(
     conn: &mut AnyConnection,
-    backend: Backend,
     ctx: &Ctx,
     c: &CampaignRow,
     on: bool,
@@ -240,16 +225,7 @@ pub(crate) async fn switch_ongoing(
             let settings = runs::settings(&mut *conn, &ctx.account_id, &c.id)
                 .await?
                 .ok_or_else(|| AppError::Conflict("Set up the sync first.".into()))?;
-            sync::start(
-                conn,
-                backend,
-                c,
-                settings,
-                RunKind::Ongoing,
-                &ctx.name,
-                unix_now(),
-            )
-            .await?;
+            sync::start(conn, c, settings, RunKind::Ongoing, &ctx.name, unix_now()).await?;
         }
         (false, Some(r)) => {
             let note = format!("Switched off by {}", ctx.name);

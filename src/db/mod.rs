@@ -47,6 +47,15 @@ impl Backend {
             Backend::Postgres => "PostgreSQL",
         }
     }
+
+    /// The database a connection talks to.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 impl FromStr for Backend {

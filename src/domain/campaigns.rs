@@ -6,35 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use super::participants::ParticipantKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CampaignStatus {
-    Draft,
-    Live,
-    Paused,
-    Ended,
-}
-
-impl CampaignStatus {
-    pub fn key(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::Live => "live",
-            CampaignStatus::Paused => "paused",
-            CampaignStatus::Ended => "ended",
-        }
+keyed!(
+    /// Where a campaign is in its life.
+    CampaignStatus {
+        Draft => "draft", "Draft",
+        Live => "live", "Live",
+        Paused => "paused", "Paused",
+        Ended => "ended", "Ended",
     }
-
-    pub fn from_key(key: &str) -> Option<CampaignStatus> {
-        [
-            CampaignStatus::Draft,
-            CampaignStatus::Live,
-            CampaignStatus::Paused,
-            CampaignStatus::Ended,
-        ]
-        .into_iter()
-        .find(|s| s.key() == key)
-    }
-}
+);
 
 /// The status people meet: a live campaign is not open before its start date and has ended
 /// after its end date.
@@ -339,49 +319,22 @@ pub fn live_change_warnings(
     warnings
 }
 
-/// The integration switches on a campaign's Promote step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PromoteToggle {
-    SendReferrers,
-    SendFriends,
-    OngoingSync,
-}
+keyed!(
+    /// The integration switches on a campaign's Promote step.
+    PromoteToggle {
+        SendReferrers => "send_referrers", "Send people referring to Stripe",
+        SendFriends => "send_friends", "Send people invited to Stripe",
+        OngoingSync => "ongoing_sync", "Keep syncing new Stripe customers into this campaign (ongoing)",
+    }
+);
 
 impl PromoteToggle {
-    pub const ALL: [PromoteToggle; 3] = [
-        PromoteToggle::SendReferrers,
-        PromoteToggle::SendFriends,
-        PromoteToggle::OngoingSync,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            PromoteToggle::SendReferrers => "send_referrers",
-            PromoteToggle::SendFriends => "send_friends",
-            PromoteToggle::OngoingSync => "ongoing_sync",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<PromoteToggle> {
-        PromoteToggle::ALL.into_iter().find(|t| t.key() == key)
-    }
-
     /// Whom a sending toggle sends (`None`: not a sending toggle).
     pub fn audience(self) -> Option<ParticipantKind> {
         match self {
             PromoteToggle::SendReferrers => Some(ParticipantKind::Referring),
             PromoteToggle::SendFriends => Some(ParticipantKind::Invited),
             PromoteToggle::OngoingSync => None,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            PromoteToggle::SendReferrers => "Send people referring to Stripe",
-            PromoteToggle::SendFriends => "Send people invited to Stripe",
-            PromoteToggle::OngoingSync => {
-                "Keep syncing new Stripe customers into this campaign (ongoing)"
-            }
         }
     }
 }

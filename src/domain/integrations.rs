@@ -2,28 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StripeMode {
-    /// The Stripe sandbox built into Refloop (test mode).
-    Sandbox,
-    /// The merchant's own Stripe account, through a secret or restricted key.
-    Key,
-}
-
-impl StripeMode {
-    pub fn key(self) -> &'static str {
-        match self {
-            StripeMode::Sandbox => "sandbox",
-            StripeMode::Key => "key",
-        }
+keyed!(
+    /// Where an account's Stripe is.
+    StripeMode {
+        Sandbox => "sandbox", "The Stripe sandbox built into Refloop (test mode)",
+        Key => "key", "Your own Stripe account, through a secret or restricted key",
     }
-
-    pub fn from_key(key: &str) -> Option<StripeMode> {
-        [StripeMode::Sandbox, StripeMode::Key]
-            .into_iter()
-            .find(|m| m.key() == key)
-    }
-}
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StripeConnection {

@@ -8,7 +8,7 @@ macro_rules! keyed {
         pub enum $name { $($variant),+ }
 
         impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
 
             pub fn key(self) -> &'static str {
                 match self { $($name::$variant => $key),+ }
@@ -19,7 +19,7 @@ macro_rules! keyed {
             }
 
             pub fn from_key(key: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.key() == key)
+                Self::ALL.into_iter().find(|v| v.key() == key)
             }
         }
     };

@@ -8,54 +8,35 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Role {
-    Owner,
-    Admin,
-    Manager,
-    Viewer,
-}
+keyed!(
+    /// What a teammate is, with the permissions that come with it.
+    #[derive(PartialOrd, Ord)]
+    Role {
+        Owner => "owner", "Owner",
+        Admin => "admin", "Admin",
+        Manager => "manager", "Manager",
+        Viewer => "viewer", "Viewer",
+    }
+);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Permission {
-    /// The account itself: its owners and Admins, ownership, single permissions, the
-    /// participant limit. Owners only; never granted on top of a role.
-    ManageAccount,
-    ManageTeam,
-    ManageIntegrations,
-    EditCampaigns,
-    ViewParticipants,
-    ExportParticipants,
-    ManageRewards,
-    ViewActivity,
-}
+keyed!(
+    /// What a teammate may do. Manage account (the account itself: its owners and Admins,
+    /// ownership, single permissions, the participant limit) is for owners only, never
+    /// granted on top of a role.
+    #[derive(PartialOrd, Ord)]
+    Permission {
+        ManageAccount => "manage_account", "Manage account",
+        ManageTeam => "manage_team", "Manage team",
+        ManageIntegrations => "manage_integrations", "Manage integrations",
+        EditCampaigns => "edit_campaigns", "Edit campaigns",
+        ViewParticipants => "view_participants", "View participants",
+        ExportParticipants => "export_participants", "Export participants",
+        ManageRewards => "manage_rewards", "Manage rewards",
+        ViewActivity => "view_activity", "View activity",
+    }
+);
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Manager, Role::Viewer];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "Owner",
-            Role::Admin => "Admin",
-            Role::Manager => "Manager",
-            Role::Viewer => "Viewer",
-        }
-    }
-
-    /// The stored and wire name.
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.key() == key)
-    }
-
     /// What the role may do before any per-teammate override.
     pub fn defaults(self) -> &'static [Permission] {
         use Permission::*;
@@ -75,17 +56,6 @@ impl Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
-        Permission::ManageAccount,
-        Permission::ManageTeam,
-        Permission::ManageIntegrations,
-        Permission::EditCampaigns,
-        Permission::ViewParticipants,
-        Permission::ExportParticipants,
-        Permission::ManageRewards,
-        Permission::ViewActivity,
-    ];
-
     /// What an owner may grant or revoke on top of a teammate's role: all but Manage account.
     pub const GRANTABLE: [Permission; 7] = [
         Permission::ManageTeam,
@@ -99,36 +69,6 @@ impl Permission {
 
     pub fn grantable(self) -> bool {
         self != Permission::ManageAccount
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Permission::ManageAccount => "Manage account",
-            Permission::ManageTeam => "Manage team",
-            Permission::ManageIntegrations => "Manage integrations",
-            Permission::EditCampaigns => "Edit campaigns",
-            Permission::ViewParticipants => "View participants",
-            Permission::ExportParticipants => "Export participants",
-            Permission::ManageRewards => "Manage rewards",
-            Permission::ViewActivity => "View activity",
-        }
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Permission::ManageAccount => "manage_account",
-            Permission::ManageTeam => "manage_team",
-            Permission::ManageIntegrations => "manage_integrations",
-            Permission::EditCampaigns => "edit_campaigns",
-            Permission::ViewParticipants => "view_participants",
-            Permission::ExportParticipants => "export_participants",
-            Permission::ManageRewards => "manage_rewards",
-            Permission::ViewActivity => "view_activity",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.key() == key)
     }
 }
 
@@ -245,6 +185,15 @@ pub struct Helper {
 }
 
 /// "You need Manage integrations. Ask Alice Example (alice@example.com), the account owner."
+/// What someone who may look at a page but not act on it is told: the act, and the
+/// permission it needs.
+pub fn look_only(permission: Permission, act: &str) -> String {
+    format!(
+        "You can look but not {act}: it needs the “{}” permission.",
+        permission.label()
+    )
+}
+
 pub fn explain_missing(permission: Permission, helpers: &[Helper]) -> String {
     if permission == Permission::ManageAccount {
         let owners: Vec<&Helper> = helpers.iter().filter(|h| h.role == Role::Owner).collect();

@@ -23,7 +23,7 @@ pub(super) async fn permission(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
             "You can connect, repair and change the Stripe integration.",
         ));
     }
-    let helpers = crate::accounts::helpers(s.db, &s.ctx.account_id).await?;
+    let helpers = crate::auth::helpers(s.db, &s.ctx.account_id).await?;
     Ok(HealthCheck::fail(
         id,
         format!(
@@ -69,7 +69,7 @@ pub(super) async fn key(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let stripe = match s.access.connect(s.db, &s.ctx.account_id).await {
         Ok(Some(stripe)) => stripe,
         Ok(None) => return Ok(HealthCheck::warn(id, "No Stripe account is connected.")),
-        Err(why) => return Ok(HealthCheck::fail(id, why).with_fix(reconnect)),
+        Err(why) => return Ok(HealthCheck::fail(id, why.for_people()).with_fix(reconnect)),
     };
     Ok(match check_key(&stripe.client).await {
         Err(StripeError::InvalidKey) => HealthCheck::fail(

@@ -112,18 +112,17 @@ pub async fn banner(
 }
 
 /// Carries out a check's one-click fix, with the permission the same change needs elsewhere.
-pub async fn fix(queue: &Queue, ctx: &Ctx, action: &HealthAction) -> Result<String, AppError> {
-    let db = queue.db();
-    let needs = action.permission();
-    if !ctx.can(needs) {
-        let helpers = crate::accounts::helpers(db, &ctx.account_id).await?;
-        return Err(AppError::Forbidden(
-            crate::domain::permissions::explain_missing(needs, &helpers),
-        ));
-    }
+pub async fn fix(
+    db: &Db,
+    stripe: &StripeAccess,
+    queue: &Queue,
+    ctx: &Ctx,
+    action: &HealthAction,
+) -> Result<String, AppError> {
+    crate::auth::permit(db, ctx, action.permission()).await?;
     match action {
         HealthAction::RepairWebhook => {
-            let status = campaigns::qualification::repair(queue, ctx).await?;
+            let status = campaigns::qualification::repair(db, stripe, queue, ctx).await?;
             Ok(format!(
                 "The webhook endpoint {} is enabled.",
                 status.endpoint_id
@@ -148,7 +147,7 @@ pub async fn fix(queue: &Queue, ctx: &Ctx, action: &HealthAction) -> Result<Stri
         HealthAction::StartOngoingSync { campaign_id } => {
             campaigns::set_toggle(
                 db,
-                queue.stripe(),
+                stripe,
                 ctx,
                 campaign_id,
                 PromoteToggle::OngoingSync,

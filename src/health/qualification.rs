@@ -74,7 +74,7 @@ pub(super) async fn webhook(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
                     }
                 }
                 Ok(None) => {}
-                Err(why) => found.push((CheckState::Warn, why)),
+                Err(why) => found.push((CheckState::Warn, why.for_people())),
             }
             if row
                 .last_failure_at

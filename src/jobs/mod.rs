@@ -3,6 +3,9 @@
 //! retried with backoff, and dead (and visible) when out of attempts. Workers wake within
 //! milliseconds: in-process through `Queue::wake`, across PostgreSQL processes through
 //! `LISTEN/NOTIFY`, with a slow poll as a safety net.
+//!
+//! Plain infrastructure: it knows job kinds only as names in a `Registry`, and hands each
+//! handler the context the registry was made with (the workflows' `StripeAccess`, or nothing).
 
 pub mod probe;
 pub mod queue;
@@ -17,7 +20,7 @@ use tokio::sync::Notify;
 pub use queue::{Claimed, NewJob};
 pub use worker::{Worker, WorkerConfig};
 
-use crate::{db::Db, workflows::StripeAccess};
+use crate::db::Db;
 
 /// Why a job failed: worth another try later, or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,16 +47,16 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-/// What a handler gets: the job, the database to do its work in, and the process's access to
-/// Stripe (keys, addresses, and one rate limiter per Stripe account shared by every worker).
+/// What a handler gets: the job, the database to do its work in, and the context its registry
+/// was made with.
 #[derive(Debug, Clone)]
-pub struct JobCtx {
+pub struct JobCtx<C = ()> {
     pub db: Db,
     pub job: Claimed,
-    pub stripe: StripeAccess,
+    pub app: C,
 }
 
-impl JobCtx {
+impl<C> JobCtx<C> {
     /// Marks the job done inside the handler's own transaction, so that the job's effect and
     /// its completion commit together: if this worker lost its lease (another took the job
     /// over), this fails and the transaction must roll back, so the effect happens once.
@@ -68,21 +71,15 @@ impl JobCtx {
     }
 }
 
-type HandlerFn =
-    dyn Fn(JobCtx) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> + Send + Sync;
+type HandlerFn<C> =
+    dyn Fn(JobCtx<C>) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> + Send + Sync;
 
-/// Every job kind Refloop runs, with its handler.
-pub fn registry() -> Registry {
-    use crate::workflows::{qualify, rewards, send, sync};
-    sync::register(rewards::register(qualify::register(send::register(
-        probe::register(Registry::default()),
-    ))))
-}
-
-/// The handlers workers run, by job kind, and the recurring jobs they enqueue.
-#[derive(Clone, Default)]
-pub struct Registry {
-    handlers: HashMap<String, Arc<HandlerFn>>,
+/// The handlers workers run, by job kind, the recurring jobs they enqueue, and the context
+/// every handler is given.
+#[derive(Clone)]
+pub struct Registry<C = ()> {
+    context: C,
+    handlers: HashMap<String, Arc<HandlerFn<C>>>,
     schedules: Vec<Schedule>,
 }
 
@@ -94,10 +91,26 @@ pub struct Schedule {
     pub job: NewJob,
 }
 
-impl Registry {
+/// A registry whose handlers need nothing but the database (the queue's own tests and probes).
+impl Default for Registry<()> {
+    fn default() -> Self {
+        Registry::new(())
+    }
+}
+
+impl<C: Clone + Send + Sync + 'static> Registry<C> {
+    /// No handlers yet; each will be given `context`.
+    pub fn new(context: C) -> Self {
+        Registry {
+            context,
+            handlers: HashMap::new(),
+            schedules: Vec::new(),
+        }
+    }
+
     pub fn register<F, Fut>(mut self, kind: &str, handler: F) -> Self
     where
-        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        F: Fn(JobCtx<C>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
     {
         self.handlers.insert(
@@ -118,7 +131,7 @@ impl Registry {
         self
     }
 
-    fn get(&self, kind: &str) -> Option<Arc<HandlerFn>> {
+    fn get(&self, kind: &str) -> Option<Arc<HandlerFn<C>>> {
         self.handlers.get(kind).cloned()
     }
 }
@@ -128,29 +141,14 @@ impl Registry {
 pub struct Queue {
     db: Db,
     wake: Arc<Notify>,
-    stripe: StripeAccess,
 }
 
 impl Queue {
     pub fn new(db: Db) -> Queue {
-        Queue::with_stripe(db, StripeAccess::default())
-    }
-
-    /// A queue whose jobs reach Stripe through `stripe`.
-    pub fn with_stripe(db: Db, stripe: StripeAccess) -> Queue {
         Queue {
             db,
             wake: Arc::new(Notify::new()),
-            stripe,
         }
-    }
-
-    pub fn stripe(&self) -> &StripeAccess {
-        &self.stripe
-    }
-
-    pub fn db(&self) -> &Db {
-        &self.db
     }
 
     /// Adds a job inside the caller's transaction (see `queue::enqueue`). Call `wake` after the
@@ -160,7 +158,7 @@ impl Queue {
         conn: &mut AnyConnection,
         job: &NewJob,
     ) -> Result<Option<String>, sqlx::Error> {
-        queue::enqueue(conn, self.db.backend(), job).await
+        queue::enqueue(conn, job).await
     }
 
     /// Enqueues in a transaction of its own and wakes the workers.

@@ -16,11 +16,11 @@ pub fn new(tag: &str, work_ms: u64) -> NewJob {
     )
 }
 
-pub fn register(registry: Registry) -> Registry {
+pub fn register<C: Clone + Send + Sync + 'static>(registry: Registry<C>) -> Registry<C> {
     registry.register(KIND, run)
 }
 
-async fn run(ctx: JobCtx) -> Result<(), JobError> {
+async fn run<C>(ctx: JobCtx<C>) -> Result<(), JobError> {
     let work_ms = ctx.job.payload["work_ms"].as_u64().unwrap_or(0);
     if work_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(work_ms)).await;

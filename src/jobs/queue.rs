@@ -67,7 +67,6 @@ impl NewJob {
 /// already waiting or running. On PostgreSQL the commit also wakes other processes' workers.
 pub async fn enqueue(
     conn: &mut AnyConnection,
-    backend: Backend,
     job: &NewJob,
 ) -> Result<Option<String>, sqlx::Error> {
     let id = new_id("job");
@@ -89,7 +88,7 @@ pub async fn enqueue(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
-    if backend == Backend::Postgres {
+    if Backend::of(conn) == Backend::Postgres {
         sqlx::query("SELECT pg_notify('refloop_jobs', $1)")
             .bind(&job.kind)
             .execute(&mut *conn)

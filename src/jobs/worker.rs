@@ -38,14 +38,14 @@ impl Default for WorkerConfig {
     }
 }
 
-pub struct Worker {
+pub struct Worker<C = ()> {
     queue: Queue,
-    registry: Arc<Registry>,
+    registry: Arc<Registry<C>>,
     config: WorkerConfig,
 }
 
-impl Worker {
-    pub fn new(queue: Queue, registry: Registry, config: WorkerConfig) -> Worker {
+impl<C: Clone + Send + Sync + 'static> Worker<C> {
+    pub fn new(queue: Queue, registry: Registry<C>, config: WorkerConfig) -> Self {
         Worker {
             queue,
             registry: Arc::new(registry),
@@ -55,7 +55,7 @@ impl Worker {
 
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let db = self.queue.db().clone();
+        let db = self.queue.db.clone();
         let wake = self.queue.waker();
         if db.backend() == Backend::Postgres {
             tokio::spawn(listen(db.url().to_string(), wake.clone(), shutdown.clone()));
@@ -161,8 +161,13 @@ impl Worker {
 }
 
 /// Runs one job: its handler, with the lease kept alive, then the outcome recorded.
-async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, job: Claimed) {
-    let db = queue.db().clone();
+async fn run_one<C: Clone + Send + Sync + 'static>(
+    queue: Queue,
+    registry: Arc<Registry<C>>,
+    config: WorkerConfig,
+    job: Claimed,
+) {
+    let db = queue.db.clone();
     let Some(handler) = registry.get(&job.kind) else {
         let _ = queue::fail(
             &db,
@@ -177,7 +182,7 @@ async fn run_one(queue: Queue, registry: Arc<Registry>, config: WorkerConfig, jo
     let ctx = JobCtx {
         db: db.clone(),
         job: job.clone(),
-        stripe: queue.stripe().clone(),
+        app: registry.context.clone(),
     };
     // Stops extending the lease when the job ends, or when this task is dropped (a worker
     // shut down hard): its lease then expires and another worker takes the job over.

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::AppState;
+use crate::state::AppState;
 use crate::{
     auth::{client_ip, require_from, Ctx},
     campaigns::{people, sync},

@@ -1,3 +1,5 @@
+//! `/health` (the process and its database) and `/metrics` (the job queue, for Prometheus).
+
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
@@ -6,7 +8,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// `GET /metrics` on the public address: only with `Authorization: Bearer` and the configured
 /// `--metrics-token` (the router has no such route without one).

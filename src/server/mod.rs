@@ -1,24 +1,34 @@
-//! The axum server: configuration, state, routes, middleware, and start-up and shutdown.
+//! The composition root: reads the configuration, builds the state, the job registry and the
+//! routes, and runs the process (serve, worker, sandbox, admin) until a signal. Nothing imports
+//! it but `main`; it only composes what the layers below provide.
 
 pub mod client_addr;
-pub mod config;
 pub mod export;
 pub mod health;
 pub mod middleware;
 pub mod router;
-pub mod state;
 pub mod webhooks;
 
 use std::{future::IntoFuture, process::ExitCode, sync::Arc, time::Duration};
 
 use clap::Parser;
-use rand::Rng;
 use tokio::{net::TcpListener, sync::Notify};
 
-pub use config::{Cli, Config};
-pub use state::AppState;
+use crate::{
+    config::{self, Cli, Config},
+    db::Db,
+    jobs::Registry,
+    state::{self, AppState},
+    workflows::StripeAccess,
+};
 
-use crate::db::Db;
+/// Every job kind this process runs: the workflows' and the housekeeping.
+pub fn job_registry(config: &Config, stripe: StripeAccess) -> Registry<StripeAccess> {
+    crate::housekeeping::register(
+        crate::workflows::registry(stripe),
+        config.job_retention_days,
+    )
+}
 
 /// The binary's entry point: parse the configuration, start logging, serve until a signal.
 pub async fn main() -> ExitCode {
@@ -61,12 +71,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let mut config = config;
     config.addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = AppState::new(config, db.clone())?;
-    state::check_secret_key(&db, &state.queue.stripe().sealer).await?;
+    state::check_secret_key(&db, &state.stripe.sealer).await?;
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = (state.config.workers > 0).then(|| {
         let worker = crate::jobs::Worker::new(
             state.queue.clone(),
-            state.config.job_registry(),
+            job_registry(&state.config, state.stripe.clone()),
             state.config.worker_config(),
         );
         tokio::spawn(worker.run(workers_stopped))
@@ -136,8 +146,8 @@ pub async fn work(config: Config) -> Result<(), String> {
     tracing::info!(concurrency = worker_config.concurrency, owner = %worker_config.owner, "worker started");
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
-            crate::jobs::Queue::with_stripe(db.clone(), stripe),
-            config.job_registry(),
+            crate::jobs::Queue::new(db.clone()),
+            job_registry(&config, stripe),
             worker_config,
         )
         .run(stopped),
@@ -239,9 +249,4 @@ fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
         let _ = tokio::signal::ctrl_c().await;
         "SIGINT"
     }
-}
-
-/// A short random id that ties a message shown to a person to the log line with the details.
-pub fn reference_id() -> String {
-    format!("{:08x}", rand::thread_rng().gen::<u32>())
 }

@@ -1,11 +1,16 @@
+//! The routes: pages and server functions (leptos_axum), health and metrics, Stripe's webhooks,
+//! the CSV export, the built-in sandbox, and static files, under the middleware every response
+//! passes through.
+
 use axum::{
     routing::{get, post},
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{export, health, middleware, webhooks, AppState};
+use super::{export, health, middleware, webhooks};
 use crate::app::{shell, App};
+use crate::state::AppState;
 
 /// Every route Refloop serves: the pages and server functions, health, the built-in Stripe
 /// sandbox, and static files.

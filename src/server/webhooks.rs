@@ -12,12 +12,12 @@ use axum::{
 use serde_json::json;
 
 use crate::{
-    jobs::Queue,
+    state::Webhooks,
     workflows::qualify::{self, Delivery, Refusal},
 };
 
 pub async fn stripe(
-    State(queue): State<Queue>,
+    State(webhooks): State<Webhooks>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -25,10 +25,9 @@ pub async fn stripe(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let sealer = &queue.stripe().sealer;
-    match qualify::receive(queue.db(), sealer, &id, signature, &body).await {
+    match qualify::receive(&webhooks.db, &webhooks.sealer, &id, signature, &body).await {
         Ok(Ok(Delivery::Accepted)) => {
-            queue.wake();
+            webhooks.queue.wake();
             (StatusCode::OK, Json(json!({ "received": true }))).into_response()
         }
         Ok(Ok(Delivery::Duplicate)) => (

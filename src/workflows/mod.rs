@@ -1,8 +1,10 @@
 //! What Refloop does with Stripe, run by jobs and server functions: sending participants as
 //! customers (`send`), Refloop's webhook endpoint (`webhook`), qualifying referrals by spend
-//! (`qualify`) and rewarding them (`rewards`), and the access to each account's connected
-//! Stripe they share.
+//! (`qualify`) and rewarding them (`rewards`), syncing Stripe's customers (`sync`), and the
+//! access to each account's connected Stripe they share. Each job kind registers itself in
+//! `registry`; its handler is given the `StripeAccess` the registry was made with.
 
+pub mod admit;
 pub mod qualify;
 pub mod rewards;
 pub mod send;
@@ -11,15 +13,73 @@ pub mod webhook;
 
 use std::fmt;
 
+use crate::jobs::{probe, JobCtx, Registry};
+
 use crate::{
     db::{
         stripe_connections::{self, ConnectionRow},
         Db,
     },
     domain::integrations::StripeMode,
+    error::AppError,
+    jobs::JobError,
     secrets::Sealer,
-    stripe::{rate_limit::RateLimiters, StripeClient},
+    stripe::{rate_limit::RateLimiters, StripeClient, StripeError},
 };
+
+/// Why a workflow a person asked for could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// What the person can act on (connect Stripe, connect it again, what Stripe answered):
+    /// shown as it is.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The database failed: logged under a reference id, which is all a person is shown.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl WorkflowError {
+    /// Stripe's answer, as a person reads it.
+    pub fn stripe(e: StripeError) -> Self {
+        WorkflowError::Unavailable(e.to_string())
+    }
+
+    /// What a person is shown where the failure is recorded for them (a participant's Stripe
+    /// note, a sync run, a health check): as `AppError` shows it.
+    pub fn for_people(self) -> String {
+        AppError::from(self).to_string()
+    }
+}
+
+impl From<String> for WorkflowError {
+    fn from(message: String) -> Self {
+        WorkflowError::Unavailable(message)
+    }
+}
+
+impl From<&str> for WorkflowError {
+    fn from(message: &str) -> Self {
+        WorkflowError::Unavailable(message.to_string())
+    }
+}
+
+/// The one place a workflow's failure becomes what a person sees.
+impl From<WorkflowError> for AppError {
+    fn from(err: WorkflowError) -> Self {
+        match err {
+            WorkflowError::Unavailable(message) => AppError::Unavailable(message),
+            WorkflowError::Database(e) => AppError::from(e),
+        }
+    }
+}
+
+/// In a job, any failure of a workflow is worth another try.
+impl From<WorkflowError> for JobError {
+    fn from(err: WorkflowError) -> Self {
+        JobError::Retry(err.to_string())
+    }
+}
 
 /// How this process reaches the Stripe connected to an account: the sealer that opens the
 /// stored key, where Stripe and the built-in sandbox answer, the per-account rate limiters, and
@@ -59,6 +119,17 @@ impl Default for StripeAccess {
     }
 }
 
+/// A job of the workflows: its handler reaches Stripe through `ctx.app`.
+pub type Job = JobCtx<StripeAccess>;
+
+/// Every job kind the workflows run (and the queue's probe), with its handler.
+pub fn registry(stripe: StripeAccess) -> Registry<StripeAccess> {
+    let registry = probe::register(Registry::new(stripe));
+    sync::register(rewards::register(qualify::register(send::register(
+        registry,
+    ))))
+}
+
 /// An account's Stripe connection with a client ready to use it.
 pub struct Connected {
     pub client: StripeClient,
@@ -91,21 +162,22 @@ impl StripeAccess {
 
     /// The account's Stripe, rate-limited per Stripe account; `Ok(None)` when none is
     /// connected, `Err` (to show a person) when its key cannot be used.
-    pub async fn connect(&self, db: &Db, account_id: &str) -> Result<Option<Connected>, String> {
-        let Some(row) = stripe_connections::get(db.pool(), account_id)
-            .await
-            .map_err(|e| format!("database: {e}"))?
-        else {
+    pub async fn connect(
+        &self,
+        db: &Db,
+        account_id: &str,
+    ) -> Result<Option<Connected>, WorkflowError> {
+        let Some(row) = stripe_connections::get(db.pool(), account_id).await? else {
             return Ok(None);
         };
         let Some(sealed) = &row.sealed_key else {
-            return Err(
+            return Err(WorkflowError::Unavailable(
                 "This Stripe connection was made before sending was possible: disconnect it and connect again."
                     .into(),
-            );
+            ));
         };
         let key = self.sealer.open(sealed).map_err(|_| {
-            "The stored Stripe key cannot be opened with this server's secret key (REFLOOP_SECRET_KEY changed?): connect Stripe again.".to_string()
+            WorkflowError::Unavailable("The stored Stripe key cannot be opened with this server's secret key (REFLOOP_SECRET_KEY changed?): connect Stripe again.".into())
         })?;
         let limiter = self
             .limiters

@@ -13,19 +13,19 @@ use futures::TryStreamExt;
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
 
-use super::{rewards, send, StripeAccess};
+use super::{rewards, send, Job, StripeAccess};
 use crate::{
     db::{
         participants::{self, ParticipantRow},
         qualification::{self as ledger, ChargeUpdate},
-        rewards as reward_ledger, stripe_connections, stripe_send, unix_now, Backend, Db,
+        rewards as reward_ledger, stripe_connections, stripe_send, unix_now, Db,
     },
     domain::{
         participants::{EventKind, Qualification},
         qualification::{explain_spend, spend, standing, CustomerScope, Standing},
         time::format_date,
     },
-    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    jobs::{queue, JobError, NewJob, Registry},
     secrets::Sealer,
     stripe::{signature, types::Event, types::ListFilter, StripeError},
 };
@@ -52,7 +52,7 @@ pub const RECONCILE_EVERY: Duration = Duration::from_secs(300);
 /// Friends looked up one by one in a reconciliation (the most recent pending first).
 const RECONCILE_FRIENDS: i64 = 200;
 
-pub fn register(registry: Registry) -> Registry {
+pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
     registry
         .register(EVENT, run_event)
         .register(EVALUATE, run_evaluate)
@@ -148,7 +148,6 @@ pub async fn receive(
     let mut tx = db.begin().await?;
     let new = record(
         &mut tx,
-        db.backend(),
         &w.account_id,
         &w.stripe_account,
         &event,
@@ -168,7 +167,6 @@ pub async fn receive(
 /// Adds an event to the ledger and, when it is new, enqueues its processing.
 async fn record(
     conn: &mut AnyConnection,
-    backend: Backend,
     account_id: &str,
     stripe_account: &str,
     event: &Event,
@@ -188,7 +186,7 @@ async fn record(
     )
     .await?;
     if new {
-        queue::enqueue(conn, backend, &event_job(account_id, &event.id)).await?;
+        queue::enqueue(conn, &event_job(account_id, &event.id)).await?;
     }
     Ok(new)
 }
@@ -222,7 +220,6 @@ fn charge_update(event: &Event) -> Option<ChargeUpdate> {
 /// Merges what the event says into the ledger; the friends it may count for.
 async fn apply(
     conn: &mut AnyConnection,
-    backend: Backend,
     account_id: &str,
     stripe_account: &str,
     event: &Event,
@@ -234,7 +231,7 @@ async fn apply(
             .await?
             .is_empty()
         {
-            queue::enqueue(conn, backend, &super::sync::customer_job(account_id, id)).await?;
+            queue::enqueue(conn, &super::sync::customer_job(account_id, id)).await?;
         }
     }
     if event.kind.starts_with("customer.") {
@@ -243,7 +240,7 @@ async fn apply(
             .await?
             .is_empty()
         {
-            queue::enqueue(conn, backend, &send::watch_job(account_id)).await?;
+            queue::enqueue(conn, &send::watch_job(account_id)).await?;
         }
         return Ok(Vec::new());
     }
@@ -271,7 +268,7 @@ async fn apply(
     Ok(friends)
 }
 
-async fn run_event(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_event(ctx: Job) -> Result<(), JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let event_id = ctx.job.payload["event"].as_str().unwrap_or_default();
     let mut tx = ctx.db.begin().await?;
@@ -281,16 +278,9 @@ async fn run_event(ctx: JobCtx) -> Result<(), JobError> {
     {
         match serde_json::from_str::<Event>(&raw) {
             Ok(event) => {
-                let friends = apply(
-                    &mut tx,
-                    ctx.db.backend(),
-                    &account_id,
-                    &stripe_account,
-                    &event,
-                )
-                .await?;
+                let friends = apply(&mut tx, &account_id, &stripe_account, &event).await?;
                 for id in friends {
-                    evaluate(&mut tx, ctx.db.backend(), &account_id, &id, unix_now()).await?;
+                    evaluate(&mut tx, &account_id, &id, unix_now()).await?;
                 }
             }
             Err(e) => {
@@ -303,14 +293,14 @@ async fn run_event(ctx: JobCtx) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn run_evaluate(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_evaluate(ctx: Job) -> Result<(), JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let id = ctx.job.payload["participant"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let mut tx = ctx.db.begin().await?;
-    evaluate(&mut tx, ctx.db.backend(), &account_id, &id, unix_now()).await?;
+    evaluate(&mut tx, &account_id, &id, unix_now()).await?;
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
     Ok(())
@@ -338,7 +328,6 @@ async fn tell_both(
 /// Runs in the caller's transaction, holding the friend's and then the referrer's row lock.
 pub async fn evaluate(
     conn: &mut AnyConnection,
-    backend: Backend,
     account_id: &str,
     participant_id: &str,
     now: i64,
@@ -472,9 +461,8 @@ pub async fn evaluate(
             .await?;
             if let Some(r) = &referrer {
                 ledger::add_qualified(&mut *conn, &r.id, 1).await?;
-                rewards::grant(conn, backend, &rules, &p, r, r.qualified_referrals + 1, now)
-                    .await?;
-                send::refresh_metadata(conn, backend, r).await?;
+                rewards::grant(conn, &rules, &p, r, r.qualified_referrals + 1, now).await?;
+                send::refresh_metadata(conn, r).await?;
             }
         }
         Change::BackToPending => {
@@ -490,9 +478,9 @@ pub async fn evaluate(
             .await?;
             if let Some(r) = &referrer {
                 ledger::add_qualified(&mut *conn, &r.id, -1).await?;
-                send::refresh_metadata(conn, backend, r).await?;
+                send::refresh_metadata(conn, r).await?;
             }
-            rewards::undo(conn, backend, &rules, &given, now).await?;
+            rewards::undo(conn, &rules, &given, now).await?;
         }
         Change::FlagRewards => rewards::flag(conn, &given, &spent_text, now).await?,
     }
@@ -518,7 +506,7 @@ pub async fn evaluate_campaign(
     let ids = ledger::friends_in_campaign(db.pool(), account_id, campaign_id).await?;
     let mut tx = db.begin().await?;
     for id in &ids {
-        queue::enqueue(&mut tx, db.backend(), &evaluate_job(account_id, id)).await?;
+        queue::enqueue(&mut tx, &evaluate_job(account_id, id)).await?;
     }
     tx.commit().await?;
     Ok(ids.len() as u64)
@@ -527,17 +515,17 @@ pub async fn evaluate_campaign(
 /// Replays what webhooks may have missed: every event since the last one seen (Events API),
 /// then the charges of each pending friend's customers. The scheduled run (no account)
 /// enqueues one per account with an endpoint.
-async fn run_reconcile(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_reconcile(ctx: Job) -> Result<(), JobError> {
     let Some(account_id) = ctx.job.account_id.clone() else {
         let mut tx = ctx.db.begin().await?;
         for account in ledger::webhook_accounts(&mut *tx).await? {
-            queue::enqueue(&mut tx, ctx.db.backend(), &reconcile_job(&account)).await?;
+            queue::enqueue(&mut tx, &reconcile_job(&account)).await?;
         }
         ctx.complete_in(&mut tx).await?;
         tx.commit().await?;
         return Ok(());
     };
-    match reconcile(&ctx.db, &ctx.stripe, &account_id).await {
+    match reconcile(&ctx.db, &ctx.app, &account_id).await {
         Ok(_) => {}
         Err(e) if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts => {
             return Err(JobError::Retry(e.to_string()))
@@ -598,7 +586,6 @@ pub async fn reconcile(
         let mut tx = db.begin().await.map_err(db_err)?;
         if record(
             &mut tx,
-            db.backend(),
             account_id,
             &stripe_account,
             event,
@@ -649,7 +636,7 @@ pub async fn reconcile(
                     .await
                     .map_err(db_err)?;
             }
-            evaluate(&mut tx, db.backend(), account_id, &id, unix_now())
+            evaluate(&mut tx, account_id, &id, unix_now())
                 .await
                 .map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;

@@ -11,7 +11,7 @@ use crate::{
     db::{
         participants::{self, ParticipantRow},
         rewards::{self, RewardRow},
-        stripe_send, unix_now, Backend, Db,
+        stripe_send, unix_now, Db,
     },
     domain::{
         money::format_amount,
@@ -19,14 +19,16 @@ use crate::{
         rewards::{Recipient, RewardDecision, RewardKind, RewardSettings, RewardStatus},
     },
     error::AppError,
-    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    jobs::{queue, JobError, NewJob, Registry},
     stripe::StripeError,
 };
+
+use super::{Job, StripeAccess};
 
 pub const ISSUE: &str = "reward.issue";
 pub const REVERSE: &str = "reward.reverse";
 
-pub fn register(registry: Registry) -> Registry {
+pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
     registry
         .register(ISSUE, run_issue)
         .register(REVERSE, run_reverse)
@@ -88,7 +90,6 @@ async fn tell(
 /// queued to be issued — once per (referral, rule, recipient).
 pub async fn grant(
     conn: &mut AnyConnection,
-    backend: Backend,
     settings: &RewardSettings,
     friend: &ParticipantRow,
     referrer: &ParticipantRow,
@@ -158,7 +159,7 @@ pub async fn grant(
         let text = format!("Reward: {} — {note}", row.description);
         tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
         if status == RewardStatus::Queued {
-            queue::enqueue(conn, backend, &issue_job(&row.account_id, &row.id)).await?;
+            queue::enqueue(conn, &issue_job(&row.account_id, &row.id)).await?;
         }
     }
     Ok(())
@@ -168,7 +169,6 @@ pub async fn grant(
 /// reversed is.
 pub async fn undo(
     conn: &mut AnyConnection,
-    backend: Backend,
     settings: &RewardSettings,
     given: &[RewardRow],
     now: i64,
@@ -189,7 +189,7 @@ pub async fn undo(
                 tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
             }
         } else if reversible(r, settings) {
-            queue::enqueue(conn, backend, &reverse_job(r)).await?;
+            queue::enqueue(conn, &reverse_job(r)).await?;
         }
     }
     Ok(())
@@ -223,12 +223,11 @@ pub async fn flag(
 /// Once a person is linked to a Stripe customer: their rewards that waited for one are issued.
 pub async fn on_linked(
     conn: &mut AnyConnection,
-    backend: Backend,
     account_id: &str,
     participant_id: &str,
 ) -> Result<(), sqlx::Error> {
     for id in rewards::waiting_for(&mut *conn, account_id, participant_id).await? {
-        queue::enqueue(conn, backend, &issue_job(account_id, &id)).await?;
+        queue::enqueue(conn, &issue_job(account_id, &id)).await?;
     }
     Ok(())
 }
@@ -236,7 +235,7 @@ pub async fn on_linked(
 /// Moves a reward from the status it was read in, with a timeline entry, completing the job
 /// in the same transaction.
 async fn settle(
-    ctx: &JobCtx,
+    ctx: &Job,
     from: RewardStatus,
     row: RewardRow,
     event: Option<(EventKind, String)>,
@@ -252,13 +251,13 @@ async fn settle(
     Ok(())
 }
 
-async fn load(ctx: &JobCtx) -> Result<Option<RewardRow>, JobError> {
+async fn load(ctx: &Job) -> Result<Option<RewardRow>, JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let id = ctx.job.payload["reward"].as_str().unwrap_or_default();
     Ok(rewards::get(ctx.db.pool(), &account_id, id).await?)
 }
 
-async fn done(ctx: &JobCtx) -> Result<(), JobError> {
+async fn done(ctx: &Job) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
@@ -267,7 +266,7 @@ async fn done(ctx: &JobCtx) -> Result<(), JobError> {
 
 /// A Stripe error: retried while it may pass, then the reward is marked failed with Stripe's
 /// words.
-fn failed(ctx: &JobCtx, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobError> {
+fn failed(ctx: &Job, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobError> {
     if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
         return Err(JobError::Retry(e.to_string()));
     }
@@ -279,7 +278,7 @@ fn failed(ctx: &JobCtx, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobE
     })
 }
 
-async fn run_issue(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_issue(ctx: Job) -> Result<(), JobError> {
     let Some(r) = load(&ctx).await? else {
         return done(&ctx).await;
     };
@@ -309,7 +308,7 @@ async fn run_issue(ctx: JobCtx) -> Result<(), JobError> {
         });
         return settle(&ctx, r.status, row, event).await;
     };
-    let stripe = match ctx.stripe.connect(&ctx.db, &r.account_id).await {
+    let stripe = match ctx.app.connect(&ctx.db, &r.account_id).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             let row = wait("Waiting: Stripe is not connected; it is issued once it is".into());
@@ -400,7 +399,7 @@ async fn coupon_for(stripe: &super::Connected, r: &RewardRow) -> Result<String, 
     }
 }
 
-async fn run_reverse(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_reverse(ctx: Job) -> Result<(), JobError> {
     let Some(r) = load(&ctx).await? else {
         return done(&ctx).await;
     };
@@ -408,7 +407,7 @@ async fn run_reverse(ctx: JobCtx) -> Result<(), JobError> {
         return done(&ctx).await;
     };
     let now = unix_now();
-    let stripe = match ctx.stripe.connect(&ctx.db, &r.account_id).await {
+    let stripe = match ctx.app.connect(&ctx.db, &r.account_id).await {
         Ok(Some(s)) => s,
         _ => return Err(JobError::Retry("Stripe is not connected".into())),
     };
@@ -511,7 +510,7 @@ pub async fn decide(
     let text = format!("Reward: {} — {}", r.description, note);
     tell(&mut tx, &row, kind, &text, now).await?;
     if status == RewardStatus::Queued {
-        queue::enqueue(&mut tx, db.backend(), &issue_job(&row.account_id, &row.id)).await?;
+        queue::enqueue(&mut tx, &issue_job(&row.account_id, &row.id)).await?;
     }
     tx.commit().await?;
     Ok(row)

@@ -13,13 +13,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, Executor};
 
-use super::{Connected, StripeAccess};
+use super::{Connected, Job, StripeAccess, WorkflowError};
 use crate::{
     db::{
         campaigns::{self, CampaignRow},
         participants::{self, ParticipantRow},
         stripe_send::{self, Outcome},
-        unix_now, Backend, Db,
+        unix_now, Db,
     },
     domain::{
         participants::{EventKind, ParticipantKind, StripeStatus},
@@ -29,7 +29,7 @@ use crate::{
         },
         time::format_utc,
     },
-    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    jobs::{queue, JobError, NewJob, Registry},
     stripe::{
         types::{CustomerParams, ListFilter},
         StripeError,
@@ -45,7 +45,7 @@ pub const WATCH: &str = "stripe.watch";
 const WATCH_EVERY_MS: i64 = 2_000;
 const LOOKUP_EVERY_SECS: i64 = 60;
 
-pub fn register(registry: Registry) -> Registry {
+pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
     registry
         .register(SEND, run_send)
         .register(METADATA, run_metadata)
@@ -97,15 +97,14 @@ pub fn on_arrival(c: &CampaignRow, audience: ParticipantKind) -> (StripeStatus, 
 /// refresh of their referrer's counts on the referrer's Stripe customers.
 pub async fn after_arrival(
     conn: &mut AnyConnection,
-    backend: Backend,
     person: &ParticipantRow,
     referrer: Option<&ParticipantRow>,
 ) -> Result<(), sqlx::Error> {
     if person.stripe_status == StripeStatus::Queued {
-        queue::enqueue(conn, backend, &send_job(person)).await?;
+        queue::enqueue(conn, &send_job(person)).await?;
     }
     if let Some(r) = referrer {
-        refresh_metadata(conn, backend, r).await?;
+        refresh_metadata(conn, r).await?;
     }
     Ok(())
 }
@@ -113,11 +112,10 @@ pub async fn after_arrival(
 /// Rewrites a referrer's counts on their Stripe customers (when they are in Stripe).
 pub async fn refresh_metadata(
     conn: &mut AnyConnection,
-    backend: Backend,
     referrer: &ParticipantRow,
 ) -> Result<(), sqlx::Error> {
     if referrer.stripe_status == StripeStatus::Sent {
-        queue::enqueue(conn, backend, &metadata_job(referrer)).await?;
+        queue::enqueue(conn, &metadata_job(referrer)).await?;
     }
     Ok(())
 }
@@ -394,7 +392,7 @@ async fn execute(
 }
 
 /// Records the outcome and completes the job, in one transaction.
-async fn settle(ctx: &JobCtx, p: &ParticipantRow, s: Option<Settled>) -> Result<(), JobError> {
+async fn settle(ctx: &Job, p: &ParticipantRow, s: Option<Settled>) -> Result<(), JobError> {
     let now = unix_now();
     let mut tx = ctx.db.begin().await?;
     if let Some(s) = s {
@@ -409,19 +407,15 @@ async fn settle(ctx: &JobCtx, p: &ParticipantRow, s: Option<Settled>) -> Result<
             stripe_send::raise_alert(&mut *tx, &p.account_id, alert, now).await?;
         }
         if s.watch {
-            queue::enqueue(&mut tx, ctx.db.backend(), &watch_job(&p.account_id)).await?;
+            queue::enqueue(&mut tx, &watch_job(&p.account_id)).await?;
         }
         if !s.customers.is_empty() {
             // Their payments may already be in the ledger, and rewards may wait for them.
             if p.referrer_id.is_some() {
-                queue::enqueue(
-                    &mut tx,
-                    ctx.db.backend(),
-                    &super::qualify::evaluate_job(&p.account_id, &p.id),
-                )
-                .await?;
+                queue::enqueue(&mut tx, &super::qualify::evaluate_job(&p.account_id, &p.id))
+                    .await?;
             }
-            super::rewards::on_linked(&mut tx, ctx.db.backend(), &p.account_id, &p.id).await?;
+            super::rewards::on_linked(&mut tx, &p.account_id, &p.id).await?;
         }
     }
     ctx.complete_in(&mut tx).await?;
@@ -431,7 +425,7 @@ async fn settle(ctx: &JobCtx, p: &ParticipantRow, s: Option<Settled>) -> Result<
 
 /// A Stripe error: tried again later when it may pass (until the last attempt), otherwise
 /// recorded as a failure the marketer sees.
-fn on_stripe_error(ctx: &JobCtx, e: StripeError) -> Result<Settled, JobError> {
+fn on_stripe_error(ctx: &Job, e: StripeError) -> Result<Settled, JobError> {
     if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
         Err(JobError::Retry(e.to_string()))
     } else if e.is_retryable() {
@@ -445,7 +439,7 @@ fn on_stripe_error(ctx: &JobCtx, e: StripeError) -> Result<Settled, JobError> {
 }
 
 /// The participant a job is about, with their campaign (`None` once deleted).
-async fn subject(ctx: &JobCtx) -> Result<Option<(ParticipantRow, CampaignRow)>, JobError> {
+async fn subject(ctx: &Job) -> Result<Option<(ParticipantRow, CampaignRow)>, JobError> {
     let account = ctx.job.account_id.as_deref().unwrap_or_default();
     let id = ctx.job.payload["participant"].as_str().unwrap_or_default();
     let Some(p) = participants::get(ctx.db.pool(), account, id).await? else {
@@ -456,7 +450,7 @@ async fn subject(ctx: &JobCtx) -> Result<Option<(ParticipantRow, CampaignRow)>, 
         .map(|c| (p, c)))
 }
 
-async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_send(ctx: Job) -> Result<(), JobError> {
     let Some((p, c)) = subject(&ctx).await? else {
         return Ok(());
     };
@@ -465,18 +459,18 @@ async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
         return Ok(());
     }
     let s = settings_for(db.pool(), &c, p.kind()).await?;
-    let stripe = match ctx.stripe.connect(db, &account).await {
+    let stripe = match ctx.app.connect(db, &account).await {
         Ok(Some(stripe)) => stripe,
         Ok(None) => {
             let why = "Not sent: Stripe is not connected to this account".to_string();
             return settle(&ctx, &p, Some(Settled::skipped(why))).await;
         }
-        Err(message) => return settle(&ctx, &p, Some(Settled::failed(message))).await,
+        Err(e) => return settle(&ctx, &p, Some(Settled::failed(e.for_people()))).await,
     };
     let settled = match decide(&stripe, &s, &p).await {
         Ok(Err(reason)) => Some(Settled::skipped(reason)),
         Ok(Ok((fields, plan))) => {
-            let metadata = write_back(db, &ctx.stripe, &c, &p).await?;
+            let metadata = write_back(db, &ctx.app, &c, &p).await?;
             match execute(&stripe, &s, &p, fields, plan, metadata, unix_now()).await {
                 Ok(settled) => settled,
                 Err(e) => Some(on_stripe_error(&ctx, e)?),
@@ -489,16 +483,16 @@ async fn run_send(ctx: JobCtx) -> Result<(), JobError> {
 
 /// Rewrites the referral metadata of every customer linked to a participant (their counts
 /// changed).
-async fn run_metadata(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_metadata(ctx: Job) -> Result<(), JobError> {
     let Some((p, c)) = subject(&ctx).await? else {
         return Ok(());
     };
     let (db, account) = (&ctx.db, p.account_id.clone());
-    let Ok(Some(stripe)) = ctx.stripe.connect(db, &account).await else {
+    let Ok(Some(stripe)) = ctx.app.connect(db, &account).await else {
         return Ok(());
     };
     let params = CustomerParams {
-        metadata: write_back(db, &ctx.stripe, &c, &p).await?,
+        metadata: write_back(db, &ctx.app, &c, &p).await?,
         ..Default::default()
     };
     for customer in stripe_send::customers_of(db.pool(), &account, &p.id).await? {
@@ -523,7 +517,7 @@ async fn run_metadata(ctx: JobCtx) -> Result<(), JobError> {
 /// `customer.created`/`customer.updated` events at once, everyone by a look-up by email every
 /// minute, and marks those past the horizon as never linked. Runs every two seconds while
 /// anyone waits.
-async fn run_watch(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_watch(ctx: Job) -> Result<(), JobError> {
     let account = ctx.job.account_id.clone().unwrap_or_default();
     let db = &ctx.db;
     let waiting = stripe_send::waiting(db.pool(), &account, 1_000).await?;
@@ -539,7 +533,7 @@ async fn run_watch(ctx: JobCtx) -> Result<(), JobError> {
     let (events_after, looked_up_at) = stripe_send::watch_state(db.pool(), &account)
         .await?
         .unwrap_or((first_since - 5, 0));
-    let stripe = ctx.stripe.connect(db, &account).await;
+    let stripe = ctx.app.connect(db, &account).await;
     let (mut emails, mut newest) = (HashSet::new(), events_after);
     if let Ok(Some(stripe)) = &stripe {
         let events: Vec<_> = stripe
@@ -593,7 +587,7 @@ async fn run_watch(ctx: JobCtx) -> Result<(), JobError> {
         }
         still_waiting = true;
         if look_up_all || emails.contains(&p.email) {
-            queue::enqueue(&mut tx, db.backend(), &send_job(p)).await?;
+            queue::enqueue(&mut tx, &send_job(p)).await?;
         }
     }
     stripe_send::save_watch_state(
@@ -606,7 +600,7 @@ async fn run_watch(ctx: JobCtx) -> Result<(), JobError> {
     ctx.complete_in(&mut tx).await?;
     if still_waiting {
         let next = watch_job(&account).at(queue::now_ms() + WATCH_EVERY_MS);
-        queue::enqueue(&mut tx, db.backend(), &next).await?;
+        queue::enqueue(&mut tx, &next).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -620,17 +614,13 @@ pub async fn preview(
     c: &CampaignRow,
     audience: ParticipantKind,
     limit: i64,
-) -> Result<Vec<PreviewRow>, String> {
+) -> Result<Vec<PreviewRow>, WorkflowError> {
     let stripe = access
         .connect(db, &c.account_id)
         .await?
         .ok_or("Connect Stripe first.")?;
-    let s = settings_for(db.pool(), c, audience)
-        .await
-        .map_err(|e| format!("database: {e}"))?;
-    let people = stripe_send::unsent(db.pool(), &c.account_id, &c.id, audience, limit)
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let s = settings_for(db.pool(), c, audience).await?;
+    let people = stripe_send::unsent(db.pool(), &c.account_id, &c.id, audience, limit).await?;
     let mut rows = Vec::new();
     for p in people {
         let outcome = match decide(&stripe, &s, &p).await {
@@ -665,7 +655,7 @@ pub async fn send_existing(
             since: None,
         };
         stripe_send::set_outcome(&mut *tx, &c.account_id, &p.id, &outcome).await?;
-        queue::enqueue(&mut tx, db.backend(), &send_job(p)).await?;
+        queue::enqueue(&mut tx, &send_job(p)).await?;
     }
     tx.commit().await?;
     Ok(people.len() as u64)

@@ -21,15 +21,17 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use tokio::sync::mpsc::Sender;
 
-use super::StripeAccess;
+use super::{
+    admit::{admit_all, Newcomer, Source},
+    Job, StripeAccess, WorkflowError,
+};
 use crate::{
-    campaigns::join::{admit_all, Newcomer, Source},
     db::{
         campaigns::{self, CampaignRow},
         participants,
         stripe_send::{self, Outcome},
         sync::{self as runs, NewOutcome, RunRow, Tally},
-        unix_now, Backend, Db,
+        unix_now, Db,
     },
     domain::{
         participants::{EventKind, StripeStatus},
@@ -41,7 +43,7 @@ use crate::{
         time::format_date,
     },
     error::AppError,
-    jobs::{queue, JobCtx, JobError, NewJob, Registry},
+    jobs::{queue, JobError, NewJob, Registry},
     stripe::{
         types::{Customer, CustomerParams, List, ListFilter},
         StripeClient, StripeError,
@@ -66,7 +68,7 @@ const WRITE_BATCH: i64 = 25;
 /// How often the ongoing syncs look for customers whose event never arrived.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-pub fn register(registry: Registry) -> Registry {
+pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
     registry
         .register(PAGE, run_page)
         .register(WRITE, run_write)
@@ -184,7 +186,6 @@ pub async fn decide_all(
 
 /// Where customers are being placed: a sync of a campaign, as of `now`.
 struct Target<'a> {
-    backend: Backend,
     c: &'a CampaignRow,
     run: &'a RunRow,
     now: i64,
@@ -287,7 +288,7 @@ async fn place(
             }
         }
     }
-    let admitted = admit_all(tx, to.backend, c, None, newcomers, now).await?;
+    let admitted = admit_all(tx, c, None, newcomers, now).await?;
     let write = run.settings.writes_back();
     let mut links = Vec::new();
     for (customer, person) in enrolling.into_iter().zip(&admitted) {
@@ -371,7 +372,6 @@ fn distinct_runs(customers: &[CustomerFacts]) -> Vec<&[CustomerFacts]> {
 /// recorded already (a retry, or the webhook and the sweep both seeing them) is left as is.
 async fn place_all(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    backend: Backend,
     c: &CampaignRow,
     run: &RunRow,
     customers: &[CustomerFacts],
@@ -394,12 +394,7 @@ async fn place_all(
     }
     crate::db::accounts::lock_admissions(&mut **tx, &c.account_id).await?;
     let mut left = room(tx, &c.account_id).await?;
-    let to = Target {
-        backend,
-        c,
-        run,
-        now,
-    };
+    let to = Target { c, run, now };
     for part in distinct_runs(&fresh) {
         let decisions = decide_all(tx, c, &run.settings.mapping, part, left).await?;
         let before = tally.enrolled;
@@ -407,12 +402,12 @@ async fn place_all(
         left -= tally.enrolled - before;
     }
     if tally.to_write > 0 {
-        queue::enqueue(tx, backend, &write_job(&run.account_id, &run.id)).await?;
+        queue::enqueue(tx, &write_job(&run.account_id, &run.id)).await?;
     }
     Ok(tally)
 }
 
-fn job_run(ctx: &JobCtx) -> (String, String) {
+fn job_run(ctx: &Job) -> (String, String) {
     (
         ctx.job.account_id.clone().unwrap_or_default(),
         ctx.job.payload["run"]
@@ -423,7 +418,7 @@ fn job_run(ctx: &JobCtx) -> (String, String) {
 }
 
 /// Ends a run that cannot go on, saying why.
-async fn fail(ctx: &JobCtx, run: &RunRow, why: String) -> Result<(), JobError> {
+async fn fail(ctx: &Job, run: &RunRow, why: String) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
     runs::set_status(&mut *tx, &run.id, RunStatus::Failed, &why, Some(unix_now())).await?;
     ctx.complete_in(&mut tx).await?;
@@ -432,7 +427,7 @@ async fn fail(ctx: &JobCtx, run: &RunRow, why: String) -> Result<(), JobError> {
 }
 
 /// A Stripe error in a run: tried again while it may pass, otherwise the run stops with it.
-async fn on_stripe_error(ctx: &JobCtx, run: &RunRow, e: StripeError) -> Result<(), JobError> {
+async fn on_stripe_error(ctx: &Job, run: &RunRow, e: StripeError) -> Result<(), JobError> {
     if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
         return Err(JobError::Retry(e.to_string()));
     }
@@ -452,7 +447,7 @@ enum Committed {
 /// while the pages read so far commit (up to `PAGES_PER_COMMIT` at once) in a transaction of
 /// their own together with the checkpoint. Whatever stops it, the job (or its retry) continues
 /// after the last committed page.
-async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_page(ctx: Job) -> Result<(), JobError> {
     let (account, run_id) = job_run(&ctx);
     let db = &ctx.db;
     let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
@@ -464,10 +459,10 @@ async fn run_page(ctx: JobCtx) -> Result<(), JobError> {
     let Some(c) = campaigns::get(db.pool(), &account, &run.campaign_id).await? else {
         return fail(&ctx, &run, "The campaign was deleted".into()).await;
     };
-    let stripe = match ctx.stripe.connect(db, &account).await {
+    let stripe = match ctx.app.connect(db, &account).await {
         Ok(Some(s)) => s,
         Ok(None) => return fail(&ctx, &run, "Stripe was disconnected".into()).await,
-        Err(why) => return fail(&ctx, &run, why).await,
+        Err(why) => return fail(&ctx, &run, why.for_people()).await,
     };
     let filter = ListFilter {
         created_gte: run.settings.created_after,
@@ -538,7 +533,7 @@ async fn read_pages(
 /// run's lock. `more`: pages follow; `go_on`: this job reads them (otherwise a job of their
 /// own is enqueued and this one completes).
 async fn commit_pages(
-    ctx: &JobCtx,
+    ctx: &Job,
     c: &CampaignRow,
     run: &RunRow,
     customers: &[CustomerFacts],
@@ -559,7 +554,7 @@ async fn commit_pages(
             return Ok(Committed::Complete);
         }
     };
-    let tally = place_all(&mut tx, db.backend(), c, run, customers, now)
+    let tally = place_all(&mut tx, c, run, customers, now)
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     let cursor = customers.last().map(|c| c.id.as_str());
@@ -569,7 +564,7 @@ async fn commit_pages(
         return Ok(Committed::GoOn);
     }
     if more {
-        queue::enqueue(&mut tx, db.backend(), &page_job(&run.account_id, &run.id)).await?;
+        queue::enqueue(&mut tx, &page_job(&run.account_id, &run.id)).await?;
     } else {
         let pending = !runs::pending_writes(&mut *tx, &run.id, 1).await?.is_empty();
         let (status, finished) = if pending {
@@ -593,17 +588,17 @@ async fn commit_pages(
 }
 
 /// Writes a batch of referral links back to the run's customers, then passes the baton.
-async fn run_write(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_write(ctx: Job) -> Result<(), JobError> {
     let (account, run_id) = job_run(&ctx);
     let db = &ctx.db;
     let Some(run) = runs::run(db.pool(), &account, &run_id).await? else {
         return Ok(());
     };
     let batch = runs::pending_writes(db.pool(), &run.id, WRITE_BATCH).await?;
-    let stripe = match ctx.stripe.connect(db, &account).await {
+    let stripe = match ctx.app.connect(db, &account).await {
         Ok(Some(s)) => Some(s),
         Ok(None) => None,
-        Err(why) => return Err(JobError::Retry(why)),
+        Err(why) => return Err(why.into()),
     };
     let mut results: Vec<(String, String, Option<String>)> = Vec::new();
     let mut retry = None;
@@ -624,7 +619,7 @@ async fn run_write(ctx: JobCtx) -> Result<(), JobError> {
         let params = CustomerParams {
             metadata: run
                 .settings
-                .write_back(&ctx.stripe.referral_link(&p.code), &p.code),
+                .write_back(&ctx.app.referral_link(&p.code), &p.code),
             ..Default::default()
         };
         let key = format!("refloop-sync-{}-{customer}", run.id);
@@ -686,7 +681,7 @@ async fn run_write(ctx: JobCtx) -> Result<(), JobError> {
     }
     ctx.complete_in(&mut tx).await?;
     if more {
-        queue::enqueue(&mut tx, db.backend(), &write_job(&account, &run.id)).await?;
+        queue::enqueue(&mut tx, &write_job(&account, &run.id)).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -714,7 +709,7 @@ async fn place_ongoing(
         {
             continue;
         }
-        let tally = place_all(&mut tx, db.backend(), &c, run, customers, now)
+        let tally = place_all(&mut tx, &c, run, customers, now)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
         runs::add_tally(&mut *tx, &run.id, &tally, None, 0).await?;
@@ -724,13 +719,13 @@ async fn place_ongoing(
 }
 
 /// A new customer (from `customer.created`), read again from Stripe as it is now.
-async fn run_customer(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_customer(ctx: Job) -> Result<(), JobError> {
     let account = ctx.job.account_id.clone().unwrap_or_default();
     let id = ctx.job.payload["customer"].as_str().unwrap_or_default();
     let db = &ctx.db;
     let watching = runs::watching(db.pool(), &account).await?;
     if !watching.is_empty() {
-        if let Ok(Some(stripe)) = ctx.stripe.connect(db, &account).await {
+        if let Ok(Some(stripe)) = ctx.app.connect(db, &account).await {
             let customer = match stripe.client.retrieve_customer(id).await {
                 Ok(c) => c,
                 Err(e) if e.is_retryable() => return Err(JobError::Retry(e.to_string())),
@@ -747,12 +742,12 @@ async fn run_customer(ctx: JobCtx) -> Result<(), JobError> {
 
 /// Every minute: per account, the customers created since the oldest watermark of its ongoing
 /// syncs (what a lost webhook delivery would otherwise leave out).
-async fn run_sweep(ctx: JobCtx) -> Result<(), JobError> {
+async fn run_sweep(ctx: Job) -> Result<(), JobError> {
     let db = &ctx.db;
     let Some(account) = ctx.job.account_id.clone() else {
         let mut tx = db.begin().await?;
         for account in runs::accounts_watching(&mut *tx).await? {
-            queue::enqueue(&mut tx, db.backend(), &sweep_job(&account)).await?;
+            queue::enqueue(&mut tx, &sweep_job(&account)).await?;
         }
         ctx.complete_in(&mut tx).await?;
         tx.commit().await?;
@@ -761,7 +756,7 @@ async fn run_sweep(ctx: JobCtx) -> Result<(), JobError> {
     let watching = runs::watching(db.pool(), &account).await?;
     if let (Some(since), Ok(Some(stripe))) = (
         watching.iter().map(|r| r.watermark).min(),
-        ctx.stripe.connect(db, &account).await,
+        ctx.app.connect(db, &account).await,
     ) {
         use futures::TryStreamExt;
         let customers: Vec<Customer> = stripe
@@ -797,7 +792,6 @@ async fn run_sweep(ctx: JobCtx) -> Result<(), JobError> {
 /// page's job), or an ongoing sync watching for customers created from `watermark` on.
 pub async fn start(
     conn: &mut AnyConnection,
-    backend: Backend,
     c: &CampaignRow,
     settings: SyncSettings,
     kind: RunKind,
@@ -827,7 +821,7 @@ pub async fn start(
     };
     runs::insert_run(&mut *conn, &run).await?;
     if kind == RunKind::Once {
-        queue::enqueue(conn, backend, &page_job(&c.account_id, &run.id)).await?;
+        queue::enqueue(conn, &page_job(&c.account_id, &run.id)).await?;
     }
     Ok(run)
 }
@@ -839,7 +833,7 @@ pub async fn preview(
     c: &CampaignRow,
     settings: SyncSettings,
     limit: u32,
-) -> Result<Vec<SyncPreviewRow>, String> {
+) -> Result<Vec<SyncPreviewRow>, WorkflowError> {
     let stripe = access
         .connect(db, &c.account_id)
         .await?
@@ -854,13 +848,10 @@ pub async fn preview(
         .customers_page(&filter, None)
         .await
         .map_err(|e| format!("Stripe answered: {e}"))?;
-    let db_error = |e: sqlx::Error| format!("database: {e}");
-    let mut conn = db.pool().acquire().await.map_err(db_error)?;
-    let left = room(&mut conn, &c.account_id).await.map_err(db_error)?;
+    let mut conn = db.pool().acquire().await?;
+    let left = room(&mut conn, &c.account_id).await?;
     let customers: Vec<CustomerFacts> = page.data.iter().map(facts).collect();
-    let decisions = decide_all(&mut conn, c, &settings.mapping, &customers, left)
-        .await
-        .map_err(db_error)?;
+    let decisions = decide_all(&mut conn, c, &settings.mapping, &customers, left).await?;
     let mut rows = Vec::new();
     for (customer, decision) in page.data.iter().zip(decisions) {
         let (outcome, enrols) = match decision {

@@ -5,7 +5,7 @@
 
 use super::{
     qualify::{webhook_url, EVENTS},
-    StripeAccess,
+    StripeAccess, WorkflowError,
 };
 use crate::{
     db::{
@@ -16,10 +16,6 @@ use crate::{
     domain::qualification::{EndpointHealth, WebhookStatus},
     stripe::{types::WebhookEndpoint, StripeError},
 };
-
-fn db_error(e: sqlx::Error) -> String {
-    format!("database: {e}")
-}
 
 /// The events Refloop needs that the endpoint does not send.
 fn missing_events(e: &WebhookEndpoint) -> Vec<&'static str> {
@@ -91,11 +87,8 @@ pub async fn status(
     db: &Db,
     access: &StripeAccess,
     account_id: &str,
-) -> Result<Option<WebhookStatus>, String> {
-    let Some(row) = ledger::webhook_for(db.pool(), account_id)
-        .await
-        .map_err(db_error)?
-    else {
+) -> Result<Option<WebhookStatus>, WorkflowError> {
+    let Some(row) = ledger::webhook_for(db.pool(), account_id).await? else {
         return Ok(None);
     };
     let stripe = match access.connect(db, account_id).await? {
@@ -135,7 +128,7 @@ pub async fn ensure(
     db: &Db,
     access: &StripeAccess,
     account_id: &str,
-) -> Result<WebhookStatus, String> {
+) -> Result<WebhookStatus, WorkflowError> {
     let stripe = access.connect(db, account_id).await?.ok_or_else(|| {
         "Connect Stripe on the Integrations page first: qualification reads payments from it."
             .to_string()
@@ -144,8 +137,7 @@ pub async fn ensure(
     // An endpoint made in another Stripe account (one connected before) is not reused: a new
     // one is made here, at a new address.
     let existing = ledger::webhook_for(db.pool(), account_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|row| row.stripe_account == stripe_account);
     if let Some(row) = &existing {
         let url = webhook_url(&access.public_url, &row.id);
@@ -166,12 +158,12 @@ pub async fn ensure(
                         .client
                         .update_webhook_endpoint(&row.endpoint_id, events, Some(false), &key)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(WorkflowError::stripe)?;
                 }
                 return Ok(status_of(row, EndpointHealth::Enabled, None));
             }
             Ok(_) | Err(StripeError::NotFound { .. }) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(WorkflowError::stripe(e)),
         }
     }
     let id = existing
@@ -188,7 +180,7 @@ pub async fn ensure(
             &format!("refloop-webhook-{}", new_id("k")),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(WorkflowError::stripe)?;
     let secret = created
         .secret
         .ok_or("Stripe created the endpoint without showing its signing secret.")?;
@@ -200,9 +192,7 @@ pub async fn ensure(
         &created.id,
         access.sealer.seal(&secret),
     );
-    ledger::save_webhook(db.pool(), &row)
-        .await
-        .map_err(db_error)?;
+    ledger::save_webhook(db.pool(), &row).await?;
     Ok(status_of(&row, EndpointHealth::Enabled, None))
 }
 

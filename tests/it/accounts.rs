@@ -447,7 +447,9 @@ async fn ownership_can_be_transferred(t: &TestDb) {
         .unwrap();
     assert_eq!(ctx_of_user(&t.db, &bob).await.role, Role::Owner);
     assert_eq!(ctx_of_user(&t.db, &alice).await.role, Role::Admin);
-    let helpers = accounts::helpers(&t.db, &alice.account_id).await.unwrap();
+    let helpers = refloop::auth::helpers(&t.db, &alice.account_id)
+        .await
+        .unwrap();
     assert_eq!(
         helpers[0].email, "bob@example.com",
         "the new owner is asked first"

@@ -706,7 +706,7 @@ async fn the_public_pages_work_without_javascript() {
         body::{to_bytes, Body},
         http::{header, Request, StatusCode},
     };
-    use refloop::server::{router::router, AppState, Config};
+    use refloop::{config::Config, server::router::router, state::AppState};
     use tower::ServiceExt;
 
     let t = TestDb::sqlite().await;
@@ -801,7 +801,7 @@ async fn the_csv_export_is_a_download_for_those_allowed() {
         body::{to_bytes, Body},
         http::{header, Request, StatusCode},
     };
-    use refloop::server::{router::router, AppState, Config};
+    use refloop::{config::Config, server::router::router, state::AppState};
     use tower::ServiceExt;
 
     let t = TestDb::sqlite().await;

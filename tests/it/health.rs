@@ -87,7 +87,7 @@ fn has(c: &HealthCheck, text: &str) -> bool {
 
 async fn connection_permission_and_queue_checks_fail_then_pass(t: &TestDb) {
     let s = Syncing::start(t).await;
-    let access = s.queue.stripe();
+    let access = &s.access;
 
     // 1. A viewer may not manage the integration and is told who can grant it.
     let (mut viewer, _) = teammate(&t.db, &s.alice, "vic@acme.test", Role::Viewer).await;
@@ -182,7 +182,7 @@ async fn connection_permission_and_queue_checks_fail_then_pass(t: &TestDb) {
 
 async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
     let q = Qualifying::start(t, credit("10.00", true, false)).await;
-    let (db, access, alice) = (&t.db, q.queue.stripe(), &q.alice);
+    let (db, access, alice) = (&t.db, &q.access, &q.alice);
     let stripe = q.stripe(t).await;
 
     // 8. A second live campaign without qualification settings fails; saving them passes.
@@ -194,7 +194,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
             .contains("is live, but its qualification settings are not saved"),
         "{c:?}"
     );
-    qualification::save(&q.queue, alice, &other, target_50_in_30_days())
+    qualification::save(db, access, &q.queue, alice, &other, target_50_in_30_days())
         .await
         .unwrap();
     let c = check(t, access, alice, CheckId::Webhook).await;
@@ -216,7 +216,9 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
     assert!(c
         .fixes
         .contains(&HealthFix::action("Repair", repair.clone())));
-    health::fix(&q.queue, alice, &repair).await.unwrap();
+    health::fix(db, access, &q.queue, alice, &repair)
+        .await
+        .unwrap();
     let c = check(t, access, alice, CheckId::Webhook).await;
     assert_eq!(c.state, CheckState::Pass, "{c:?}");
 
@@ -248,7 +250,9 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         .fixes
         .iter()
         .any(|f| matches!(f, HealthFix::Action { action, .. } if *action == send)));
-    health::fix(&q.queue, alice, &send).await.unwrap();
+    health::fix(db, access, &q.queue, alice, &send)
+        .await
+        .unwrap();
     until(
         t,
         access,
@@ -380,7 +384,9 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
     )
     .await
     .unwrap();
-    health::fix(&q.queue, alice, &send).await.unwrap();
+    health::fix(db, access, &q.queue, alice, &send)
+        .await
+        .unwrap();
     for _ in 0..400 {
         let eve = participants::by_email(db.pool(), &other, "eve@x.test")
             .await
@@ -456,7 +462,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         scope: CustomerScope::SameEmail.key().into(),
         ..target_50_in_30_days()
     };
-    qualification::save(&q.queue, alice, &q.campaign, every)
+    qualification::save(db, access, &q.queue, alice, &q.campaign, every)
         .await
         .unwrap();
     let c = check(t, access, alice, CheckId::SharedEmailSpend).await;
@@ -465,7 +471,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
 
 async fn sync_checks_fail_then_pass(t: &TestDb) {
     let s = Syncing::start(t).await;
-    let (db, access, alice) = (&t.db, s.queue.stripe(), &s.alice);
+    let (db, access, alice) = (&t.db, &s.access, &s.alice);
     let _workers = s.workers(30_000);
     db::campaigns::set_participant_limit(db.pool(), &alice.account_id, 2)
         .await
@@ -478,7 +484,7 @@ async fn sync_checks_fail_then_pass(t: &TestDb) {
         s.customer(t, Some(email), Some(name)).await;
     }
     let nameless = s.customer(t, Some("d@x.test"), None).await;
-    sync::start(&s.queue, alice, &s.campaign, SyncSettings::default())
+    sync::start(db, &s.queue, alice, &s.campaign, SyncSettings::default())
         .await
         .unwrap();
     let p = s.finished(t).await;
@@ -506,7 +512,9 @@ async fn sync_checks_fail_then_pass(t: &TestDb) {
     let start = HealthAction::StartOngoingSync {
         campaign_id: s.campaign.clone(),
     };
-    health::fix(&s.queue, alice, &start).await.unwrap();
+    health::fix(db, access, &s.queue, alice, &start)
+        .await
+        .unwrap();
     let c = check(t, access, alice, CheckId::OngoingSync).await;
     assert_eq!(c.state, CheckState::Pass, "{c:?}");
 
@@ -524,7 +532,7 @@ async fn sync_checks_fail_then_pass(t: &TestDb) {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    sync::start(&s.queue, alice, &s.campaign, SyncSettings::default())
+    sync::start(db, &s.queue, alice, &s.campaign, SyncSettings::default())
         .await
         .unwrap();
     let p = s.finished(t).await;

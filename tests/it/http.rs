@@ -6,7 +6,7 @@ use axum::{
     response::Response,
     Router,
 };
-use refloop::server::{router::router, AppState, Config};
+use refloop::{config::Config, server::router::router, state::AppState};
 use tower::ServiceExt;
 
 use crate::support::TestDb;
@@ -107,7 +107,7 @@ async fn responses_are_compressed_for_browsers_that_ask() {
 async fn metrics_are_prometheus_text_for_the_token_or_the_private_address() {
     let t = TestDb::sqlite().await;
     let config = Config {
-        metrics_token: Some(refloop::server::config::Redacted("s3cret-scrape".into())),
+        metrics_token: Some(refloop::config::Redacted("s3cret-scrape".into())),
         ..Config::defaults()
     };
     let state = AppState::new(config, t.db.clone()).unwrap();

@@ -424,9 +424,10 @@ async fn one_throttled_account_does_not_starve_another(t: &TestDb) {
     }
     tx.commit().await.unwrap();
     // Each account's Stripe allows 10 requests a second; a job without a token steps aside.
-    let registry = Registry::default().register("stripe.call", |ctx| async move {
+    let access = refloop::workflows::StripeAccess::default();
+    let registry = Registry::new(access).register("stripe.call", |ctx| async move {
         let account = ctx.job.account_id.clone().unwrap_or_default();
-        ctx.stripe
+        ctx.app
             .limiters
             .for_account(&account, 10.0)
             .try_acquire()
@@ -481,8 +482,14 @@ async fn shutdown_gives_unfinished_jobs_back(t: &TestDb) {
         shutdown_grace: Duration::from_millis(100),
         ..Default::default()
     };
-    let worker =
-        tokio::spawn(Worker::new(q.clone(), refloop::jobs::registry(), config).run(stopped));
+    let worker = tokio::spawn(
+        Worker::new(
+            q.clone(),
+            refloop::jobs::probe::register(Registry::default()),
+            config,
+        )
+        .run(stopped),
+    );
     assert!(
         wait_for(
             t,
@@ -508,7 +515,7 @@ async fn shutdown_gives_unfinished_jobs_back(t: &TestDb) {
 
 async fn recurring_jobs_run_once_per_period_across_workers(t: &TestDb) {
     let q = Queue::new(t.db.clone());
-    let registry = refloop::jobs::registry().every(
+    let registry = refloop::jobs::probe::register(Registry::default()).every(
         "probe-sweep",
         Duration::from_millis(400),
         refloop::jobs::probe::new("sweep", 0),

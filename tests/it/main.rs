@@ -25,3 +25,4 @@ mod stripe_connection;
 mod stripe_payments;
 mod stripe_send;
 mod sync;
+mod workflow_errors;

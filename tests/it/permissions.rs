@@ -9,9 +9,11 @@ use axum::{
 use refloop::{
     accounts,
     auth::Ctx,
+    config::Config,
     domain::{integrations::StripeMode, permissions::Role},
     mail::Mailer,
-    server::{router::router, AppState, Config},
+    server::router::router,
+    state::AppState,
 };
 use tower::ServiceExt;
 

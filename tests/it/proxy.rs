@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use refloop::{domain::team::SignUpPolicy, server::Config};
+use refloop::{config::Config, domain::team::SignUpPolicy};
 
 use crate::{
     accounts::owner,

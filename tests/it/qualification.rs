@@ -18,10 +18,11 @@ use refloop::{
         rewards::{RewardDecision, RewardForm, RewardRuleForm, RewardStatus},
     },
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
+    state::Webhooks,
     stripe::{signature, StripeClient},
     stripe_sandbox::Sandbox,
-    workflows::StripeAccess,
+    workflows::{self, StripeAccess},
 };
 use serde_json::{json, Value};
 
@@ -49,6 +50,7 @@ crate::on_both_backends!(
 pub(crate) struct Qualifying {
     pub(crate) base: String,
     pub(crate) queue: Queue,
+    pub(crate) access: StripeAccess,
     pub(crate) alice: Ctx,
     pub(crate) campaign: String,
     pub(crate) http: reqwest::Client,
@@ -68,13 +70,17 @@ impl Qualifying {
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
             public_url: base.clone(),
         };
-        let queue = Queue::with_stripe(t.db.clone(), access);
+        let queue = Queue::new(t.db.clone());
         let app = Router::new()
             .route(
                 "/webhooks/stripe/{id}",
                 post(refloop::server::webhooks::stripe),
             )
-            .with_state(queue.clone())
+            .with_state(Webhooks {
+                db: t.db.clone(),
+                sealer: access.sealer.clone(),
+                queue: queue.clone(),
+            })
             .nest_service(
                 "/sandbox",
                 Sandbox::start(t.db.clone(), refloop::stripe_sandbox::Access::Controls).router(),
@@ -87,7 +93,7 @@ impl Qualifying {
             .await
             .unwrap();
         let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
-        integrations::connect_stripe(&t.db, queue.stripe(), &alice, StripeMode::Sandbox, "")
+        integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Sandbox, "")
             .await
             .unwrap();
         let campaign = live_campaign(&t.db, &alice, SLUG).await;
@@ -96,9 +102,16 @@ impl Qualifying {
                 .await
                 .unwrap();
         }
-        let status = qualification::save(&queue, &alice, &campaign, target_50_in_30_days())
-            .await
-            .unwrap();
+        let status = qualification::save(
+            &t.db,
+            &access,
+            &queue,
+            &alice,
+            &campaign,
+            target_50_in_30_days(),
+        )
+        .await
+        .unwrap();
         assert_eq!(status.health, EndpointHealth::Enabled);
         reward_rules::save(&t.db, &alice, &campaign, reward)
             .await
@@ -110,10 +123,13 @@ impl Qualifying {
             retry_base_ms: 20,
             ..Default::default()
         };
-        tokio::spawn(Worker::new(queue.clone(), jobs::registry(), config).run(stopped));
+        tokio::spawn(
+            Worker::new(queue.clone(), workflows::registry(access.clone()), config).run(stopped),
+        );
         Qualifying {
             base,
             queue,
+            access,
             alice,
             campaign,
             http,
@@ -134,8 +150,7 @@ impl Qualifying {
     }
 
     pub(crate) async fn stripe(&self, t: &TestDb) -> StripeClient {
-        self.queue
-            .stripe()
+        self.access
             .connect(&t.db, &self.alice.account_id)
             .await
             .unwrap()
@@ -416,7 +431,7 @@ async fn faulty_deliveries_end_in_exactly_the_right_qualifications_and_rewards(t
     }
     // Let the delayed and reordered deliveries arrive, then read back what was dropped.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let found = qualification::reconcile_now(&q.queue, &q.alice).await;
+    let found = qualification::reconcile_now(&t.db, &q.queue, &q.alice).await;
     assert!(found.is_ok());
     for i in friends {
         let email = format!("friend{i}@x.test");
@@ -457,7 +472,7 @@ async fn the_endpoint_refuses_bad_signatures_and_unknown_addresses(t: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    let secret = q.queue.stripe().sealer.open(&w.sealed_secret).unwrap();
+    let secret = q.access.sealer.open(&w.sealed_secret).unwrap();
     let body = json!({
         "id": "evt_test_1", "object": "event", "type": "customer.updated", "created": 1,
         "data": { "object": { "id": "cus_x", "object": "customer" } }, "livemode": false,
@@ -483,7 +498,7 @@ async fn the_endpoint_refuses_bad_signatures_and_unknown_addresses(t: &TestDb) {
     assert_eq!(post("wh_nobody".into(), good.clone()).await, 404);
     assert_eq!(post(w.id.clone(), good.clone()).await, 200);
     assert_eq!(post(w.id.clone(), good).await, 200);
-    let status = qualification::overview(&t.db, q.queue.stripe(), &q.alice, &q.campaign)
+    let status = qualification::overview(&t.db, &q.access, &q.alice, &q.campaign)
         .await
         .unwrap()
         .webhook
@@ -501,7 +516,7 @@ async fn the_endpoint_refuses_bad_signatures_and_unknown_addresses(t: &TestDb) {
 
 async fn a_deleted_or_disabled_endpoint_is_shown_and_repaired(t: &TestDb) {
     let q = Qualifying::start(t, RewardForm::default()).await;
-    let overview = || qualification::overview(&t.db, q.queue.stripe(), &q.alice, &q.campaign);
+    let overview = || qualification::overview(&t.db, &q.access, &q.alice, &q.campaign);
     let first = overview().await.unwrap().webhook.unwrap();
     assert_eq!(
         (first.health, first.problem.clone()),
@@ -516,7 +531,9 @@ async fn a_deleted_or_disabled_endpoint_is_shown_and_repaired(t: &TestDb) {
     let disabled = overview().await.unwrap().webhook.unwrap();
     assert_eq!(disabled.health, EndpointHealth::Disabled);
     assert!(disabled.problem.unwrap().contains("Repair enables it"));
-    qualification::repair(&q.queue, &q.alice).await.unwrap();
+    qualification::repair(&t.db, &q.access, &q.queue, &q.alice)
+        .await
+        .unwrap();
     let enabled = overview().await.unwrap().webhook.unwrap();
     assert_eq!(enabled.health, EndpointHealth::Enabled);
     assert_eq!(enabled.endpoint_id, first.endpoint_id);
@@ -531,7 +548,9 @@ async fn a_deleted_or_disabled_endpoint_is_shown_and_repaired(t: &TestDb) {
     // Payments made while it was missing are read back by the repair's reconciliation.
     let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
     q.pay(t, &customer, 6_000).await;
-    qualification::repair(&q.queue, &q.alice).await.unwrap();
+    qualification::repair(&t.db, &q.access, &q.queue, &q.alice)
+        .await
+        .unwrap();
     let repaired = overview().await.unwrap().webhook.unwrap();
     assert_eq!(repaired.health, EndpointHealth::Enabled);
     assert_ne!(repaired.endpoint_id, first.endpoint_id);
@@ -581,9 +600,15 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         .await;
     assert_eq!(shirt.description, "A T-shirt");
 
-    reward_rules::decide(&q.queue, &q.alice, &awaiting.id, RewardDecision::Approve)
-        .await
-        .unwrap();
+    reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &awaiting.id,
+        RewardDecision::Approve,
+    )
+    .await
+    .unwrap();
     let waiting = q.until_reward(t, "ann@x.test", RewardStatus::Waiting).await;
     assert!(
         waiting
@@ -593,8 +618,14 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         waiting.note
     );
     // A second decision on the same reward is refused.
-    let again =
-        reward_rules::decide(&q.queue, &q.alice, &awaiting.id, RewardDecision::Reject).await;
+    let again = reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &awaiting.id,
+        RewardDecision::Reject,
+    )
+    .await;
     assert!(again.is_err());
 
     // Once Ann is sent to Stripe, the reward follows.
@@ -623,14 +654,26 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
     assert_eq!(q.balance(t, &ann_customer).await, -1_000);
 
     // The manual reward: approved, then fulfilled by a teammate.
-    reward_rules::decide(&q.queue, &q.alice, &shirt.id, RewardDecision::Approve)
-        .await
-        .unwrap();
+    reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &shirt.id,
+        RewardDecision::Approve,
+    )
+    .await
+    .unwrap();
     q.until_reward(t, "bob@x.test", RewardStatus::ToFulfil)
         .await;
-    reward_rules::decide(&q.queue, &q.alice, &shirt.id, RewardDecision::MarkFulfilled)
-        .await
-        .unwrap();
+    reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &shirt.id,
+        RewardDecision::MarkFulfilled,
+    )
+    .await
+    .unwrap();
     q.until_reward(t, "bob@x.test", RewardStatus::Fulfilled)
         .await;
     assert!(q
@@ -706,18 +749,13 @@ async fn after_switching_stripe_accounts_the_old_accounts_events_count_for_nothi
         .await
         .unwrap()
         .unwrap();
-    let old_secret = q
-        .queue
-        .stripe()
-        .sealer
-        .open(&webhook.sealed_secret)
-        .unwrap();
+    let old_secret = q.access.sealer.open(&webhook.sealed_secret).unwrap();
 
     // Alice switches to another Stripe account.
     integrations::disconnect_stripe(&t.db, &q.alice)
         .await
         .unwrap();
-    integrations::connect_stripe(&t.db, q.queue.stripe(), &q.alice, StripeMode::Sandbox, "")
+    integrations::connect_stripe(&t.db, &q.access, &q.alice, StripeMode::Sandbox, "")
         .await
         .unwrap();
     let new = refloop::db::stripe_connections::get(t.db.pool(), &q.alice.account_id)
@@ -880,7 +918,6 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
                 let mut tx = db.begin().await.unwrap();
                 refloop::workflows::qualify::evaluate(
                     &mut tx,
-                    db.backend(),
                     &account,
                     &id,
                     refloop::db::unix_now(),

@@ -12,10 +12,10 @@ use std::{
 
 use axum::{routing::post, Router};
 use refloop::{
+    config::{Config, SandboxMode},
     db::stripe_connections,
     domain::integrations::StripeMode,
     integrations,
-    server::{config::SandboxMode, Config},
     stripe_sandbox::{Access, Sandbox},
 };
 use reqwest::{Method, StatusCode};
@@ -56,23 +56,16 @@ impl Acme {
         )
         .await;
         let (_, stranger) = crate::accounts::owner(&t.db, "Other", "olga@other.test").await;
-        integrations::connect_stripe(
-            &t.db,
-            app.state.queue.stripe(),
-            &alice,
-            StripeMode::Sandbox,
-            "",
-        )
-        .await
-        .expect("the sandbox connects, provisioned over HTTP with this instance's token");
+        integrations::connect_stripe(&t.db, &app.state.stripe, &alice, StripeMode::Sandbox, "")
+            .await
+            .expect("the sandbox connects, provisioned over HTTP with this instance's token");
         let row = stripe_connections::get(t.db.pool(), &alice.account_id)
             .await
             .unwrap()
             .unwrap();
         let key = app
             .state
-            .queue
-            .stripe()
+            .stripe
             .sealer
             .open(row.sealed_key.as_deref().unwrap())
             .unwrap();

@@ -16,10 +16,10 @@ use refloop::{
         stripe_send::{DuplicatePolicy, ExistingPolicy, NewPeople, SendSettings},
     },
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
     stripe::types::{CustomerParams, ListFilter},
     stripe::StripeClient,
-    workflows::StripeAccess,
+    workflows::{self, StripeAccess},
 };
 use serde_json::json;
 
@@ -60,14 +60,14 @@ impl Sending {
             .unwrap();
         let campaign = live_campaign(&t.db, &alice, slug).await;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let queue = Queue::with_stripe(t.db.clone(), access.clone());
+        let queue = Queue::new(t.db.clone());
         let config = WorkerConfig {
             concurrency: 4,
             poll_ms: 20,
             retry_base_ms: 20,
             ..Default::default()
         };
-        tokio::spawn(Worker::new(queue, jobs::registry(), config).run(stopped));
+        tokio::spawn(Worker::new(queue, workflows::registry(access.clone()), config).run(stopped));
         Sending {
             sb,
             access,

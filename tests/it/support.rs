@@ -141,20 +141,20 @@ macro_rules! on_both_backends {
 /// real HTTP between it and its built-in sandbox.
 pub struct Served {
     pub base: String,
-    pub state: refloop::server::AppState,
+    pub state: refloop::state::AppState,
     pub http: reqwest::Client,
 }
 
 impl Served {
-    pub async fn start(t: &TestDb, config: refloop::server::Config) -> Served {
+    pub async fn start(t: &TestDb, config: refloop::config::Config) -> Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = refloop::server::Config {
+        let config = refloop::config::Config {
             addr,
             workers: 0,
             ..config
         };
-        let state = refloop::server::AppState::new(config, t.db.clone()).unwrap();
+        let state = refloop::state::AppState::new(config, t.db.clone()).unwrap();
         let app = refloop::server::router::router(state.clone());
         tokio::spawn(async move {
             axum::serve(

@@ -17,10 +17,11 @@ use refloop::{
         sync::{RunStatus, SkipReason, SyncProgress, SyncSettings},
     },
     integrations,
-    jobs::{self, Queue, Worker, WorkerConfig},
+    jobs::{Queue, Worker, WorkerConfig},
+    state::Webhooks,
     stripe::{types::CustomerParams, StripeClient},
     stripe_sandbox::Sandbox,
-    workflows::{sync as workflow, StripeAccess},
+    workflows::{self, sync as workflow, StripeAccess},
 };
 use serde_json::{json, Value};
 
@@ -45,6 +46,7 @@ const SLUG: &str = "sync";
 pub(crate) struct Syncing {
     pub(crate) base: String,
     pub(crate) queue: Queue,
+    pub(crate) access: StripeAccess,
     pub(crate) alice: Ctx,
     pub(crate) campaign: String,
     pub(crate) http: reqwest::Client,
@@ -61,26 +63,31 @@ impl Syncing {
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
             public_url: base.clone(),
         };
-        let queue = Queue::with_stripe(t.db.clone(), access);
+        let queue = Queue::new(t.db.clone());
         let app = Router::new()
             .route(
                 "/webhooks/stripe/{id}",
                 post(refloop::server::webhooks::stripe),
             )
-            .with_state(queue.clone())
+            .with_state(Webhooks {
+                db: t.db.clone(),
+                sealer: access.sealer.clone(),
+                queue: queue.clone(),
+            })
             .nest_service(
                 "/sandbox",
                 Sandbox::start(t.db.clone(), refloop::stripe_sandbox::Access::Controls).router(),
             );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
-        integrations::connect_stripe(&t.db, queue.stripe(), &alice, StripeMode::Sandbox, "")
+        integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Sandbox, "")
             .await
             .unwrap();
         let campaign = live_campaign(&t.db, &alice, SLUG).await;
         let s = Syncing {
             base,
             queue,
+            access,
             alice,
             campaign,
             http: reqwest::Client::new(),
@@ -98,7 +105,11 @@ impl Syncing {
             lease_ms,
             ..Default::default()
         };
-        let worker = Worker::new(self.queue.clone(), jobs::registry(), config);
+        let worker = Worker::new(
+            self.queue.clone(),
+            workflows::registry(self.access.clone()),
+            config,
+        );
         tokio::spawn(async move {
             let _keep = stop;
             worker.run(stopped).await;
@@ -118,8 +129,7 @@ impl Syncing {
     }
 
     pub(crate) async fn stripe(&self, t: &TestDb) -> StripeClient {
-        self.queue
-            .stripe()
+        self.access
             .connect(&t.db, &self.alice.account_id)
             .await
             .unwrap()
@@ -212,15 +222,9 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         ..Default::default()
     };
     // The preview says what would happen and changes nothing.
-    let preview = sync::preview(
-        &t.db,
-        s.queue.stripe(),
-        &s.alice,
-        &s.campaign,
-        settings.clone(),
-    )
-    .await
-    .unwrap();
+    let preview = sync::preview(&t.db, &s.access, &s.alice, &s.campaign, settings.clone())
+        .await
+        .unwrap();
     let said = |id: &str| {
         preview
             .iter()
@@ -243,12 +247,12 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         link_key: "has [brackets]".into(),
         ..Default::default()
     };
-    let err = sync::start(&s.queue, &s.alice, &s.campaign, bad)
+    let err = sync::start(&t.db, &s.queue, &s.alice, &s.campaign, bad)
         .await
         .unwrap_err();
     assert!(err.field_message("link_key").is_some(), "{err}");
 
-    sync::start(&s.queue, &s.alice, &s.campaign, settings)
+    sync::start(&t.db, &s.queue, &s.alice, &s.campaign, settings)
         .await
         .unwrap();
     let p = s.finished(t).await;
@@ -332,9 +336,15 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
     );
 
     // A second run finds everyone there already and enrols nobody twice.
-    sync::start(&s.queue, &s.alice, &s.campaign, SyncSettings::default())
-        .await
-        .unwrap();
+    sync::start(
+        &t.db,
+        &s.queue,
+        &s.alice,
+        &s.campaign,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
     let again = s.finished(t).await;
     assert_eq!((again.read, again.enrolled), (5, 0));
     assert_eq!(count(&again, SkipReason::AlreadyParticipant), 3);
@@ -356,7 +366,7 @@ async fn the_user_limit_stops_the_sync_and_says_who_was_not_added(t: &TestDb) {
         code_key: String::new(),
         ..Default::default()
     };
-    sync::start(&s.queue, &s.alice, &s.campaign, no_write)
+    sync::start(&t.db, &s.queue, &s.alice, &s.campaign, no_write)
         .await
         .unwrap();
     let p = s.finished(t).await;
@@ -385,9 +395,15 @@ async fn a_killed_run_resumes_from_its_checkpoint_without_duplicates(t: &TestDb)
     }
     // Slow pages, so the kill lands in the middle of the run.
     s.control("settings", json!({ "latency_ms": 40 })).await;
-    let progress = sync::start(&s.queue, &s.alice, &s.campaign, SyncSettings::default())
-        .await
-        .unwrap();
+    let progress = sync::start(
+        &t.db,
+        &s.queue,
+        &s.alice,
+        &s.campaign,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
     let first = s.workers(400);
     loop {
         let r = runs::run(t.db.pool(), &s.alice.account_id, &progress.run_id)
@@ -459,7 +475,7 @@ async fn a_run_of_several_jobs_through_stripe_errors_enrols_everyone_once(t: &Te
         code_key: String::new(),
         ..Default::default()
     };
-    sync::start(&s.queue, &s.alice, &s.campaign, settings)
+    sync::start(&t.db, &s.queue, &s.alice, &s.campaign, settings)
         .await
         .unwrap();
     let _workers = s.workers(30_000);
@@ -491,7 +507,7 @@ async fn ongoing_sync_enrols_from_the_webhook_and_the_sweep_until_switched_off(t
     // Blocked until the sync is set up.
     let err = campaigns::set_toggle(
         &t.db,
-        s.queue.stripe(),
+        &s.access,
         &s.alice,
         &s.campaign,
         PromoteToggle::OngoingSync,
@@ -505,7 +521,7 @@ async fn ongoing_sync_enrols_from_the_webhook_and_the_sweep_until_switched_off(t
         .unwrap();
     let on = campaigns::set_toggle(
         &t.db,
-        s.queue.stripe(),
+        &s.access,
         &s.alice,
         &s.campaign,
         PromoteToggle::OngoingSync,
@@ -582,7 +598,7 @@ async fn ongoing_sync_enrols_from_the_webhook_and_the_sweep_until_switched_off(t
         .await;
     campaigns::set_toggle(
         &t.db,
-        s.queue.stripe(),
+        &s.access,
         &s.alice,
         &s.campaign,
         PromoteToggle::OngoingSync,

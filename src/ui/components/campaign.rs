@@ -4,9 +4,13 @@ use leptos::prelude::*;
 
 use crate::{
     api::campaigns::SetPromoteToggle,
-    domain::campaigns::{CampaignDetail, ToggleState},
-    ui::pages::campaigns::status_badge,
+    domain::campaigns::{CampaignDetail, CampaignStatus, ToggleState},
 };
+
+/// A campaign's status as a coloured badge.
+pub fn status_badge(status: CampaignStatus) -> impl IntoView {
+    view! { <span class=format!("badge badge-{}", status.key())>{status.label()}</span> }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tab {

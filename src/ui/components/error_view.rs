@@ -1,3 +1,6 @@
+//! The error boundary pages render inside: an error a person can act on, never an internal
+//! detail.
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

@@ -1,3 +1,6 @@
+//! The frame every page shares (header, banners, footer) and what pages under `/app` start
+//! with: the signed-in person (`require_user`) and their data (`loaded`).
+
 use leptos::prelude::*;
 use leptos_router::{
     components::{Redirect, A},
@@ -27,6 +30,11 @@ pub fn require_user(user: Result<Option<CurrentUser>, AppError>) -> Result<Curre
         Ok(None) => Err(view! { <Redirect path="/signin" /> }.into_any()),
         Err(e) => Err(error_notice(&e)),
     }
+}
+
+/// A page's data, or the notice that shows why it could not be read.
+pub fn loaded<T>(data: Result<T, AppError>) -> Result<T, AnyView> {
+    data.map_err(|e| error_notice(&e))
 }
 
 /// The frame of every page: the header with navigation, the page, the footer.

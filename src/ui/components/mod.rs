@@ -1,3 +1,6 @@
+//! Pieces several pages share: the layout, forms and their errors, a campaign's heading and
+//! tabs, charts.
+
 pub mod campaign;
 pub mod chart;
 pub mod error_view;

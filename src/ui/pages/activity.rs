@@ -1,3 +1,5 @@
+//! `/app/activity`: the activity log.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -31,10 +33,7 @@ pub fn ActivityPage() -> impl IntoView {
         <h1>"Activity"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
+                let me = or_view!(require_user(user.await));
                 if let Some(why) = me.explain(Permission::ViewActivity) {
                     return view! { <Explanation text=Some(why) /> }.into_any();
                 }

@@ -22,8 +22,8 @@ use crate::{
     error::AppError,
     ui::components::{
         campaign::{CampaignTabs, PromoteSwitch, Tab},
-        form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        form::{action_error, Explanation, FieldMessage, FormProblem},
+        layout::{loaded, require_user, UserResource},
     },
     ui::pages::sync::SyncPanel,
     ui::pages::{qualification::QualificationStep, rewards::RewardsStep},
@@ -105,14 +105,8 @@ pub fn CampaignBuilderPage() -> impl IntoView {
             {move || {
                 let step = step();
                 Suspend::new(async move {
-                    let me = match require_user(user.await) {
-                        Ok(me) => me,
-                        Err(view) => return view,
-                    };
-                    let c = match campaign.await {
-                        Ok(c) => c,
-                        Err(e) => return error_notice(&e),
-                    };
+                    let me = or_view!(require_user(user.await));
+                    let c = or_view!(loaded(campaign.await));
                     let explanation = me.explain(Permission::EditCampaigns);
                     let steps = Step::ALL
                         .into_iter()

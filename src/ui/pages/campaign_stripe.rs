@@ -20,7 +20,7 @@ use crate::{
     ui::components::{
         campaign::{CampaignTabs, PromoteSwitch, Tab},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -34,17 +34,9 @@ pub fn CampaignStripePage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                if let Err(view) = require_user(user.await) {
-                    return view;
-                }
-                let c = match campaign.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
-                let s = match sending.await {
-                    Ok(s) => s,
-                    Err(e) => return error_notice(&e),
-                };
+                or_view!(require_user(user.await));
+                let c = or_view!(loaded(campaign.await));
+                let s = or_view!(loaded(sending.await));
                 let editable = s.read_only.is_none();
                 let connect = (!s.stripe_connected).then(|| view! {
                     <p class="notice notice-warn">
@@ -296,7 +288,7 @@ fn AudienceCard(campaign_id: String, audience: AudienceSending, editable: bool) 
                 </fieldset>
                 <fieldset disabled=!editable>
                     <legend>"New people"</legend>
-                    {radios(format!("{key}-new"), NewPeople::ALL, NewPeople::key, NewPeople::label, new_people, !editable)}
+                    {radios(format!("{key}-new"), &NewPeople::ALL, NewPeople::key, NewPeople::label, new_people, !editable)}
                     <Show when=move || new_people.get() == NewPeople::WaitForMySystem>
                         <label>"Wait up to (hours) "
                             <input name="wait_hours" inputmode="numeric" size="4" prop:value=move || wait_hours.get()
@@ -308,9 +300,9 @@ fn AudienceCard(campaign_id: String, audience: AudienceSending, editable: bool) 
                 </fieldset>
                 <fieldset disabled=!editable>
                     <legend>"People already in Stripe (a customer has the same email)"</legend>
-                    {radios(format!("{key}-existing"), ExistingPolicy::ALL, ExistingPolicy::key, ExistingPolicy::label, existing, !editable)}
+                    {radios(format!("{key}-existing"), &ExistingPolicy::ALL, ExistingPolicy::key, ExistingPolicy::label, existing, !editable)}
                     <p>"When several customers share the email, link:"</p>
-                    {radios(format!("{key}-duplicates"), DuplicatePolicy::ALL, DuplicatePolicy::key, DuplicatePolicy::label, duplicates, !editable)}
+                    {radios(format!("{key}-duplicates"), &DuplicatePolicy::ALL, DuplicatePolicy::key, DuplicatePolicy::label, duplicates, !editable)}
                 </fieldset>
                 <FormProblem error />
                 <button type="submit" disabled=!editable>"Save " {audience_label(who).to_lowercase()} " settings"</button>

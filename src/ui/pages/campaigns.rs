@@ -10,24 +10,14 @@ use crate::{
         campaigns::{get_campaign, list_campaigns, CreateCampaign},
         participants::get_campaign_stats,
     },
-    domain::{campaigns::CampaignStatus, permissions::Permission, time::format_date},
+    domain::{permissions::Permission, time::format_date},
     ui::components::{
-        campaign::{CampaignTabs, Tab},
+        campaign::{status_badge, CampaignTabs, Tab},
         chart::DailyChart,
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
-
-pub fn status_badge(status: CampaignStatus) -> impl IntoView {
-    let label = match status {
-        CampaignStatus::Draft => "Draft",
-        CampaignStatus::Live => "Live",
-        CampaignStatus::Paused => "Paused",
-        CampaignStatus::Ended => "Ended",
-    };
-    view! { <span class=format!("badge badge-{}", status.key())>{label}</span> }
-}
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
@@ -40,14 +30,8 @@ pub fn CampaignsPage() -> impl IntoView {
         <h1>"Campaigns"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let list = match campaigns.await {
-                    Ok(list) => list,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let list = or_view!(loaded(campaigns.await));
                 let explanation = me.explain(Permission::EditCampaigns);
                 let listing = if list.is_empty() {
                     view! { <p class="muted">"No campaigns yet. Start one below: it stays a draft until you launch it."</p> }.into_any()
@@ -110,14 +94,8 @@ pub fn CampaignPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let c = match campaign.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let c = or_view!(loaded(campaign.await));
                 let numbers = match (me.explain(Permission::ViewParticipants), stats.await) {
                     (Some(why), _) => view! { <Explanation text=Some(why) /> }.into_any(),
                     (None, Err(e)) => error_notice(&e),

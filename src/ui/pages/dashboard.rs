@@ -1,3 +1,5 @@
+//! `/app`: the dashboard.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,10 +13,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Dashboard" />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
+                let me = or_view!(require_user(user.await));
                 let permissions = me
                     .permissions
                     .iter()

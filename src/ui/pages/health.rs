@@ -1,3 +1,5 @@
+//! `/app/health`: the integration's checks, with evidence and one-click fixes.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -10,7 +12,7 @@ use crate::{
     },
     ui::components::{
         form::{error_notice, Explanation},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -91,17 +93,11 @@ pub fn HealthPage() -> impl IntoView {
         {outcome}
         <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
+                let me = or_view!(require_user(user.await));
                 if let Some(why) = me.explain(Permission::ViewParticipants) {
                     return view! { <Explanation text=Some(why) /> }.into_any();
                 }
-                let health = match health.await {
-                    Ok(h) => h,
-                    Err(e) => return error_notice(&e),
-                };
+                let health = or_view!(loaded(health.await));
                 let counts = format!(
                     "{} failing · {} warnings · {} passing · checked {}",
                     health.count(CheckState::Fail),

@@ -1,3 +1,5 @@
+//! `/app/integrations`: connecting Stripe.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -7,11 +9,10 @@ use crate::{
         stripe_send::list_sending_switches,
     },
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
-    ui::components::form::error_notice,
     ui::components::{
         campaign::PromoteSwitch,
         form::{action_error, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -38,14 +39,8 @@ pub fn IntegrationsPage() -> impl IntoView {
         <h1>"Integrations"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let current = match connection.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let current = or_view!(loaded(connection.await));
                 let switches = switches.await.unwrap_or_default();
                 let explanation = me.explain(Permission::ManageIntegrations);
                 let can_manage = explanation.is_none();

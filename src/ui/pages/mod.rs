@@ -1,3 +1,5 @@
+//! One module per page (or per group of a feature's pages), named after the feature.
+
 pub mod accept_invite;
 pub mod activity;
 pub mod builder;

@@ -1,3 +1,5 @@
+//! The 404 page.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

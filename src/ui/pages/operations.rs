@@ -1,13 +1,14 @@
+//! `/app/operations`: the account's background jobs.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
     api::operations::{get_operations, RetryJob},
     domain::{operations::kind_label, permissions::Permission, time::format_utc},
-    ui::components::form::error_notice,
     ui::components::{
         form::{action_error, Explanation, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -23,17 +24,11 @@ pub fn OperationsPage() -> impl IntoView {
         <h1>"Operations"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
+                let me = or_view!(require_user(user.await));
                 if let Some(why) = me.explain(Permission::ViewActivity) {
                     return view! { <Explanation text=Some(why) /> }.into_any();
                 }
-                let stats = match stats.await {
-                    Ok(s) => s,
-                    Err(e) => return error_notice(&e),
-                };
+                let stats = or_view!(loaded(stats.await));
                 let can_retry = me.can(Permission::ManageIntegrations);
                 let kinds = stats.by_kind.iter().map(|k| view! {
                     <tr>

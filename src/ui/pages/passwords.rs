@@ -107,10 +107,7 @@ pub fn AccountPage() -> impl IntoView {
         <h1>"Your account"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
+                let me = or_view!(require_user(user.await));
                 view! {
                     <p class="muted">{format!("{} ({}), {} of {}", me.name, me.email, me.role, me.account_name)}</p>
                     <section class="card narrow">

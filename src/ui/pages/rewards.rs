@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::{
     api::qualification::{get_campaign_rewards, DecideReward, SaveRewards},
     domain::{
+        permissions::{look_only, Permission},
         rewards::{
             CampaignRewards, Recipient, RewardDecision, RewardEntry, RewardForm, RewardKind,
             RewardRuleForm, RewardStatus,
@@ -129,12 +130,12 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                 <div class="row">
                     <label>"Who earns it "
                         <select name="recipient" on:change=move |ev| rule.recipient.set(event_target_value(&ev))>
-                            {choices(Recipient::ALL, Recipient::key, Recipient::label, rule.recipient)}
+                            {choices(&Recipient::ALL, Recipient::key, Recipient::label, rule.recipient)}
                         </select>
                     </label>
                     <label>" What "
                         <select name="kind" on:change=move |ev| rule.kind.set(event_target_value(&ev))>
-                            {choices(RewardKind::ALL, RewardKind::key, RewardKind::label, rule.kind)}
+                            {choices(&RewardKind::ALL, RewardKind::key, RewardKind::label, rule.kind)}
                         </select>
                     </label>
                 </div>
@@ -262,7 +263,7 @@ fn Ledger(r: CampaignRewards, decide: ServerAction<DecideReward>) -> impl IntoVi
             <h2>"Reward ledger"</h2>
             <Show when=move || !can_manage>
                 <p class="notice notice-warn permission-explanation">
-                    "Approving, rejecting and fulfilling rewards needs the “Manage rewards” permission."
+                    {look_only(Permission::ManageRewards, "approve, reject or fulfil rewards")}
                 </p>
             </Show>
             <FormProblem error />

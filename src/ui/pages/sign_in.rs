@@ -1,3 +1,5 @@
+//! `/signin`.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,3 +1,5 @@
+//! `/signup`.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

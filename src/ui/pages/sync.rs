@@ -23,7 +23,7 @@ use crate::{
     ui::components::{
         campaign::{CampaignTabs, Tab},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -205,17 +205,9 @@ pub fn SyncPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                if let Err(view) = require_user(user.await) {
-                    return view;
-                }
-                let c = match campaign.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
-                let s = match sync.await {
-                    Ok(s) => s,
-                    Err(e) => return error_notice(&e),
-                };
+                or_view!(require_user(user.await));
+                let c = or_view!(loaded(campaign.await));
+                let s = or_view!(loaded(sync.await));
                 let connect = (!s.stripe_connected).then(|| view! {
                     <p class="notice notice-warn">
                         "Stripe is not connected to this account yet. "

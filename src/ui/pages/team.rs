@@ -1,3 +1,5 @@
+//! `/app/team`: teammates, roles, permissions, invitations and the participant limit.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,10 +15,9 @@ use crate::{
         time::format_utc,
     },
     error::AppError,
-    ui::components::form::error_notice,
     ui::components::{
         form::{action_error, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
 };
 
@@ -88,18 +89,9 @@ pub fn TeamPage() -> impl IntoView {
         <h1>"Team"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading the team…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let team = match team.await {
-                    Ok(team) => team,
-                    Err(e) => return error_notice(&e),
-                };
-                let (participants, limit) = match usage.await {
-                    Ok(u) => u,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let team = or_view!(loaded(team.await));
+                let (participants, limit) = or_view!(loaded(usage.await));
                 let can_manage = me.can(Permission::ManageTeam);
                 let is_owner = me.can(Permission::ManageAccount);
                 let rows = team

@@ -25,7 +25,7 @@ use crate::{
     ui::components::{
         campaign::{CampaignTabs, Tab},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
-        layout::{require_user, UserResource},
+        layout::{loaded, require_user, UserResource},
     },
     ui::pages::sync::SyncPanel,
 };
@@ -47,14 +47,8 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let c = match campaign.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let c = or_view!(loaded(campaign.await));
                 let head = view! {
                     <Title text=format!("Users · {}", c.name) />
                     <CampaignTabs campaign=c.clone() active=Tab::Users />
@@ -166,7 +160,7 @@ fn Filters(campaign_id: String, query: ParticipantQuery) -> impl IntoView {
                 <label for="kind">"Kind"</label>
                 <select id="kind" name="kind">
                     <option value="">"Everyone"</option>
-                    {options(ParticipantKind::ALL, query.kind, ParticipantKind::key, ParticipantKind::label)}
+                    {options(&ParticipantKind::ALL, query.kind, ParticipantKind::key, ParticipantKind::label)}
                 </select>
             </div>
             <div>
@@ -180,13 +174,13 @@ fn Filters(campaign_id: String, query: ParticipantQuery) -> impl IntoView {
                 <label for="stripe">"Stripe"</label>
                 <select id="stripe" name="stripe">
                     <option value="">"Any"</option>
-                    {options(StripeStatus::ALL, query.stripe, StripeStatus::key, StripeStatus::label)}
+                    {options(&StripeStatus::ALL, query.stripe, StripeStatus::key, StripeStatus::label)}
                 </select>
             </div>
             <div>
                 <label for="sort">"Order"</label>
                 <select id="sort" name="sort">
-                    {options(ParticipantSort::ALL, Some(query.sort), ParticipantSort::key, ParticipantSort::label)}
+                    {options(&ParticipantSort::ALL, Some(query.sort), ParticipantSort::key, ParticipantSort::label)}
                 </select>
             </div>
             <button type="submit" class="secondary">"Search"</button>
@@ -288,21 +282,12 @@ pub fn ParticipantPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = match require_user(user.await) {
-                    Ok(me) => me,
-                    Err(view) => return view,
-                };
-                let c = match campaign.await {
-                    Ok(c) => c,
-                    Err(e) => return error_notice(&e),
-                };
+                let me = or_view!(require_user(user.await));
+                let c = or_view!(loaded(campaign.await));
                 if let Some(why) = me.explain(Permission::ViewParticipants) {
                     return view! { <Explanation text=Some(why) /> }.into_any();
                 }
-                let d = match detail.await {
-                    Ok(d) => d,
-                    Err(e) => return error_notice(&e),
-                };
+                let d = or_view!(loaded(detail.await));
                 let why = match why.await {
                     Ok(w) => why_view(w).into_any(),
                     Err(e) => error_notice(&e),

@@ -1,3 +1,5 @@
+//! `/`: what Refloop is, and where each kind of visitor starts.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

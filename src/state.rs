@@ -1,10 +1,14 @@
+//! What every handler and server function can reach (`AppState`), built once from the
+//! configuration: the database, the queue, mail, Stripe access and the sandbox; and the checks
+//! that the secret key fits the database.
+
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{config::SandboxMode, Config};
 use crate::{
+    config::{Config, SandboxMode},
     db::Db,
     jobs::Queue,
     mail::Mailer,
@@ -21,6 +25,8 @@ pub struct AppState {
     pub db: Db,
     /// Where work for the background is enqueued.
     pub queue: Queue,
+    /// How this process reaches each account's Stripe.
+    pub stripe: StripeAccess,
     pub mailer: Mailer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe (none with `--sandbox off`).
     pub sandbox: Option<Sandbox>,
@@ -37,7 +43,8 @@ impl AppState {
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
             sandbox: (config.sandbox == SandboxMode::On)
                 .then(|| Sandbox::start(db.clone(), sandbox_access(&config, &db, &stripe))),
-            queue: Queue::with_stripe(db.clone(), stripe),
+            queue: Queue::new(db.clone()),
+            stripe,
             db,
             config: Arc::new(config),
         })
@@ -120,9 +127,21 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Stripe's webhook deliveries need only the queue (its database and Stripe access).
-impl FromRef<AppState> for crate::jobs::Queue {
+/// Stripe's webhook deliveries: the database to record them in, the sealer that opens their
+/// signing secrets, and the queue that processes them.
+#[derive(Clone, Debug)]
+pub struct Webhooks {
+    pub db: Db,
+    pub sealer: Sealer,
+    pub queue: Queue,
+}
+
+impl FromRef<AppState> for Webhooks {
     fn from_ref(state: &AppState) -> Self {
-        state.queue.clone()
+        Webhooks {
+            db: state.db.clone(),
+            sealer: state.stripe.sealer.clone(),
+            queue: state.queue.clone(),
+        }
     }
 }

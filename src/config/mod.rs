@@ -6,6 +6,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leptos::config::{Env, LeptosOptions};
 
+mod trusted_proxies;
+
+pub use trusted_proxies::TrustedProxies;
+
 use crate::{db::Backend, domain::team::SignUpPolicy};
 
 #[derive(Parser, Debug)]
@@ -156,7 +160,7 @@ pub struct Config {
     /// ranges, separated by commas (e.g. `127.0.0.1,10.0.0.0/8`). Default: none, and every
     /// connection's own address is the client's.
     #[arg(long, env = "REFLOOP_TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: super::client_addr::TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
 
     /// Who may create a new Refloop account on the sign-up page: `first` (open until the first
     /// account exists, then closed), `open`, or `closed`. Teammates always join by invitation.
@@ -267,10 +271,6 @@ impl Config {
     }
 
     /// Every job kind this process runs, with the recurring prune.
-    pub fn job_registry(&self) -> crate::jobs::Registry {
-        crate::housekeeping::register(crate::jobs::registry(), self.job_retention_days)
-    }
-
     /// The workers' settings for this process.
     pub fn worker_config(&self) -> crate::jobs::WorkerConfig {
         crate::jobs::WorkerConfig {
