@@ -13,7 +13,6 @@ use crate::ui::{
         accept_invite::AcceptInvitePage,
         activity::ActivityPage,
         builder::CampaignBuilderPage,
-        campaign_stripe::CampaignStripePage,
         campaigns::{CampaignPage, CampaignsPage},
         dashboard::DashboardPage,
         health::HealthPage,
@@ -22,6 +21,7 @@ use crate::ui::{
         not_found::NotFoundPage,
         operations::OperationsPage,
         passwords::{AccountPage, ForgotPasswordPage, ResetPasswordPage},
+        sending::SendingPage,
         sign_in::SignInPage,
         sign_up::SignUpPage,
         sync::SyncPage,
@@ -105,7 +105,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id")) view=CampaignPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view=CampaignBuilderPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view=UsersPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view=CampaignStripePage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view=SendingPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("sync")) view=SyncPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users"), ParamSegment("participant"))

@@ -3,7 +3,7 @@
 use crate::{
     accounts,
     auth::Ctx,
-    db::{participants, stripe_connections, stripe_send, unix_now, Db},
+    db::{participants, sending, stripe_connections, unix_now, Db},
     domain::{
         activity::ActivityKind,
         integrations::{
@@ -117,7 +117,7 @@ async fn set_aside_former_links(
     account_id: &str,
     stripe_account: &str,
 ) -> Result<(), AppError> {
-    let people = stripe_send::linked_elsewhere(&mut *tx, account_id, stripe_account).await?;
+    let people = sending::linked_elsewhere(&mut *tx, account_id, stripe_account).await?;
     if people.is_empty() {
         return Ok(());
     }
@@ -137,7 +137,7 @@ async fn set_aside_former_links(
     participants::add_events(&mut *tx, &events, unix_now()).await?;
     let ids: Vec<&str> = people.iter().map(|(p, _)| p.id.as_str()).collect();
     for chunk in ids.chunks(500) {
-        stripe_send::unsend(
+        sending::unsend(
             &mut **tx,
             account_id,
             chunk,

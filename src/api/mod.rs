@@ -13,7 +13,7 @@ pub mod operations;
 pub mod participants;
 pub mod public;
 pub mod qualification;
-pub mod stripe_send;
+pub mod sending;
 pub mod sync;
 pub mod team;
 

@@ -23,12 +23,12 @@ use crate::{
             FormField, PromoteToggle, ToggleState,
         },
         permissions::Permission,
-        stripe_send::check_settings,
+        sending::check_settings,
         time::parse_date,
         validate,
     },
     error::{AppError, FieldError},
-    workflows::{send, webhook, StripeAccess},
+    workflows::{self, webhook, StripeAccess},
 };
 
 /// The account's campaigns, newest first, with how many people each has.
@@ -157,8 +157,8 @@ pub(crate) async fn toggle_state(
     let permission = ctx.read_only(Permission::EditCampaigns, "change this");
     let mapping_problem = match t.audience() {
         Some(audience) => {
-            let settings = send::settings_for(db.pool(), c, audience).await?;
-            check_settings(&settings, send::form_of(c, audience))
+            let settings = workflows::sending::settings_for(db.pool(), c, audience).await?;
+            check_settings(&settings, workflows::sending::form_of(c, audience))
                 .into_iter()
                 .next()
                 .map(|(_, message)| message)

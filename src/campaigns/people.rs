@@ -84,7 +84,7 @@ pub async fn detail(
         referred: participants::referred_by(db.pool(), &ctx.account_id, &p.id).await?,
         timeline: participants::timeline(db.pool(), &ctx.account_id, &p.id).await?,
         referral_link: crate::domain::participants::referral_link(public_url, &p.code),
-        stripe_customers: crate::db::stripe_send::customers_of(db.pool(), &ctx.account_id, &p.id)
+        stripe_customers: crate::db::sending::customers_of(db.pool(), &ctx.account_id, &p.id)
             .await?,
         qualification_note: p.qualification_note.clone(),
         rewards: crate::db::rewards::of_person(db.pool(), &ctx.account_id, &p.id).await?,

@@ -6,7 +6,7 @@ use super::{load, stripe_connected};
 use crate::{
     accounts,
     auth::Ctx,
-    db::{qualification as ledger, unix_now, Db},
+    db::{self, unix_now, Db},
     domain::{
         activity::ActivityKind,
         participants::Qualification,
@@ -15,7 +15,7 @@ use crate::{
     },
     error::AppError,
     jobs::Queue,
-    workflows::{qualify, webhook, StripeAccess},
+    workflows::{qualification, webhook, StripeAccess},
 };
 
 pub async fn overview(
@@ -25,14 +25,14 @@ pub async fn overview(
     id: &str,
 ) -> Result<CampaignQualification, AppError> {
     let c = load(db, ctx, id).await?;
-    let saved = ledger::settings(db.pool(), &ctx.account_id, &c.id).await?;
+    let saved = db::qualification::settings(db.pool(), &ctx.account_id, &c.id).await?;
     let connected = stripe_connected(db, ctx).await?;
     let webhook = if connected {
         webhook::status(db, access, &ctx.account_id).await?
     } else {
         None
     };
-    let counts = ledger::standing_counts(db.pool(), &ctx.account_id, &c.id).await?;
+    let counts = db::qualification::standing_counts(db.pool(), &ctx.account_id, &c.id).await?;
     let count = |q: Qualification| {
         counts
             .iter()
@@ -74,7 +74,8 @@ pub async fn save(
     // The endpoint first: a rule saved without a way to hear of payments would wait forever.
     let status = webhook::ensure(db, stripe, &ctx.account_id).await?;
     let mut tx = db.begin().await?;
-    ledger::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
+    db::qualification::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now())
+        .await?;
     accounts::record(
         &mut *tx,
         ctx,
@@ -87,7 +88,7 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    qualify::evaluate_campaign(db, &ctx.account_id, &c.id).await?;
+    qualification::evaluate_campaign(db, &ctx.account_id, &c.id).await?;
     queue.wake();
     Ok(status)
 }
@@ -111,13 +112,15 @@ pub async fn repair(
     )
     .await?;
     // What arrived while it was broken is read back from Stripe.
-    queue.push(&qualify::reconcile_job(&ctx.account_id)).await?;
+    queue
+        .push(&qualification::reconcile_job(&ctx.account_id))
+        .await?;
     Ok(status)
 }
 
 /// Queues a reconciliation of the account now.
 pub async fn reconcile_now(db: &Db, queue: &Queue, ctx: &Ctx) -> Result<(), AppError> {
-    if ledger::webhook_for(db.pool(), &ctx.account_id)
+    if db::qualification::webhook_for(db.pool(), &ctx.account_id)
         .await?
         .is_none()
     {
@@ -125,6 +128,8 @@ pub async fn reconcile_now(db: &Db, queue: &Queue, ctx: &Ctx) -> Result<(), AppE
             "Save a campaign's qualification settings first: that creates the webhook endpoint reconciliation checks.".into(),
         ));
     }
-    queue.push(&qualify::reconcile_job(&ctx.account_id)).await?;
+    queue
+        .push(&qualification::reconcile_job(&ctx.account_id))
+        .await?;
     Ok(())
 }

@@ -5,19 +5,19 @@ use super::{load, stripe_connected, toggle_state};
 use crate::{
     accounts,
     auth::Ctx,
-    db::{stripe_send, unix_now, Db},
+    db::{self, unix_now, Db},
     domain::{
         activity::ActivityKind,
         campaigns::PromoteToggle,
         participants::{ParticipantKind, StripeStatus},
         permissions::Permission,
-        stripe_send::{
+        sending::{
             audience_label, check_settings, mappable_fields, AudienceSending, BackfillPreview,
             CampaignSending, CampaignSwitches, SendSettings,
         },
     },
     error::AppError,
-    workflows::{send, StripeAccess},
+    workflows::{self, StripeAccess},
 };
 
 /// Rows the dry run shows (each asks Stripe about one participant).
@@ -45,13 +45,13 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSending, A
     let mut audiences = Vec::new();
     for audience in ParticipantKind::ALL.iter().copied() {
         let counts =
-            stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?;
+            db::sending::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?;
         let unsent = unsent_in(&counts);
         audiences.push(AudienceSending {
             audience,
             toggle: toggle_state(db, &c, toggle_for(audience), ctx, connected).await?,
-            settings: send::settings_for(db.pool(), &c, audience).await?,
-            fields: mappable_fields(send::form_of(&c, audience)),
+            settings: workflows::sending::settings_for(db.pool(), &c, audience).await?,
+            fields: mappable_fields(workflows::sending::form_of(&c, audience)),
             counts: counts
                 .into_iter()
                 .filter(|(_, n)| *n > 0)
@@ -99,12 +99,12 @@ pub async fn save_settings(
     for m in &mut settings.metadata {
         m.key = m.key.trim().to_string();
     }
-    let errors = check_settings(&settings, send::form_of(&c, audience));
+    let errors = check_settings(&settings, workflows::sending::form_of(&c, audience));
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
     let mut tx = db.begin().await?;
-    stripe_send::save_settings(
+    db::sending::save_settings(
         &mut *tx,
         &ctx.account_id,
         &c.id,
@@ -141,8 +141,8 @@ async fn ready(
                 .into(),
         ));
     }
-    let settings = send::settings_for(db.pool(), c, audience).await?;
-    if let Some((_, message)) = check_settings(&settings, send::form_of(c, audience))
+    let settings = workflows::sending::settings_for(db.pool(), c, audience).await?;
+    if let Some((_, message)) = check_settings(&settings, workflows::sending::form_of(c, audience))
         .into_iter()
         .next()
     {
@@ -163,8 +163,8 @@ pub async fn preview(
     let c = load(db, ctx, id).await?;
     ready(db, ctx, &c, audience).await?;
     let total =
-        unsent_in(&stripe_send::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?);
-    let rows = send::preview(db, access, &c, audience, PREVIEW_ROWS).await?;
+        unsent_in(&db::sending::status_counts(db.pool(), &ctx.account_id, &c.id, audience).await?);
+    let rows = workflows::sending::preview(db, access, &c, audience, PREVIEW_ROWS).await?;
     Ok(BackfillPreview {
         audience,
         total,
@@ -181,7 +181,7 @@ pub async fn send_existing(
 ) -> Result<u64, AppError> {
     let c = load(db, ctx, id).await?;
     ready(db, ctx, &c, audience).await?;
-    let n = send::send_existing(db, &c, audience, &ctx.name).await?;
+    let n = workflows::sending::send_existing(db, &c, audience, &ctx.name).await?;
     accounts::record(
         db.pool(),
         ctx,

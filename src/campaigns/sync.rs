@@ -8,11 +8,7 @@ use super::{load, stripe_connected};
 use crate::{
     accounts,
     auth::Ctx,
-    db::{
-        campaigns::CampaignRow,
-        sync::{self as runs, RunRow},
-        unix_now, Db,
-    },
+    db::{self, campaigns::CampaignRow, sync::RunRow, unix_now, Db},
     domain::{
         activity::ActivityKind,
         campaigns::PromoteToggle,
@@ -68,7 +64,7 @@ pub fn progress(r: &RunRow, now_ms: i64) -> SyncProgress {
 
 pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSync, AppError> {
     let c = load(db, ctx, id).await?;
-    let saved = runs::settings(db.pool(), &ctx.account_id, &c.id).await?;
+    let saved = db::sync::settings(db.pool(), &ctx.account_id, &c.id).await?;
     let now = now_ms();
     Ok(CampaignSync {
         campaign_id: c.id.clone(),
@@ -83,7 +79,7 @@ pub async fn overview(db: &Db, ctx: &Ctx, id: &str) -> Result<CampaignSync, AppE
             .map(|f| (f.key.clone(), f.label.clone()))
             .collect(),
         ongoing: c.ongoing_stripe_sync,
-        runs: runs::runs_of(db.pool(), &ctx.account_id, &c.id, RUNS_SHOWN)
+        runs: db::sync::runs_of(db.pool(), &ctx.account_id, &c.id, RUNS_SHOWN)
             .await?
             .iter()
             .map(|r| progress(r, now))
@@ -134,7 +130,7 @@ pub async fn save_settings(
     let c = load(db, ctx, id).await?;
     let settings = checked(&c, settings)?;
     let mut tx = db.begin().await?;
-    runs::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
+    db::sync::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
     accounts::record(
         &mut *tx,
         ctx,
@@ -163,14 +159,15 @@ pub async fn start(
     }
     let active = [RunStatus::Reading, RunStatus::Writing];
     let mut tx = db.begin().await?;
-    if let Some(r) = runs::current(&mut *tx, &ctx.account_id, &c.id, RunKind::Once, &active).await?
+    if let Some(r) =
+        db::sync::current(&mut *tx, &ctx.account_id, &c.id, RunKind::Once, &active).await?
     {
         return Err(AppError::Conflict(format!(
             "A sync of this campaign is already running (started by {}): wait for it to finish.",
             r.started_by
         )));
     }
-    runs::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
+    db::sync::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
     let what = match settings.created_after {
         Some(t) => format!(
             "customers created since {}",
@@ -212,7 +209,7 @@ pub(crate) async fn switch_ongoing(
     c: &CampaignRow,
     on: bool,
 ) -> Result<(), AppError> {
-    let watching = runs::current(
+    let watching = db::sync::current(
         &mut *conn,
         &ctx.account_id,
         &c.id,
@@ -222,14 +219,15 @@ pub(crate) async fn switch_ongoing(
     .await?;
     match (on, watching) {
         (true, None) => {
-            let settings = runs::settings(&mut *conn, &ctx.account_id, &c.id)
+            let settings = db::sync::settings(&mut *conn, &ctx.account_id, &c.id)
                 .await?
                 .ok_or_else(|| AppError::Conflict("Set up the sync first.".into()))?;
             sync::start(conn, c, settings, RunKind::Ongoing, &ctx.name, unix_now()).await?;
         }
         (false, Some(r)) => {
             let note = format!("Switched off by {}", ctx.name);
-            runs::set_status(&mut *conn, &r.id, RunStatus::Off, &note, Some(unix_now())).await?;
+            db::sync::set_status(&mut *conn, &r.id, RunStatus::Off, &note, Some(unix_now()))
+                .await?;
         }
         _ => {}
     }
@@ -239,7 +237,7 @@ pub(crate) async fn switch_ongoing(
 /// The run `run_id` of campaign `id`, or 404.
 async fn run_of(db: &Db, ctx: &Ctx, id: &str, run_id: &str) -> Result<RunRow, AppError> {
     let c = load(db, ctx, id).await?;
-    runs::run(db.pool(), &ctx.account_id, run_id)
+    db::sync::run(db.pool(), &ctx.account_id, run_id)
         .await?
         .filter(|r| r.campaign_id == c.id)
         .ok_or_else(|| AppError::NotFound("This sync".into()))
@@ -253,7 +251,7 @@ pub async fn skipped(
     run_id: &str,
 ) -> Result<Vec<SkippedCustomer>, AppError> {
     let run = run_of(db, ctx, id, run_id).await?;
-    Ok(runs::skipped(db.pool(), &ctx.account_id, &run.id, SKIPPED_SHOWN).await?)
+    Ok(db::sync::skipped(db.pool(), &ctx.account_id, &run.id, SKIPPED_SHOWN).await?)
 }
 
 /// Every customer a sync skipped, as CSV: the file name and the text.
@@ -264,7 +262,7 @@ pub async fn skipped_csv_file(
     run_id: &str,
 ) -> Result<(String, String), AppError> {
     let run = run_of(db, ctx, id, run_id).await?;
-    let rows = runs::skipped(db.pool(), &ctx.account_id, &run.id, i64::MAX).await?;
+    let rows = db::sync::skipped(db.pool(), &ctx.account_id, &run.id, i64::MAX).await?;
     Ok((
         format!("refloop-sync-{}-skipped.csv", run.id),
         skipped_csv(&rows),

@@ -15,10 +15,10 @@ pub mod participants;
 pub mod password_resets;
 pub mod qualification;
 pub mod rewards;
+pub mod sending;
 pub mod sessions;
 pub mod settings;
 pub mod stripe_connections;
-pub mod stripe_send;
 pub mod sync;
 pub mod throttles;
 

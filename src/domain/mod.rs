@@ -35,7 +35,7 @@ pub mod participants;
 pub mod permissions;
 pub mod qualification;
 pub mod rewards;
-pub mod stripe_send;
+pub mod sending;
 pub mod sync;
 pub mod team;
 pub mod time;

@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money::{format_amount, format_plain, parse_amount};
+use super::{
+    money::{format_amount, format_plain, parse_amount},
+    participants::Qualification,
+    time::format_date,
+};
 
 keyed!(
     /// Which Stripe customers count for a person.
@@ -278,6 +282,113 @@ pub fn explain_spend(s: &QualificationSettings, spend: &Spend) -> String {
     )
 }
 
+/// A friend's standing as it was recorded before this evaluation.
+pub struct Recorded<'a> {
+    pub qualification: Qualification,
+    pub qualified_at: Option<i64>,
+    pub note: &'a str,
+    pub joined_at: i64,
+}
+
+/// What a change of standing sets off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StandingChange {
+    None,
+    /// Newly qualified, with the timeline's words.
+    Qualified(String),
+    BackToPending,
+    /// Kept qualified under the target with rewards given: they are flagged.
+    FlagRewards,
+}
+
+/// A friend's standing to record: their qualification, since when, the note the team reads,
+/// and what the change from `before` sets off. `spent`: what `explain_spend` says of their
+/// spend; `spent_changed`: whether it differs from the recorded spend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStanding {
+    pub qualification: Qualification,
+    pub qualified_at: Option<i64>,
+    pub note: String,
+    pub change: StandingChange,
+}
+
+/// Words and consequences of `standing` for a friend recorded as `before`.
+pub fn new_standing(
+    s: &QualificationSettings,
+    standing: Standing,
+    before: &Recorded,
+    spent: &str,
+    spent_changed: bool,
+    now: i64,
+) -> NewStanding {
+    let was_qualified = before.qualification == Qualification::Qualified;
+    let (qualification, qualified_at, note, change) = match standing {
+        Standing::Qualified { at, by } if !was_qualified => {
+            let text = format!("Qualified on {} (target reached by {by})", format_date(at));
+            let note = format!("{text}; {spent}");
+            (
+                Qualification::Qualified,
+                Some(at),
+                note,
+                StandingChange::Qualified(text),
+            )
+        }
+        Standing::Qualified { .. } => {
+            let note = if spent_changed {
+                format!(
+                    "Qualified on {}; {spent}",
+                    format_date(before.qualified_at.unwrap_or(now))
+                )
+            } else {
+                before.note.to_string()
+            };
+            (
+                Qualification::Qualified,
+                before.qualified_at,
+                note,
+                StandingChange::None,
+            )
+        }
+        Standing::Pending { open } => {
+            let note = if open {
+                spent.to_string()
+            } else {
+                format!(
+                    "Not qualified: {spent}; the window closed on {}",
+                    format_date(before.joined_at + i64::from(s.window_days) * 86_400)
+                )
+            };
+            let change = if was_qualified {
+                StandingChange::BackToPending
+            } else {
+                StandingChange::None
+            };
+            (Qualification::Pending, None, note, change)
+        }
+        Standing::KeptDespiteRefund => {
+            let why = if s.back_to_pending {
+                "kept qualified because a reward was already given"
+            } else {
+                "kept qualified, as the settings say"
+            };
+            let note =
+                format!("Qualified; {spent}: under the target after a refund or dispute, {why}");
+            let change = if s.back_to_pending && note != before.note {
+                StandingChange::FlagRewards
+            } else {
+                StandingChange::None
+            };
+            (Qualification::Qualified, before.qualified_at, note, change)
+        }
+    };
+    NewStanding {
+        qualification,
+        qualified_at,
+        note,
+        change,
+    }
+}
+
 impl Default for QualificationForm {
     /// What a new campaign's Qualification step starts with.
     fn default() -> Self {
@@ -341,6 +452,92 @@ mod tests {
 
     const DAY: i64 = 86_400;
     const JOINED: i64 = 1_000 * DAY;
+
+    #[test]
+    fn a_new_standing_says_why_and_what_it_sets_off() {
+        let s = QualificationSettings {
+            back_to_pending: true,
+            ..settings()
+        };
+        let pending = Recorded {
+            qualification: Qualification::Pending,
+            qualified_at: None,
+            note: "",
+            joined_at: JOINED,
+        };
+        let spent = "Spent $60.00 of $50.00 within 30 days (1 payment)";
+        let reached = Standing::Qualified {
+            at: JOINED + DAY,
+            by: "ch_1".into(),
+        };
+        let new = new_standing(&s, reached.clone(), &pending, spent, true, JOINED + DAY);
+        assert_eq!(new.qualification, Qualification::Qualified);
+        assert_eq!(new.qualified_at, Some(JOINED + DAY));
+        assert!(new.note.ends_with(spent), "{}", new.note);
+        assert!(matches!(&new.change, StandingChange::Qualified(t) if t.contains("ch_1")));
+
+        // Already qualified: nothing set off, the note kept while the spend is the same.
+        let qualified = Recorded {
+            qualification: Qualification::Qualified,
+            qualified_at: Some(JOINED + DAY),
+            note: &new.note,
+            joined_at: JOINED,
+        };
+        let again = new_standing(&s, reached, &qualified, spent, false, JOINED + 2 * DAY);
+        assert_eq!(again.change, StandingChange::None);
+        assert_eq!(again.note, new.note);
+
+        // Under the target after a refund: back to pending.
+        let back = new_standing(
+            &s,
+            Standing::Pending { open: true },
+            &qualified,
+            "Spent $0.00",
+            true,
+            JOINED + 3 * DAY,
+        );
+        assert_eq!(back.qualification, Qualification::Pending);
+        assert_eq!(back.change, StandingChange::BackToPending);
+
+        // Kept despite the refund (a reward was given): the rewards are flagged once.
+        let kept = new_standing(
+            &s,
+            Standing::KeptDespiteRefund,
+            &qualified,
+            "Spent $0.00",
+            true,
+            JOINED + 3 * DAY,
+        );
+        assert_eq!(kept.change, StandingChange::FlagRewards);
+        let flagged = Recorded {
+            note: &kept.note,
+            ..qualified
+        };
+        let quiet = new_standing(
+            &s,
+            Standing::KeptDespiteRefund,
+            &flagged,
+            "Spent $0.00",
+            false,
+            JOINED + 4 * DAY,
+        );
+        assert_eq!(quiet.change, StandingChange::None);
+
+        // The window closed without reaching the target.
+        let closed = new_standing(
+            &s,
+            Standing::Pending { open: false },
+            &pending,
+            "Spent $10.00",
+            false,
+            JOINED + 40 * DAY,
+        );
+        assert!(
+            closed.note.contains("the window closed on"),
+            "{}",
+            closed.note
+        );
+    }
 
     fn settings() -> QualificationSettings {
         check_form(&QualificationForm {

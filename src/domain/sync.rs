@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     campaigns::{FieldKind, FormField},
-    stripe_send::{metadata_key_problem, KEY_PARTICIPANT},
+    sending::{metadata_key_problem, KEY_PARTICIPANT},
 };
 
 keyed!(
@@ -26,7 +26,7 @@ keyed!(
         BlankField => "blank_field", "A mapped field is blank in Stripe",
         AlreadyParticipant => "already_participant", "Already a participant (linked instead)",
         Deleted => "deleted", "Deleted in Stripe",
-        UserLimit => "user_limit", "The account's user limit was reached",
+        UserLimit => "user_limit", "The account's participant limit was reached",
     }
 );
 

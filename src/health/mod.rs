@@ -74,7 +74,7 @@ pub async fn run(
         qualification::near_misses(&s).await?,
         qualification::shared_email_spend(&s).await?,
         sync::queue(&s).await?,
-        sync::user_limit(&s).await?,
+        sync::participant_limit(&s).await?,
         sync::skips(&s).await?,
         sync::write_back(&s).await?,
         sync::ongoing(&s).await?,
@@ -164,7 +164,7 @@ fn campaign_audience(c: &CampaignRow, audience: ParticipantKind) -> String {
     format!(
         "“{}” ({})",
         c.name,
-        crate::domain::stripe_send::audience_label(audience).to_lowercase()
+        crate::domain::sending::audience_label(audience).to_lowercase()
     )
 }
 

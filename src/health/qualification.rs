@@ -4,7 +4,7 @@
 
 use super::{people, Scope, EVIDENCE};
 use crate::{
-    db::{health, qualification as ledger},
+    db::{self, health},
     domain::{
         campaigns::CampaignStatus,
         health::{CheckId, CheckState, HealthAction, HealthCheck, HealthFix},
@@ -29,7 +29,7 @@ pub(super) async fn webhook(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let mut fixes = Vec::new();
     let mut needs_endpoint = false;
     for c in &s.campaigns {
-        let saved = ledger::settings(s.db.pool(), account, &c.id)
+        let saved = db::qualification::settings(s.db.pool(), account, &c.id)
             .await?
             .is_some();
         needs_endpoint |= saved || c.ongoing_stripe_sync;
@@ -48,7 +48,7 @@ pub(super) async fn webhook(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
         }
     }
     let repair = HealthFix::action("Repair", HealthAction::RepairWebhook);
-    let row = ledger::webhook_for(s.db.pool(), account).await?;
+    let row = db::qualification::webhook_for(s.db.pool(), account).await?;
     match &row {
         None if needs_endpoint && s.connection.is_some() => {
             found.push((
@@ -175,7 +175,7 @@ pub(super) async fn shared_email_spend(s: &Scope<'_>) -> Result<HealthCheck, App
     let mut missed = Vec::new();
     let mut fixes = Vec::new();
     for (campaign_id, f) in health::unlinked_payers(s.db.pool(), account, EVIDENCE).await? {
-        let scope = ledger::settings(s.db.pool(), account, &campaign_id)
+        let scope = db::qualification::settings(s.db.pool(), account, &campaign_id)
             .await?
             .map(|q| q.scope);
         if scope == Some(CustomerScope::SameEmail) {

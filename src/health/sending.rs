@@ -3,15 +3,15 @@
 
 use super::{campaign_audience, people, Scope, EVIDENCE};
 use crate::{
-    db::{campaigns::CampaignRow, health, stripe_send},
+    db::{campaigns::CampaignRow, health, sending},
     domain::{
         health::{CheckId, HealthAction, HealthCheck, HealthFix},
         participants::{ParticipantKind, StripeStatus},
-        stripe_send::{check_settings, NewPeople},
+        sending::{check_settings, NewPeople},
         time::format_utc,
     },
     error::AppError,
-    workflows::send::{form_of, settings_for},
+    workflows::sending::{form_of, settings_for},
 };
 
 /// The audiences of a campaign whose sending switch is on.
@@ -80,7 +80,7 @@ pub(super) async fn mapping(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
 /// Check 5: People waiting for the merchant's own system to create their customer.
 pub(super) async fn waiting(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let id = CheckId::Waiting;
-    let waiting = stripe_send::waiting(s.db.pool(), &s.ctx.account_id, EVIDENCE + 1).await?;
+    let waiting = sending::waiting(s.db.pool(), &s.ctx.account_id, EVIDENCE + 1).await?;
     let mut waits_in = Vec::new();
     for c in &s.campaigns {
         for audience in sending(c) {
@@ -141,7 +141,7 @@ pub(super) async fn joined_before(s: &Scope<'_>) -> Result<HealthCheck, AppError
         let mut in_campaign = 0;
         for audience in sending(c) {
             let counts =
-                stripe_send::status_counts(s.db.pool(), &s.ctx.account_id, &c.id, audience).await?;
+                sending::status_counts(s.db.pool(), &s.ctx.account_id, &c.id, audience).await?;
             let never = counts
                 .iter()
                 .find(|(st, _)| *st == StripeStatus::NotSent)

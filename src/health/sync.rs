@@ -1,11 +1,11 @@
 //! The guide's "wait up to 12 hours" and syncing problems: the queue's backlog and when it will
-//! be done, the user limit, customers skipped by sync, referral links not yet written back,
+//! be done, the participant limit, customers skipped by sync, referral links not yet written back,
 //! ongoing sync switched off.
 
 use super::{people, Scope};
 use crate::{
     campaigns::{people::usage, sync::progress},
-    db::{campaigns::CampaignRow, health, sync as runs},
+    db::{self, campaigns::CampaignRow, health},
     domain::{
         campaigns::JoinRefusal,
         health::{CheckId, CheckState, HealthAction, HealthCheck, HealthFix},
@@ -23,8 +23,8 @@ const RECENT_REFUSALS_SECS: i64 = 7 * 86_400;
 
 /// The latest runs of a campaign's syncs: the newest one-time run, and the ongoing sync's
 /// current row (its counts grow while it is on).
-async fn latest_runs(s: &Scope<'_>, c: &CampaignRow) -> Result<Vec<runs::RunRow>, AppError> {
-    let recent = runs::runs_of(s.db.pool(), &s.ctx.account_id, &c.id, 20).await?;
+async fn latest_runs(s: &Scope<'_>, c: &CampaignRow) -> Result<Vec<db::sync::RunRow>, AppError> {
+    let recent = db::sync::runs_of(s.db.pool(), &s.ctx.account_id, &c.id, 20).await?;
     let once = recent.iter().find(|r| r.kind == RunKind::Once).cloned();
     let ongoing = recent
         .into_iter()
@@ -32,14 +32,14 @@ async fn latest_runs(s: &Scope<'_>, c: &CampaignRow) -> Result<Vec<runs::RunRow>
     Ok(once.into_iter().chain(ongoing).collect())
 }
 
-fn report(c: &CampaignRow, run: &runs::RunRow) -> HealthFix {
+fn report(c: &CampaignRow, run: &db::sync::RunRow) -> HealthFix {
     HealthFix::link(
         format!("See the sync of “{}”", c.name),
         format!("/app/campaigns/{}/sync?run={}", c.id, run.id),
     )
 }
 
-fn which(run: &runs::RunRow) -> String {
+fn which(run: &db::sync::RunRow) -> String {
     match run.kind {
         RunKind::Once => format!("the sync started {}", format_utc(run.started_at)),
         RunKind::Ongoing => "the ongoing sync".into(),
@@ -98,8 +98,8 @@ pub(super) async fn queue(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     )
 }
 
-/// Check 12: Whether the account's user limit refused joins or stopped a sync.
-pub(super) async fn user_limit(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
+/// Check 12: Whether the account's participant limit refused joins or stopped a sync.
+pub(super) async fn participant_limit(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let id = CheckId::UserLimit;
     let (count, limit) = usage(s.db, &s.ctx.account_id).await?;
     let (refused, last_refused) = health::refusals_since(
@@ -151,7 +151,7 @@ pub(super) async fn user_limit(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
         .with_fix(raise),
         (false, true) => HealthCheck::warn(
             id,
-            "The user limit stopped people before; there is room now. Run the sync again to add the customers it could not.",
+            "The participant limit stopped people before; there is room now. Run the sync again to add the customers it could not.",
         ),
         (false, false) => HealthCheck::pass(
             id,
@@ -220,7 +220,7 @@ pub(super) async fn write_back(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
     for c in &s.campaigns {
-        for run in runs::runs_of(s.db.pool(), &s.ctx.account_id, &c.id, 20).await? {
+        for run in db::sync::runs_of(s.db.pool(), &s.ctx.account_id, &c.id, 20).await? {
             let left = run.tally.to_write - run.written - run.write_failed;
             if left <= 0 && run.write_failed == 0 {
                 continue;
@@ -273,7 +273,7 @@ pub(super) async fn ongoing(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     for c in &s.campaigns {
         if c.ongoing_stripe_sync {
             on.push(format!("“{}”: ongoing sync is on", c.name));
-        } else if runs::settings(s.db.pool(), &s.ctx.account_id, &c.id)
+        } else if db::sync::settings(s.db.pool(), &s.ctx.account_id, &c.id)
             .await?
             .is_some()
         {

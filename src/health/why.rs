@@ -4,12 +4,12 @@
 use crate::{
     auth::Ctx,
     campaigns::load,
-    db::{participants, qualification as ledger, rewards, stripe_send, Db},
+    db::{self, participants, rewards, sending, Db},
     domain::{
         health::{WhyAnswer, WhyStep},
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
         qualification::explain_spend,
-        stripe_send::audience_label,
+        sending::audience_label,
     },
     error::AppError,
 };
@@ -45,7 +45,7 @@ pub async fn why(
         ParticipantKind::Invited => c.send_friends_to_stripe,
     };
     let group = audience_label(audience).to_lowercase();
-    let customers = stripe_send::customers_of(db.pool(), account, &p.id).await?;
+    let customers = sending::customers_of(db.pool(), account, &p.id).await?;
     let stripe = match p.stripe_status {
         StripeStatus::NotSent if !sending_on => format!(
             "Not in Stripe: sending {group} to Stripe is off in “{}”.",
@@ -69,10 +69,10 @@ pub async fn why(
         ),
         (ParticipantKind::Invited, Qualification::Qualified) => p.qualification_note.clone(),
         (ParticipantKind::Invited, _) => {
-            match ledger::settings(db.pool(), account, &c.id).await? {
+            match db::qualification::settings(db.pool(), account, &c.id).await? {
                 None => "Pending: the campaign's qualification settings are not saved, so nobody qualifies yet.".into(),
                 Some(s) => {
-                    let charges = ledger::charges_of(db.pool(), account, &p.id, None).await?;
+                    let charges = db::qualification::charges_of(db.pool(), account, &p.id, None).await?;
                     let spend = crate::domain::qualification::spend(&s, p.created_at, &charges);
                     let mut text = format!("Pending: {}", s.describe());
                     text.push_str(&format!("; so far: {}", explain_spend(&s, &spend)));

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::{
     state::Webhooks,
-    workflows::qualify::{self, Delivery, Refusal},
+    workflows::qualification::{self, Delivery, Refusal},
 };
 
 pub async fn stripe(
@@ -25,7 +25,7 @@ pub async fn stripe(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    match qualify::receive(&webhooks.db, &webhooks.sealer, &id, signature, &body).await {
+    match qualification::receive(&webhooks.db, &webhooks.sealer, &id, signature, &body).await {
         Ok(Ok(Delivery::Accepted)) => {
             webhooks.queue.wake();
             (StatusCode::OK, Json(json!({ "received": true }))).into_response()

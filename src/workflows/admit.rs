@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use rand::Rng;
 
-use super::send;
+use super::sending;
 use crate::{
     auth::session,
     db::{
@@ -41,14 +41,14 @@ pub async fn may_admit(
         Vec::new()
     };
     let account_participants = participants::count_in_account(&mut **tx, &c.account_id).await?;
-    let account_limit = campaigns::participant_limit(&mut **tx, &c.account_id).await?;
+    let participant_limit = campaigns::participant_limit(&mut **tx, &c.account_id).await?;
     let context = JoinContext {
         status,
         existing: &existing,
         referrer: referrer.map(|r| (r.email.as_str(), r.referrals.max(0) as u32)),
         referral_cap: c.referral_cap.map(|n| n.max(0) as u32),
         account_participants: account_participants.max(0) as u64,
-        account_limit: account_limit.max(0) as u64,
+        participant_limit: participant_limit.max(0) as u64,
     };
     Ok(may_join(email, &context))
 }
@@ -139,7 +139,7 @@ pub async fn admit_all(
             };
             participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
         }
-        send::after_arrival(tx, person, referrer).await?;
+        sending::after_arrival(tx, person, referrer).await?;
     }
     Ok(admitted)
 }
@@ -167,7 +167,7 @@ fn newcomer_row(
             StripeStatus::Sent,
             format!("Enrolled from Stripe customer {customer}"),
         ),
-        _ => send::on_arrival(c, audience),
+        _ => sending::on_arrival(c, audience),
     };
     ParticipantRow {
         id: new_id("par"),

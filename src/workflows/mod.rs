@@ -1,13 +1,13 @@
 //! What Refloop does with Stripe, run by jobs and server functions: sending participants as
-//! customers (`send`), Refloop's webhook endpoint (`webhook`), qualifying referrals by spend
-//! (`qualify`) and rewarding them (`rewards`), syncing Stripe's customers (`sync`), and the
+//! customers (`sending`), Refloop's webhook endpoint (`webhook`), qualifying referrals by spend
+//! (`qualification`) and rewarding them (`rewards`), syncing Stripe's customers (`sync`), and the
 //! access to each account's connected Stripe they share. Each job kind registers itself in
 //! `registry`; its handler is given the `StripeAccess` the registry was made with.
 
 pub mod admit;
-pub mod qualify;
+pub mod qualification;
 pub mod rewards;
-pub mod send;
+pub mod sending;
 pub mod sync;
 pub mod webhook;
 
@@ -125,9 +125,9 @@ pub type Job = JobCtx<StripeAccess>;
 /// Every job kind the workflows run (and the queue's probe), with its handler.
 pub fn registry(stripe: StripeAccess) -> Registry<StripeAccess> {
     let registry = probe::register(Registry::new(stripe));
-    sync::register(rewards::register(qualify::register(send::register(
-        registry,
-    ))))
+    sync::register(rewards::register(qualification::register(
+        sending::register(registry),
+    )))
 }
 
 /// An account's Stripe connection with a client ready to use it.

@@ -11,7 +11,7 @@ use crate::{
     db::{
         participants::{self, ParticipantRow},
         rewards::{self, RewardRow},
-        stripe_send, unix_now, Db,
+        sending, unix_now, Db,
     },
     domain::{
         money::format_amount,
@@ -287,8 +287,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
     }
     let now = unix_now();
     let recipient = participants::get(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
-    let customers =
-        stripe_send::customers_of(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
+    let customers = sending::customers_of(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
     let wait = |why: String| RewardRow {
         status: RewardStatus::Waiting,
         note: why,

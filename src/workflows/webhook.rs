@@ -4,15 +4,11 @@
 //! it, with a repair for an endpoint deleted or disabled in Stripe.
 
 use super::{
-    qualify::{webhook_url, EVENTS},
+    qualification::{webhook_url, EVENTS},
     StripeAccess, WorkflowError,
 };
 use crate::{
-    db::{
-        new_id,
-        qualification::{self as ledger, WebhookRow},
-        unix_now, Db,
-    },
+    db::{self, new_id, qualification::WebhookRow, unix_now, Db},
     domain::qualification::{EndpointHealth, WebhookStatus},
     stripe::{types::WebhookEndpoint, StripeError},
 };
@@ -88,7 +84,7 @@ pub async fn status(
     access: &StripeAccess,
     account_id: &str,
 ) -> Result<Option<WebhookStatus>, WorkflowError> {
-    let Some(row) = ledger::webhook_for(db.pool(), account_id).await? else {
+    let Some(row) = db::qualification::webhook_for(db.pool(), account_id).await? else {
         return Ok(None);
     };
     let stripe = match access.connect(db, account_id).await? {
@@ -136,7 +132,7 @@ pub async fn ensure(
     let stripe_account = stripe.row.stripe_account_id.clone().unwrap_or_default();
     // An endpoint made in another Stripe account (one connected before) is not reused: a new
     // one is made here, at a new address.
-    let existing = ledger::webhook_for(db.pool(), account_id)
+    let existing = db::qualification::webhook_for(db.pool(), account_id)
         .await?
         .filter(|row| row.stripe_account == stripe_account);
     if let Some(row) = &existing {
@@ -192,7 +188,7 @@ pub async fn ensure(
         &created.id,
         access.sealer.seal(&secret),
     );
-    ledger::save_webhook(db.pool(), &row).await?;
+    db::qualification::save_webhook(db.pool(), &row).await?;
     Ok(status_of(&row, EndpointHealth::Enabled, None))
 }
 

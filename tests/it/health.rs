@@ -16,7 +16,7 @@ use refloop::{
         participants::{ParticipantKind, StripeStatus},
         permissions::{Permission, Role},
         qualification::{CustomerScope, QualificationForm},
-        stripe_send::{DuplicatePolicy, NewPeople, SendSettings},
+        sending::{DuplicatePolicy, NewPeople, SendSettings},
         sync::{RunStatus, SyncSettings},
     },
     health::{self, why::why, Depth},
@@ -306,7 +306,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         alice,
         &other,
         ParticipantKind::Referring,
-        settings_with_name(refloop::domain::stripe_send::FIRST_AND_LAST),
+        settings_with_name(refloop::domain::sending::FIRST_AND_LAST),
     )
     .await
     .unwrap();

@@ -671,7 +671,7 @@ async fn call_json(
 async fn json_endpoints_check_permissions_too() {
     use refloop::domain::{
         campaigns::default_form, participants::ParticipantQuery, qualification::QualificationForm,
-        stripe_send::SendSettings,
+        sending::SendSettings,
     };
     use serde_json::json;
     let t = TestDb::sqlite().await;

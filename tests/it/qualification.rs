@@ -916,7 +916,7 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
             let (db, account, id) = (t.db.clone(), q.alice.account_id.clone(), id.clone());
             tokio::spawn(async move {
                 let mut tx = db.begin().await.unwrap();
-                refloop::workflows::qualify::evaluate(
+                refloop::workflows::qualification::evaluate(
                     &mut tx,
                     &account,
                     &id,

@@ -1,5 +1,5 @@
 //! Syncing Stripe customers into a campaign, against the sandbox over real HTTP with the real
-//! job queue: every skip reason, the user limit, a run killed half-way resuming from its
+//! job queue: every skip reason, the participant limit, a run killed half-way resuming from its
 //! checkpoint, a run longer than one job through Stripe's errors, the ongoing sync through the webhook and through the sweep, and switching it off.
 
 use std::time::Duration;
@@ -320,7 +320,7 @@ async fn a_one_time_sync_enrols_every_customer_or_says_why_not(t: &TestDb) {
         "{:?}",
         reason_of(&twin)
     );
-    let anns = db::stripe_send::customers_of(t.db.pool(), &s.alice.account_id, &person.id)
+    let anns = db::sending::customers_of(t.db.pool(), &s.alice.account_id, &person.id)
         .await
         .unwrap();
     assert!(anns.contains(&ann) && anns.contains(&twin), "{anns:?}");

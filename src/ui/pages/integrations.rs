@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::{
     api::{
         integrations::{get_stripe_connection, ConnectStripe, DisconnectStripe},
-        stripe_send::list_sending_switches,
+        sending::list_sending_switches,
     },
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
     ui::components::{

@@ -3,7 +3,6 @@
 pub mod accept_invite;
 pub mod activity;
 pub mod builder;
-pub mod campaign_stripe;
 pub mod campaigns;
 pub mod dashboard;
 pub mod health;
@@ -14,6 +13,7 @@ pub mod operations;
 pub mod passwords;
 pub mod qualification;
 pub mod rewards;
+pub mod sending;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sync;

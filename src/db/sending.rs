@@ -7,7 +7,7 @@ use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 use super::participants::ParticipantRow;
 use crate::domain::{
     participants::{ParticipantKind, StripeStatus},
-    stripe_send::SendSettings,
+    sending::SendSettings,
 };
 
 pub async fn settings<'c>(

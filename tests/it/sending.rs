@@ -8,12 +8,12 @@ use futures::TryStreamExt;
 use refloop::{
     auth::Ctx,
     campaigns::{self, sending},
-    db::{participants, stripe_send as repo},
+    db::{participants, sending as repo},
     domain::{
         campaigns::PromoteToggle,
         integrations::StripeMode,
         participants::{ParticipantKind, StripeStatus},
-        stripe_send::{DuplicatePolicy, ExistingPolicy, NewPeople, SendSettings},
+        sending::{DuplicatePolicy, ExistingPolicy, NewPeople, SendSettings},
     },
     integrations,
     jobs::{Queue, Worker, WorkerConfig},

@@ -9,11 +9,11 @@ use leptos_router::hooks::use_params_map;
 use crate::{
     api::{
         campaigns::get_campaign,
-        stripe_send::{
+        sending::{
             get_campaign_sending, PreviewSendExisting, SaveSendSettings, SendExistingParticipants,
         },
     },
-    domain::stripe_send::{
+    domain::sending::{
         audience_label, AudienceSending, DuplicatePolicy, ExistingPolicy, MetadataMapping,
         NewPeople, SendSettings, FIRST_AND_LAST,
     },
@@ -25,7 +25,7 @@ use crate::{
 };
 
 #[component]
-pub fn CampaignStripePage() -> impl IntoView {
+pub fn SendingPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();

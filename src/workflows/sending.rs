@@ -18,12 +18,12 @@ use crate::{
     db::{
         campaigns::{self, CampaignRow},
         participants::{self, ParticipantRow},
-        stripe_send::{self, Outcome},
+        sending::{self, Outcome},
         unix_now, Db,
     },
     domain::{
         participants::{EventKind, ParticipantKind, StripeStatus},
-        stripe_send::{
+        sending::{
             audience_label, customer_fields, plan, CustomerFields, Found, PersonValues, Plan,
             PreviewRow, SendSettings, WriteBack, KEY_PARTICIPANT,
         },
@@ -126,7 +126,7 @@ pub async fn settings_for<'c>(
     c: &CampaignRow,
     audience: ParticipantKind,
 ) -> Result<SendSettings, sqlx::Error> {
-    Ok(stripe_send::settings(ex, &c.account_id, &c.id, audience)
+    Ok(sending::settings(ex, &c.account_id, &c.id, audience)
         .await?
         .unwrap_or_else(|| SendSettings::default_for(form_of(c, audience))))
 }
@@ -396,15 +396,15 @@ async fn settle(ctx: &Job, p: &ParticipantRow, s: Option<Settled>) -> Result<(),
     let now = unix_now();
     let mut tx = ctx.db.begin().await?;
     if let Some(s) = s {
-        stripe_send::set_outcome(&mut *tx, &p.account_id, &p.id, &s.outcome).await?;
+        sending::set_outcome(&mut *tx, &p.account_id, &p.id, &s.outcome).await?;
         for customer in &s.customers {
-            stripe_send::link_customer(&mut tx, &p.account_id, &p.id, customer, s.how, now).await?;
+            sending::link_customer(&mut tx, &p.account_id, &p.id, customer, s.how, now).await?;
         }
         if let Some((kind, text)) = &s.event {
             participants::add_event(&mut *tx, p, *kind, text, now).await?;
         }
         if let Some(alert) = &s.alert {
-            stripe_send::raise_alert(&mut *tx, &p.account_id, alert, now).await?;
+            sending::raise_alert(&mut *tx, &p.account_id, alert, now).await?;
         }
         if s.watch {
             queue::enqueue(&mut tx, &watch_job(&p.account_id)).await?;
@@ -412,8 +412,11 @@ async fn settle(ctx: &Job, p: &ParticipantRow, s: Option<Settled>) -> Result<(),
         if !s.customers.is_empty() {
             // Their payments may already be in the ledger, and rewards may wait for them.
             if p.referrer_id.is_some() {
-                queue::enqueue(&mut tx, &super::qualify::evaluate_job(&p.account_id, &p.id))
-                    .await?;
+                queue::enqueue(
+                    &mut tx,
+                    &super::qualification::evaluate_job(&p.account_id, &p.id),
+                )
+                .await?;
             }
             super::rewards::on_linked(&mut tx, &p.account_id, &p.id).await?;
         }
@@ -495,7 +498,7 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
         metadata: write_back(db, &ctx.app, &c, &p).await?,
         ..Default::default()
     };
-    for customer in stripe_send::customers_of(db.pool(), &account, &p.id).await? {
+    for customer in sending::customers_of(db.pool(), &account, &p.id).await? {
         let key = idempotency_key(&format!("meta-{}-{customer}", p.id), &params);
         if let Err(e) = stripe
             .client
@@ -506,7 +509,7 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
                 return Err(JobError::Retry(e.to_string()));
             }
             let message = format!("Stripe refused to update {customer}'s metadata: {e}");
-            stripe_send::raise_alert(db.pool(), &account, &message, unix_now()).await?;
+            sending::raise_alert(db.pool(), &account, &message, unix_now()).await?;
             return Err(JobError::Permanent(message));
         }
     }
@@ -520,7 +523,7 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
 async fn run_watch(ctx: Job) -> Result<(), JobError> {
     let account = ctx.job.account_id.clone().unwrap_or_default();
     let db = &ctx.db;
-    let waiting = stripe_send::waiting(db.pool(), &account, 1_000).await?;
+    let waiting = sending::waiting(db.pool(), &account, 1_000).await?;
     if waiting.is_empty() {
         return Ok(());
     }
@@ -530,7 +533,7 @@ async fn run_watch(ctx: Job) -> Result<(), JobError> {
         .filter_map(|p| p.stripe_since)
         .min()
         .unwrap_or(now);
-    let (events_after, looked_up_at) = stripe_send::watch_state(db.pool(), &account)
+    let (events_after, looked_up_at) = sending::watch_state(db.pool(), &account)
         .await?
         .unwrap_or((first_since - 5, 0));
     let stripe = ctx.app.connect(db, &account).await;
@@ -579,7 +582,7 @@ async fn run_watch(ctx: Job) -> Result<(), JobError> {
                 )
             };
             let s = Settled::skipped(reason);
-            stripe_send::set_outcome(&mut *tx, &account, &p.id, &s.outcome).await?;
+            sending::set_outcome(&mut *tx, &account, &p.id, &s.outcome).await?;
             if let Some((kind, text)) = &s.event {
                 participants::add_event(&mut *tx, p, *kind, text, now).await?;
             }
@@ -590,7 +593,7 @@ async fn run_watch(ctx: Job) -> Result<(), JobError> {
             queue::enqueue(&mut tx, &send_job(p)).await?;
         }
     }
-    stripe_send::save_watch_state(
+    sending::save_watch_state(
         &mut *tx,
         &account,
         newest,
@@ -620,7 +623,7 @@ pub async fn preview(
         .await?
         .ok_or("Connect Stripe first.")?;
     let s = settings_for(db.pool(), c, audience).await?;
-    let people = stripe_send::unsent(db.pool(), &c.account_id, &c.id, audience, limit).await?;
+    let people = sending::unsent(db.pool(), &c.account_id, &c.id, audience, limit).await?;
     let mut rows = Vec::new();
     for p in people {
         let outcome = match decide(&stripe, &s, &p).await {
@@ -645,7 +648,7 @@ pub async fn send_existing(
     by: &str,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let people = stripe_send::unsent(&mut *tx, &c.account_id, &c.id, audience, i64::MAX).await?;
+    let people = sending::unsent(&mut *tx, &c.account_id, &c.id, audience, i64::MAX).await?;
     let note = format!("Queued by Send existing participants ({by})");
     for p in &people {
         let outcome = Outcome {
@@ -654,7 +657,7 @@ pub async fn send_existing(
             note: note.clone(),
             since: None,
         };
-        stripe_send::set_outcome(&mut *tx, &c.account_id, &p.id, &outcome).await?;
+        sending::set_outcome(&mut *tx, &c.account_id, &p.id, &outcome).await?;
         queue::enqueue(&mut tx, &send_job(p)).await?;
     }
     tx.commit().await?;

@@ -7,7 +7,7 @@ use leptos::server_fn::codec::Json;
 use crate::{
     domain::{
         participants::ParticipantKind,
-        stripe_send::{BackfillPreview, CampaignSending, CampaignSwitches, SendSettings},
+        sending::{BackfillPreview, CampaignSending, CampaignSwitches, SendSettings},
     },
     error::AppError,
 };

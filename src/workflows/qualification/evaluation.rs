@@ -1,0 +1,193 @@
+//! Evaluating a friend's standing from the ledger, and what a change of standing sets off.
+
+use sqlx::AnyConnection;
+
+use super::evaluate_job;
+use crate::workflows::{rewards, sending, Job};
+use crate::{
+    db::{
+        self,
+        participants::{self, ParticipantRow},
+        unix_now, Db,
+    },
+    domain::{
+        participants::{EventKind, Qualification},
+        qualification::{
+            explain_spend, new_standing, spend, standing, CustomerScope, NewStanding, Recorded,
+            StandingChange,
+        },
+    },
+    jobs::{queue, JobError},
+};
+
+pub(super) async fn run_evaluate(ctx: Job) -> Result<(), JobError> {
+    let account_id = ctx.job.account_id.clone().unwrap_or_default();
+    let id = ctx.job.payload["participant"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut tx = ctx.db.begin().await?;
+    evaluate(&mut tx, &account_id, &id, unix_now()).await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds an entry to the friend's timeline and its echo to the referrer's.
+pub(super) async fn tell_both(
+    conn: &mut AnyConnection,
+    friend: &ParticipantRow,
+    referrer: Option<&ParticipantRow>,
+    kind: EventKind,
+    text: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    participants::add_event(&mut *conn, friend, kind, text, now).await?;
+    if let Some(r) = referrer {
+        let echo = format!("{}: {text}", friend.email);
+        participants::add_event(&mut *conn, r, EventKind::FriendUpdate, &echo, now).await?;
+    }
+    Ok(())
+}
+
+/// Decides where an invited friend stands from the ledger, and records any change: their
+/// standing and note, both timelines, the referrer's count, and rewards earned or undone.
+/// Runs in the caller's transaction, holding the friend's and then the referrer's row lock.
+pub async fn evaluate(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    participant_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db::qualification::lock_participant(&mut *conn, participant_id).await?;
+    let Some(p) = participants::get(&mut *conn, account_id, participant_id).await? else {
+        return Ok(());
+    };
+    let Some(referrer_id) = p.referrer_id.clone() else {
+        return Ok(());
+    };
+    let Some(s) = db::qualification::settings(&mut *conn, account_id, &p.campaign_id).await? else {
+        return Ok(());
+    };
+    // The referrer's row is locked too (after the friend's, always in that order): their count
+    // of qualified friends decides milestone rewards, so two friends qualifying at once must
+    // count one after the other.
+    db::qualification::lock_participant(&mut *conn, &referrer_id).await?;
+    let referrer = participants::get(&mut *conn, account_id, &referrer_id).await?;
+    let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
+    let charges = db::qualification::charges_of(&mut *conn, account_id, &p.id, email).await?;
+    let total = spend(&s, p.created_at, &charges);
+    let spent_text = explain_spend(&s, &total);
+    let spent_changed = total.counted != p.spent;
+    let given = db::rewards::for_referral(&mut *conn, account_id, &p.id).await?;
+    let rules = db::rewards::settings(&mut *conn, account_id, &p.campaign_id)
+        .await?
+        .unwrap_or_default();
+    let irreversible = given
+        .iter()
+        .any(|r| r.status.given() && !rewards::reversible(r, &rules));
+    let was_qualified = p.qualification == Qualification::Qualified;
+    if spent_changed {
+        tell_both(
+            conn,
+            &p,
+            referrer.as_ref(),
+            EventKind::Spent,
+            &spent_text,
+            now,
+        )
+        .await?;
+    }
+    // Where they stand now, in one place; then what changing to it sets off.
+    let before = Recorded {
+        qualification: p.qualification,
+        qualified_at: p.qualified_at,
+        note: &p.qualification_note,
+        joined_at: p.created_at,
+    };
+    let NewStanding {
+        qualification,
+        qualified_at,
+        note,
+        change,
+    } = new_standing(
+        &s,
+        standing(&s, p.created_at, now, &total, was_qualified, irreversible),
+        &before,
+        &spent_text,
+        spent_changed,
+        now,
+    );
+    if (qualification, qualified_at, total.counted, note.as_str())
+        != (
+            p.qualification,
+            p.qualified_at,
+            p.spent,
+            p.qualification_note.as_str(),
+        )
+    {
+        db::qualification::set_standing(
+            &mut *conn,
+            account_id,
+            &p.id,
+            qualification,
+            total.counted,
+            qualified_at,
+            &note,
+        )
+        .await?;
+    }
+    match change {
+        StandingChange::None => {}
+        StandingChange::Qualified(text) => {
+            tell_both(
+                conn,
+                &p,
+                referrer.as_ref(),
+                EventKind::Qualified,
+                &text,
+                now,
+            )
+            .await?;
+            if let Some(r) = &referrer {
+                db::qualification::add_qualified(&mut *conn, &r.id, 1).await?;
+                rewards::grant(conn, &rules, &p, r, r.qualified_referrals + 1, now).await?;
+                sending::refresh_metadata(conn, r).await?;
+            }
+        }
+        StandingChange::BackToPending => {
+            let text = format!("Back to pending: {spent_text} after a refund or dispute");
+            tell_both(
+                conn,
+                &p,
+                referrer.as_ref(),
+                EventKind::Unqualified,
+                &text,
+                now,
+            )
+            .await?;
+            if let Some(r) = &referrer {
+                db::qualification::add_qualified(&mut *conn, &r.id, -1).await?;
+                sending::refresh_metadata(conn, r).await?;
+            }
+            rewards::undo(conn, &rules, &given, now).await?;
+        }
+        StandingChange::FlagRewards => rewards::flag(conn, &given, &spent_text, now).await?,
+    }
+    Ok(())
+}
+
+/// Everyone in a campaign whose standing may change with new settings.
+pub async fn evaluate_campaign(
+    db: &Db,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let ids = db::qualification::friends_in_campaign(db.pool(), account_id, campaign_id).await?;
+    let mut tx = db.begin().await?;
+    for id in &ids {
+        queue::enqueue(&mut tx, &evaluate_job(account_id, id)).await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len() as u64)
+}
