@@ -13,8 +13,6 @@ pub mod webhook;
 
 use std::fmt;
 
-use crate::jobs::{probe, JobCtx, Registry};
-
 use crate::{
     db::{
         stripe_connections::{self, ConnectionRow},
@@ -22,7 +20,7 @@ use crate::{
     },
     domain::integrations::StripeMode,
     error::AppError,
-    jobs::JobError,
+    jobs::{probe, JobCtx, JobError, Registry},
     secrets::Sealer,
     stripe::{rate_limit::RateLimiters, StripeClient, StripeError},
 };
