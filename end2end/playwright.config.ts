@@ -46,11 +46,14 @@ export default defineConfig({
       ],
     },
   },
-  projects: [
-    { name: 'chromium', testIgnore: /\.nojs\.spec\.ts$/ },
-    // Pages that must work without scripts: forms post to the server and pages reload.
-    { name: 'no-javascript', testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
-  ],
+  projects: env.REFLOOP_BENCH
+    ? // `make bench-mobile`: the benchmarks in bench/, which print figures instead of asserting them.
+      [{ name: 'bench', testDir: './bench', testMatch: /\.bench\.ts$/, timeout: 300_000 }]
+    : [
+        { name: 'chromium', testIgnore: /\.nojs\.spec\.ts$/ },
+        // Pages that must work without scripts: forms post to the server and pages reload.
+        { name: 'no-javascript', testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
+      ],
   webServer: {
     command: env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'),
     url: `${baseURL}/healthz`,

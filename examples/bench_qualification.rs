@@ -86,6 +86,7 @@ async fn measure(db: Db, stripe: Db, name: &str) {
         sandbox_url: format!("{base}/sandbox"),
         limiters: RateLimiters::new(100_000.0, 100_000.0),
         public_url: base.clone(),
+        ..Default::default()
     };
     let queue = Queue::new(db.clone());
     let app = Router::new()

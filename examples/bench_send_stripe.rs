@@ -74,6 +74,7 @@ async fn main() {
         sandbox_url: base.clone(),
         limiters: RateLimiters::new(TEST_MODE_RATE, TEST_MODE_RATE),
         public_url: "https://refer.example".into(),
+        ..Default::default()
     };
     let ctx = support::owner(&db).await;
     integrations::connect_stripe(&db, &access, &ctx, StripeMode::Sandbox, "")

@@ -132,6 +132,7 @@ async fn main() {
         sandbox_url: base.clone(),
         limiters: RateLimiters::new(rate, rate),
         public_url: "https://refer.example".into(),
+        ..Default::default()
     };
     let fast = access(1_000_000.0);
     let ctx = support::owner(&db).await;

@@ -1,7 +1,7 @@
 //! The HTML shell and the route table. Pages live in `ui::pages`.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Outlet, ParentRoute, Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
@@ -31,9 +31,24 @@ use crate::ui::{
     },
 };
 
+/// The public pages a friend opens on a phone: complete HTML whose forms post without scripts,
+/// so they load no WASM at all (the page and its stylesheet are the whole download).
+const SCRIPT_FREE: [&str; 3] = ["/j/", "/r/", "/p/"];
+
+/// Whether the page at `path` loads the app's WASM bundle and hydrates.
+pub fn hydrates(path: &str) -> bool {
+    !SCRIPT_FREE.iter().any(|prefix| path.starts_with(prefix))
+}
+
 /// The document around every server-rendered page. Its Content-Security-Policy allows scripts
-/// only from this origin and the inline hydration script carrying this response's nonce.
+/// only from this origin and the inline hydration script carrying this response's nonce. The
+/// stylesheet and bundle have content-hashed names when the build wrote them (see `assets`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let interactive = use_context::<axum::http::request::Parts>()
+        .is_none_or(|request| hydrates(request.uri.path()));
+    #[cfg(not(feature = "ssr"))]
+    let interactive = true;
     let csp = leptos::nonce::use_nonce().map(|nonce| {
         format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
@@ -49,8 +64,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta http-equiv="Content-Security-Policy" content=csp />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HashedStylesheet id="leptos" options=options.clone() />
+                {interactive.then(|| view! {
+                    <AutoReload options=options.clone() />
+                    <HydrationScripts options />
+                })}
                 <MetaTags />
             </head>
             <body>
@@ -70,7 +88,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/refloop.css" />
         <Title formatter=|title: String| {
             if title.is_empty() { "Refloop".to_string() } else { format!("{title} · Refloop") }
         } />

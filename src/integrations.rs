@@ -12,7 +12,7 @@ use crate::{
         participants::EventKind,
     },
     error::AppError,
-    stripe::{probe::check_key, StripeClient, StripeError},
+    stripe::{probe::check_key, StripeError},
     workflows::StripeAccess,
 };
 
@@ -58,7 +58,7 @@ pub async fn connect_stripe(
         StripeMode::Key => {
             let key = key.trim();
             let live = check_key_format(key).map_err(|m| AppError::invalid("key", m))?;
-            let check = check_key(&StripeClient::new(&access.api_url, key))
+            let check = check_key(&access.client(&access.api_url, key))
                 .await
                 .map_err(|e| match e {
                     StripeError::InvalidKey => AppError::invalid("key", e.to_string()),
@@ -170,7 +170,8 @@ async fn provision_sandbox_account(
             access.sandbox_url
         ))
     };
-    let answer: serde_json::Value = reqwest::Client::new()
+    let answer: serde_json::Value = access
+        .http
         .post(format!("{}/_sandbox/accounts", access.sandbox_url))
         .bearer_auth(access.sandbox_token())
         .json(&serde_json::json!({ "name": name, "owner": owner }))

@@ -13,7 +13,7 @@ use crate::{
     jobs::Queue,
     mail::Mailer,
     secrets::Sealer,
-    stripe::rate_limit::RateLimiters,
+    stripe::{rate_limit::RateLimiters, StripeClient},
     stripe_sandbox::{Access, Gate, Member, Members, Sandbox},
     workflows::StripeAccess,
 };
@@ -118,6 +118,7 @@ pub fn stripe_access(config: &Config) -> Result<StripeAccess, String> {
         sandbox_url: config.sandbox_url(config.addr.port()),
         limiters: RateLimiters::new(config.stripe_test_rate, config.stripe_live_rate),
         public_url: config.public_url(),
+        http: StripeClient::http_client(),
     })
 }
 

@@ -325,6 +325,7 @@ impl Config {
             .output_name("refloop")
             .site_root(self.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
+            .hash_files(front_end_hashed())
             .site_addr(self.addr)
             .env(match self.mode {
                 RunMode::Production => Env::PROD,
@@ -335,15 +336,30 @@ impl Config {
 
     /// Pages still render without the WASM bundle, but do not become interactive: say so.
     pub fn warn_if_front_end_missing(&self) {
-        let bundle = self.site_root.join("pkg").join("refloop.wasm");
-        if !bundle.exists() {
+        let pkg = self.site_root.join("pkg");
+        let built = std::fs::read_dir(&pkg).is_ok_and(|files| {
+            files.flatten().any(|f| {
+                let name = f.file_name().to_string_lossy().into_owned();
+                name.starts_with("refloop") && name.ends_with(".wasm")
+            })
+        });
+        if !built {
             tracing::warn!(
                 "no front-end bundle at {} (LEPTOS_SITE_ROOT): pages will render but not hydrate; \
                  build it with `make run`",
-                bundle.display()
+                pkg.display()
             );
         }
     }
+}
+
+/// Whether the build gave the front end's files content-hashed names: cargo-leptos then writes
+/// `hash.txt` beside the server binary, from which the HTML shell names them.
+fn front_end_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").exists()))
+        .unwrap_or(false)
 }
 
 /// A database URL with its password replaced, for messages and logs.

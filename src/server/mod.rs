@@ -2,6 +2,7 @@
 //! routes, and runs the process (serve, worker, sandbox, admin) until a signal. Nothing imports
 //! it but `main`; it only composes what the layers below provide.
 
+pub mod assets;
 pub mod client_addr;
 pub mod export;
 pub mod health;

@@ -1,6 +1,6 @@
 //! The routes: pages and server functions (leptos_axum), health and metrics, Stripe's webhooks,
-//! the CSV export, the built-in sandbox, and static files, under the middleware every response
-//! passes through.
+//! the CSV export, the built-in sandbox, the front end's files (`assets`) and other static
+//! files, under the middleware every response passes through.
 
 use axum::{
     routing::{get, post},
@@ -8,7 +8,7 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{export, health, middleware, webhooks};
+use super::{assets, export, health, middleware, webhooks};
 use crate::app::{shell, App};
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         None => pages,
     };
     let pages = pages
+        .nest_service("/pkg", assets::pkg(&state.leptos_options))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -92,6 +92,8 @@ pub struct StripeAccess {
     pub limiters: RateLimiters,
     /// Where Refloop's public pages are, e.g. `https://refer.example.com`.
     pub public_url: String,
+    /// The process's one HTTP client: every job's Stripe requests share its connections.
+    pub http: reqwest::Client,
 }
 
 impl fmt::Debug for StripeAccess {
@@ -113,6 +115,7 @@ impl Default for StripeAccess {
             sandbox_url: "http://127.0.0.1:3000/sandbox/stripe".into(),
             limiters: RateLimiters::default(),
             public_url: "http://127.0.0.1:3000".into(),
+            http: StripeClient::http_client(),
         }
     }
 }
@@ -180,8 +183,15 @@ impl StripeAccess {
         let limiter = self
             .limiters
             .for_key(row.stripe_account_id.as_deref().unwrap_or(account_id), &key);
-        let client = StripeClient::new(self.base_url(row.mode), &key).with_limiter(limiter);
+        let client = self
+            .client(self.base_url(row.mode), &key)
+            .with_limiter(limiter);
         Ok(Some(Connected { client, row }))
+    }
+
+    /// A client for `key` at `base_url`, sending through this process's shared connections.
+    pub fn client(&self, base_url: &str, key: &str) -> StripeClient {
+        StripeClient::over(self.http.clone(), base_url, key)
     }
 
     /// A participant's public referral link.

@@ -161,3 +161,100 @@ async fn without_a_metrics_token_the_public_address_has_no_metrics() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(!body.contains("refloop_jobs"));
 }
+
+#[tokio::test]
+async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
+    let (app, _t) = app().await;
+    for path in ["/j/spring", "/r/ANN123", "/p/some-token"] {
+        let (res, body) = send(&app, get(path)).await;
+        assert!(
+            res.status().is_success() || res.status() == StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        assert!(
+            body.contains("/pkg/refloop.css"),
+            "{path} has its stylesheet: {body}"
+        );
+        assert!(!body.contains(".wasm"), "{path} loads no WASM: {body}");
+        assert!(
+            !body.contains("/pkg/refloop.js"),
+            "{path} loads no script: {body}"
+        );
+    }
+    for path in ["/", "/signin"] {
+        let (_, body) = send(&app, get(path)).await;
+        assert!(
+            body.contains("/pkg/refloop.wasm"),
+            "{path} hydrates: {body}"
+        );
+    }
+}
+
+/// A site root holding a built front end: the stylesheet and the build's brotli copy of it.
+fn site_with_stylesheet() -> tempfile::TempDir {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/refloop.css"), "body { color: black }").unwrap();
+    std::fs::write(
+        site.path().join("pkg/refloop.css.br"),
+        b"precompressed by the build",
+    )
+    .unwrap();
+    site
+}
+
+/// The router serving `site`, with the file names hashed by the build or not.
+async fn app_serving(site: &tempfile::TempDir, hashed: bool) -> (Router, TestDb) {
+    let t = TestDb::sqlite().await;
+    let config = Config {
+        site_root: site.path().to_path_buf(),
+        ..Config::defaults()
+    };
+    let mut state = AppState::new(config, t.db.clone()).unwrap();
+    state.leptos_options.hash_files = hashed;
+    (router(state), t)
+}
+
+#[tokio::test]
+async fn the_front_end_is_served_from_the_builds_compressed_copies() {
+    let site = site_with_stylesheet();
+    let (app, _t) = app_serving(&site, false).await;
+    let request = Request::get("/pkg/refloop.css")
+        .header("accept-encoding", "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (res, body) = send(&app, request).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(
+        body, "precompressed by the build",
+        "served as built, not compressed again"
+    );
+    assert_eq!(res.headers()["content-type"], "text/css");
+    // Unhashed names (a development build) are checked again on every use.
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let (res, body) = send(&app, get("/pkg/refloop.css")).await;
+    assert_eq!(
+        body, "body { color: black }",
+        "a browser without brotli gets the file"
+    );
+    assert!(res.headers().get("content-encoding").is_none());
+    let (res, _) = send(&app, get("/pkg/missing.js")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(
+        res.headers().get("cache-control").is_none(),
+        "a miss is not cached"
+    );
+}
+
+#[tokio::test]
+async fn hashed_front_end_files_are_cached_for_a_year() {
+    let site = site_with_stylesheet();
+    let (app, _t) = app_serving(&site, true).await;
+    let (res, _) = send(&app, get("/pkg/refloop.css")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}

@@ -45,6 +45,7 @@ impl SandboxServer {
             sandbox_url: self.base.clone(),
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
             public_url: PUBLIC_URL.into(),
+            ..Default::default()
         }
     }
 

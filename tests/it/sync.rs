@@ -62,6 +62,7 @@ impl Syncing {
             sandbox_url: format!("{base}/sandbox"),
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),
             public_url: base.clone(),
+            ..Default::default()
         };
         let queue = Queue::new(t.db.clone());
         let app = Router::new()
