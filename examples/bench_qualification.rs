@@ -1,14 +1,17 @@
 //! Prints how fast payments qualify referrals and earn rewards, through the real webhook
 //! endpoint, job queue, client and the sandbox over HTTP, on SQLite and on PostgreSQL:
 //!
-//!     . scripts/env.sh && cargo run --release --features ssr --example bench_qualification
+//!     . scripts/env.sh && cargo leptos build --release \
+//!         && cargo run --release --features ssr --example bench_qualification
 //!
 //! 1. Latency at 200 payment events a second (`BENCH_RATE=100` for another rate): 400 invited
 //!    friends (each already a Stripe customer) each make one payment above the target, paced
 //!    at that rate. For each, the time from the payment's `charge.succeeded` delivery (the
 //!    moment Refloop's endpoint acknowledged it, from the sandbox's delivery log) to the
 //!    referral being qualified, and to the referrer's credit being issued in Stripe (p50, p99).
-//!    The sandbox keeps its own SQLite database, as Stripe is another system.
+//!    Stripe is another system: the sandbox runs in a process of its own (the release binary's
+//!    `refloop stripe-sandbox`, with its own SQLite database); `BENCH_SANDBOX=inline` runs it
+//!    inside the benchmark's process instead.
 //! 2. The webhook endpoint's capacity: 4,000 signed deliveries posted by 32 concurrent clients,
 //!    each recorded in the event ledger with its processing job; events accepted per second.
 
@@ -75,15 +78,81 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The sandbox standing in for Stripe: its address, and its database (the benchmark reads its
+/// delivery log). Its process, when it has one of its own, ends with it.
+struct StripeSide {
+    url: String,
+    db: Db,
+    _process: Option<tokio::process::Child>,
+}
+
+impl StripeSide {
+    /// A sandbox keeping its data in `file`, in its own process unless `BENCH_SANDBOX=inline`.
+    async fn start(file: &std::path::Path) -> StripeSide {
+        let url = format!("sqlite://{}", file.display());
+        let db = Db::connect(&url).await.unwrap();
+        let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("http://127.0.0.1:{port}");
+        if std::env::var("BENCH_SANDBOX").as_deref() == Ok("inline") {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let sandbox = Sandbox::start(db.clone(), refloop::stripe_sandbox::Access::Controls);
+            tokio::spawn(async move { axum::serve(listener, sandbox.router()).await.unwrap() });
+            return StripeSide {
+                url: address,
+                db,
+                _process: None,
+            };
+        }
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let binary = std::path::Path::new(&target)
+            .join("release")
+            .join("refloop");
+        let process = tokio::process::Command::new(&binary)
+            .args(["stripe-sandbox", "--port", &port.to_string()])
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} (build it with `cargo leptos build --release`, or set BENCH_SANDBOX=inline): {e}",
+                    binary.display()
+                )
+            });
+        let http = reqwest::Client::new();
+        while http
+            .get(format!("{address}/_sandbox/settings"))
+            .send()
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        StripeSide {
+            url: address,
+            db,
+            _process: Some(process),
+        }
+    }
+}
+
 /// `db` is Refloop's; the sandbox — standing in for Stripe, another system — keeps its own
-/// SQLite database (`stripe`), as Stripe would not share Refloop's.
-async fn measure(db: Db, stripe: Db, name: &str) {
+/// SQLite database, as Stripe would not share Refloop's.
+async fn measure(db: Db, stripe_side: &StripeSide, name: &str) {
+    let stripe = stripe_side.db.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let access = StripeAccess {
         sealer: Sealer::random(),
-        api_url: format!("{base}/sandbox"),
-        sandbox_url: format!("{base}/sandbox"),
+        api_url: stripe_side.url.clone(),
+        sandbox_url: stripe_side.url.clone(),
         limiters: RateLimiters::new(100_000.0, 100_000.0),
         public_url: base.clone(),
         ..Default::default()
@@ -98,14 +167,10 @@ async fn measure(db: Db, stripe: Db, name: &str) {
             db: db.clone(),
             sealer: access.sealer.clone(),
             queue: queue.clone(),
-        })
-        .nest_service(
-            "/sandbox",
-            Sandbox::start(stripe.clone(), refloop::stripe_sandbox::Access::Controls).router(),
-        );
+        });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::new();
-    http.post(format!("{base}/sandbox/_sandbox/settings"))
+    http.post(format!("{}/_sandbox/settings", stripe_side.url))
         .json(&serde_json::json!({ "rate_limit": null }))
         .send()
         .await
@@ -380,7 +445,8 @@ async fn main() {
         async move { Db::connect(&url).await }
     };
     let sqlite = open("bench.db").await.unwrap();
-    measure(sqlite, open("stripe.db").await.unwrap(), "SQLite").await;
+    let stripe = StripeSide::start(&dir.path().join("stripe.db")).await;
+    measure(sqlite, &stripe, "SQLite").await;
 
     let admin = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
@@ -398,12 +464,8 @@ async fn main() {
         None => admin.clone(),
     };
     let db = Db::connect(&url).await.unwrap();
-    measure(
-        db.clone(),
-        open("stripe-pg.db").await.unwrap(),
-        "PostgreSQL",
-    )
-    .await;
+    let stripe = StripeSide::start(&dir.path().join("stripe-pg.db")).await;
+    measure(db.clone(), &stripe, "PostgreSQL").await;
     db.close().await;
     conn.execute("DROP DATABASE IF EXISTS refloop_bench_qualification WITH (FORCE)")
         .await
