@@ -162,7 +162,8 @@ async fn without_a_metrics_token_the_public_address_has_no_metrics() {
     assert!(!body.contains("refloop_jobs"));
 }
 
-#[tokio::test]
+// Pages that wait for their data render on a runtime with worker threads, as in the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
     let (app, _t) = app().await;
     for path in ["/j/spring", "/r/ANN123", "/p/some-token"] {
