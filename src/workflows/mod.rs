@@ -189,6 +189,15 @@ impl StripeAccess {
         Ok(Some(Connected { client, row }))
     }
 
+    /// The account's Stripe, for a person's request that cannot go on without it: as `connect`,
+    /// with "Connect Stripe first." when none is connected.
+    pub async fn connected(&self, db: &Db, account_id: &str) -> Result<Connected, WorkflowError> {
+        Ok(self
+            .connect(db, account_id)
+            .await?
+            .ok_or("Connect Stripe first.")?)
+    }
+
     /// A client for `key` at `base_url`, sending through this process's shared connections.
     pub fn client(&self, base_url: &str, key: &str) -> StripeClient {
         StripeClient::over(self.http.clone(), base_url, key)

@@ -618,10 +618,7 @@ pub async fn preview(
     audience: ParticipantKind,
     limit: i64,
 ) -> Result<Vec<PreviewRow>, WorkflowError> {
-    let stripe = access
-        .connect(db, &c.account_id)
-        .await?
-        .ok_or("Connect Stripe first.")?;
+    let stripe = access.connected(db, &c.account_id).await?;
     let s = settings_for(db.pool(), c, audience).await?;
     let people = sending::unsent(db.pool(), &c.account_id, &c.id, audience, limit).await?;
     let mut rows = Vec::new();

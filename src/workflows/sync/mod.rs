@@ -142,10 +142,7 @@ pub async fn preview(
     settings: SyncSettings,
     limit: u32,
 ) -> Result<Vec<SyncPreviewRow>, WorkflowError> {
-    let stripe = access
-        .connect(db, &c.account_id)
-        .await?
-        .ok_or("Connect Stripe first.")?;
+    let stripe = access.connected(db, &c.account_id).await?;
     let filter = ListFilter {
         created_gte: settings.created_after,
         page_size: Some(limit),
