@@ -15,4 +15,4 @@ setup:
 
 ## The referral pages on a throttled phone (Slow 4G, 4x CPU): prints when each form is usable.
 bench-mobile:
-	scripts/setup && . scripts/env.sh && cargo leptos build --release --precompress && cd end2end && REFLOOP_BENCH=1 npx playwright test
+	scripts/setup && . scripts/env.sh && cargo leptos build --release --precompress --split && cd end2end && REFLOOP_BENCH=1 npx playwright test

@@ -4,32 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Outlet, ParentRoute, Route, Router, Routes},
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
 };
 
-use crate::ui::{
-    components::layout::Layout,
-    pages::{
-        accept_invite::AcceptInvitePage,
-        activity::ActivityPage,
-        builder::CampaignBuilderPage,
-        campaigns::{CampaignPage, CampaignsPage},
-        dashboard::DashboardPage,
-        health::HealthPage,
-        integrations::IntegrationsPage,
-        join::{JoinPage, PersonalPageView, ReferralPage},
-        not_found::NotFoundPage,
-        operations::OperationsPage,
-        passwords::{AccountPage, ForgotPasswordPage, ResetPasswordPage},
-        sending::SendingPage,
-        sign_in::SignInPage,
-        sign_up::SignUpPage,
-        sync::SyncPage,
-        team::TeamPage,
-        users::{ParticipantPage, UsersPage},
-        welcome::WelcomePage,
-    },
-};
+use crate::ui::{components::layout::Layout, pages::not_found::NotFoundPage};
 
 /// The public pages a friend opens on a phone: complete HTML whose forms post without scripts,
 /// so they load no WASM at all (the page and its stylesheet are the whole download).
@@ -97,47 +75,119 @@ pub fn App() -> impl IntoView {
                 // /app render once their data is loaded, so that a visitor who is not signed in
                 // gets a real redirect to /signin (see `require_user`).
                 <Routes fallback=NotFoundPage>
-                    <Route path=StaticSegment("") view=WelcomePage ssr=SsrMode::InOrder />
-                    <Route path=StaticSegment("signin") view=SignInPage ssr=SsrMode::InOrder />
-                    <Route path=StaticSegment("signup") view=SignUpPage ssr=SsrMode::InOrder />
-                    <Route path=StaticSegment("forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("") view={Lazy::<routes::Welcome>::new()} ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("signin") view={Lazy::<routes::SignIn>::new()} ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("signup") view={Lazy::<routes::SignUp>::new()} ssr=SsrMode::InOrder />
+                    <Route path=StaticSegment("forgot-password") view={Lazy::<routes::ForgotPassword>::new()} ssr=SsrMode::InOrder />
                     <Route
                         path=(StaticSegment("reset-password"), ParamSegment("token"))
-                        view=ResetPasswordPage
+                        view={Lazy::<routes::ResetPassword>::new()}
                         ssr=SsrMode::InOrder
                     />
                     <Route
                         path=(StaticSegment("invite"), ParamSegment("token"))
-                        view=AcceptInvitePage
+                        view={Lazy::<routes::AcceptInvite>::new()}
                         ssr=SsrMode::InOrder
                     />
                     // The public referral pages: complete before the first byte, so that the
                     // referral cookie can be set and the forms work without scripts.
-                    <Route path=(StaticSegment("j"), ParamSegment("campaign")) view=JoinPage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("r"), ParamSegment("code")) view=ReferralPage ssr=SsrMode::Async />
-                    <Route path=(StaticSegment("p"), ParamSegment("token")) view=PersonalPageView ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("j"), ParamSegment("campaign")) view={Lazy::<routes::Join>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("r"), ParamSegment("code")) view={Lazy::<routes::Referral>::new()} ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("p"), ParamSegment("token")) view={Lazy::<routes::PersonalPage>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=StaticSegment("app") view=Outlet ssr=SsrMode::Async>
-                        <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("campaigns") view=CampaignsPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id")) view=CampaignPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view=CampaignBuilderPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view=UsersPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view=SendingPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("sync")) view=SyncPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("") view={Lazy::<routes::Dashboard>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("campaigns") view={Lazy::<routes::Campaigns>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id")) view={Lazy::<routes::Campaign>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("edit")) view={Lazy::<routes::CampaignBuilder>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users")) view={Lazy::<routes::Users>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("stripe")) view={Lazy::<routes::Sending>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("sync")) view={Lazy::<routes::CustomerSync>::new()} ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("users"), ParamSegment("participant"))
-                            view=ParticipantPage
+                            view={Lazy::<routes::Participant>::new()}
                             ssr=SsrMode::Async
                         />
-                        <Route path=StaticSegment("integrations") view=IntegrationsPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("team") view=TeamPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("activity") view=ActivityPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("operations") view=OperationsPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("health") view=HealthPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("integrations") view={Lazy::<routes::Integrations>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("team") view={Lazy::<routes::Team>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("activity") view={Lazy::<routes::Activity>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("operations") view={Lazy::<routes::Operations>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("health") view={Lazy::<routes::Health>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("account") view={Lazy::<routes::Account>::new()} ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </Layout>
         </Router>
+    }
+}
+
+/// Every page's code sits in a WASM chunk of its own (`cargo leptos build --split`), fetched when
+/// its route is first shown; the server's HTML names the chunk of the page a visit starts on, so
+/// the browser fetches it beside the main bundle. The main bundle holds only what every page
+/// needs: the runtime, the router and the layout.
+mod routes {
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, LazyRoute};
+
+    use crate::ui::pages::{
+        accept_invite::AcceptInvitePage,
+        activity::ActivityPage,
+        builder::CampaignBuilderPage,
+        campaigns::{CampaignPage, CampaignsPage},
+        dashboard::DashboardPage,
+        health::HealthPage,
+        integrations::IntegrationsPage,
+        join::{JoinPage, PersonalPageView, ReferralPage},
+        operations::OperationsPage,
+        passwords::{AccountPage, ForgotPasswordPage, ResetPasswordPage},
+        sending::SendingPage,
+        sign_in::SignInPage,
+        sign_up::SignUpPage,
+        sync::SyncPage,
+        team::TeamPage,
+        users::{ParticipantPage, UsersPage},
+        welcome::WelcomePage,
+    };
+
+    macro_rules! lazy_pages {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <$page /> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_pages! {
+        Welcome => WelcomePage,
+        SignIn => SignInPage,
+        SignUp => SignUpPage,
+        ForgotPassword => ForgotPasswordPage,
+        ResetPassword => ResetPasswordPage,
+        AcceptInvite => AcceptInvitePage,
+        Join => JoinPage,
+        Referral => ReferralPage,
+        PersonalPage => PersonalPageView,
+        Dashboard => DashboardPage,
+        Campaigns => CampaignsPage,
+        Campaign => CampaignPage,
+        CampaignBuilder => CampaignBuilderPage,
+        Users => UsersPage,
+        Sending => SendingPage,
+        CustomerSync => SyncPage,
+        Participant => ParticipantPage,
+        Integrations => IntegrationsPage,
+        Team => TeamPage,
+        Activity => ActivityPage,
+        Operations => OperationsPage,
+        Health => HealthPage,
+        Account => AccountPage,
     }
 }

@@ -32,3 +32,25 @@ export async function weigh(page: Page, path: string): Promise<{ bytes: number; 
   await cdp.detach();
   return { bytes, urls };
 }
+
+/** The WASM a page downloads before it is interactive: loads `path` in a fresh page of `page`'s
+ * context (its cookies kept, its cache off), waits until the app has hydrated it, and adds up
+ * the compressed bytes of every `.wasm` response (the main bundle and the page's chunks). */
+export async function weighWasm(page: Page, path: string): Promise<{ bytes: number; files: string[] }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const wasm = new Map<string, string>();
+  let bytes = 0;
+  cdp.on('Network.responseReceived', (e) => {
+    if (new URL(e.response.url).pathname.endsWith('.wasm')) wasm.set(e.requestId, e.response.url);
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    if (wasm.has(e.requestId)) bytes += e.encodedDataLength;
+  });
+  await page.goto(path, { waitUntil: 'load' });
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 30_000 });
+  await page.waitForLoadState('networkidle');
+  await cdp.detach();
+  return { bytes, files: [...wasm.values()].map((u) => new URL(u).pathname) };
+}

@@ -68,6 +68,8 @@ test('a friend qualifies by spend within seconds, the referrer is credited, and 
   await pay('20.00');
   await page.goto(`${campaign}/users?q=${encodeURIComponent(bob)}`);
   await page.getByRole('link', { name: 'Bob' }).click();
+  // The router changes the address once the page's code has loaded.
+  await expect(page).toHaveURL(/\/users\/par_\w+$/);
   const bobPage = page.url();
   const status = page.locator('.qualification-status');
   await expect(async () => {

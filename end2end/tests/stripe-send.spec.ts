@@ -45,6 +45,8 @@ test('people who join are sent to Stripe with their referral metadata, and their
   // Her timeline says what happened, within seconds.
   await page.goto(`${campaign}/users?q=${encodeURIComponent(email)}`);
   await page.getByRole('link', { name: 'Ann' }).click();
+  // The router changes the address once the page's code has loaded; reload only then.
+  await expect(page).toHaveURL(/\/users\/par_\w+$/);
   const sent = page.locator('.timeline li[data-kind="sent_to_stripe"]');
   await expect(async () => {
     await page.reload();
