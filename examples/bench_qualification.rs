@@ -223,7 +223,10 @@ async fn measure(db: Db, stripe_side: &StripeSide, name: &str) {
     .unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = WorkerConfig {
-        concurrency: 8,
+        concurrency: std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8),
         ..Default::default()
     };
     tokio::spawn(

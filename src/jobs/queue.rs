@@ -124,8 +124,8 @@ impl FromRow<'_, AnyRow> for Claimed {
     }
 }
 
-/// Takes up to `limit` due jobs (or jobs whose lease expired) for `owner`, for `lease_ms`.
-/// One statement: on PostgreSQL concurrent claimers skip each other's rows
+/// Takes up to `limit` due jobs (or jobs whose lease expired with attempts left) for `owner`,
+/// for `lease_ms`. One statement: on PostgreSQL concurrent claimers skip each other's rows
 /// (`FOR UPDATE SKIP LOCKED`); SQLite runs it as one atomic write.
 pub async fn claim(
     db: &Db,
@@ -139,16 +139,6 @@ pub async fn claim(
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    // A job whose lease ran out with its attempts used up (its handler kept stopping the
-    // worker, say) is dead, not taken again.
-    sqlx::query(
-        "UPDATE jobs SET status = 'dead', finished_ms = $1, lease_owner = NULL, lease_until_ms = NULL, \
-         last_error = 'The worker running it stopped before it finished, on every attempt.' \
-         WHERE status = 'running' AND lease_until_ms < $1 AND attempts >= max_attempts",
-    )
-    .bind(now)
-    .execute(db.pool())
-    .await?;
     let sql = format!(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2 || id, lease_until_ms = $3, \
          attempts = attempts + 1, started_ms = $4 \
@@ -165,6 +155,21 @@ pub async fn claim(
         .bind(limit)
         .fetch_all(db.pool())
         .await
+}
+
+/// Marks dead every job whose lease ran out with its attempts used up (its handler kept
+/// stopping the worker, say): `claim` never takes them again, and this says so. Workers call it
+/// once a second, not on every claim, sparing the database a write per claim.
+pub async fn bury_abandoned(db: &Db) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'dead', finished_ms = $1, lease_owner = NULL, lease_until_ms = NULL, \
+         last_error = 'The worker running it stopped before it finished, on every attempt.' \
+         WHERE status = 'running' AND lease_until_ms < $1 AND attempts >= max_attempts",
+    )
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Marks the job done, in the caller's transaction when the job's effect is written there too

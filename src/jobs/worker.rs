@@ -9,7 +9,7 @@ use tokio::{sync::watch, task::JoinSet};
 use super::{queue, Claimed, JobCtx, JobError, Queue, Registry};
 use crate::db::Backend;
 
-/// How often a worker looks whether a recurring job is due.
+/// How often a worker looks whether a recurring job is due, and marks abandoned jobs dead.
 const SCHEDULE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
@@ -77,6 +77,9 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                 schedules_checked.is_none_or(|at| at.elapsed() >= SCHEDULE_CHECK_EVERY);
             if schedules_due {
                 schedules_checked = Some(tokio::time::Instant::now());
+                if let Err(e) = queue::bury_abandoned(&db).await {
+                    tracing::warn!(error = %e, "job queue: abandoned jobs not marked dead");
+                }
             }
             for schedule in self.registry.schedules.iter().filter(|_| schedules_due) {
                 match queue::take_schedule_slot(

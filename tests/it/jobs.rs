@@ -44,6 +44,9 @@ async fn a_job_whose_worker_keeps_stopping_ends_dead(t: &TestDb) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(queue::claim(&t.db, "w", 1, 10).await.unwrap().is_empty());
+    assert_eq!(status(t, &id).await, ("running".to_string(), 3));
+    // Workers mark it dead, once a second.
+    assert_eq!(queue::bury_abandoned(&t.db).await.unwrap(), 1);
     assert_eq!(status(t, &id).await, ("dead".to_string(), 3));
     let error: String = sqlx::query_scalar("SELECT last_error FROM jobs WHERE id = $1")
         .bind(&id)
