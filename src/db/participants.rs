@@ -332,6 +332,11 @@ fn like_pattern(search: &str) -> String {
     pattern
 }
 
+/// Up to how many trigram matches the Users tab's page is read by sorting the matches rather
+/// than by walking the campaign's index in order (at 100,000 people: 10,000 matches sorted took
+/// 15 ms, the index walk 3 ms; one match sorted 0.5 ms, the walk 12 ms).
+const SORT_MATCHES_UP_TO: i64 = 2_000;
+
 /// One page of a campaign's participants and how many match in all. Only the filters in use
 /// go into the statement, so each query can use the index made for it; the search goes through
 /// a trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) when it is long enough to.
@@ -360,11 +365,12 @@ pub async fn search(
         None => {}
     }
     let term = query.search.trim().to_lowercase();
+    let trigram_search = !term.is_empty()
+        && db.backend() == Backend::Sqlite
+        && term.chars().count() >= 3
+        && !term.contains(['"', '%', '_', '\\']);
     if !term.is_empty() {
-        let trigram_match = db.backend() == Backend::Sqlite
-            && term.chars().count() >= 3
-            && !term.contains(['"', '%', '_', '\\']);
-        if trigram_match {
+        if trigram_search {
             and(
                 "rowid IN (SELECT rowid FROM participants_search WHERE participants_search MATCH ?)",
                 Some(format!("\"{term}\"")),
@@ -386,15 +392,39 @@ pub async fn search(
         ParticipantSort::Email => "email ASC",
         ParticipantSort::Referrals => "referrals DESC, created_at DESC, id DESC",
     };
-    let count_sql = format!("SELECT COUNT(*) FROM participants WHERE {filter}");
+    // Left to itself, SQLite walks the whole campaign's index and tests each row against the
+    // trigram matches (12 ms at 100,000 people, even for one match). The unary `+` keeps the
+    // campaign's index out, so the matches drive the lookup by rowid: always for the count, and
+    // for the page when few enough match that sorting them beats walking the index in order.
+    let driven_by_matches = filter.replacen(
+        "account_id = $1 AND campaign_id = $2",
+        "+account_id = $1 AND +campaign_id = $2",
+        1,
+    );
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM participants WHERE {}",
+        if trigram_search {
+            &driven_by_matches
+        } else {
+            &filter
+        }
+    );
     let mut count = sqlx::query_scalar(&count_sql);
     for b in &binds {
         count = count.bind(b);
     }
     let total: i64 = count.fetch_one(db.pool()).await?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
     let n = binds.len();
+    let page_filter = if trigram_search && total <= SORT_MATCHES_UP_TO {
+        &driven_by_matches
+    } else {
+        &filter
+    };
     let page_sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM participants WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        "SELECT {SUMMARY_COLUMNS} FROM participants WHERE {page_filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
