@@ -4,7 +4,8 @@
 //!     . scripts/env.sh && cargo leptos build --release \
 //!         && cargo run --release --features ssr --example bench_qualification
 //!
-//! 1. Latency at 200 payment events a second (`BENCH_RATE=100` for another rate): 400 invited
+//! 1. Latency at 200 payment events a second (`BENCH_RATE=100` for another rate; `BENCH_WORKERS`
+//!    for the jobs a worker runs at once, 8 by default): 400 invited
 //!    friends (each already a Stripe customer) each make one payment above the target, paced
 //!    at that rate. For each, the time from the payment's `charge.succeeded` delivery (the
 //!    moment Refloop's endpoint acknowledged it, from the sandbox's delivery log) to the

@@ -17,40 +17,33 @@ export async function publicPages(browser: Browser): Promise<string[]> {
   return [`/j/${slug}`, `/r/${code}`, personal];
 }
 
-/** What loading `path` in a fresh page costs: bytes over the wire (compressed, headers included)
- * and the address of every request it made. */
-export async function weigh(page: Page, path: string): Promise<{ bytes: number; urls: string[] }> {
+/** What loading `path` in a fresh page of `page`'s context costs (its cookies kept, its cache
+ * off): bytes over the wire (compressed, headers included), the part of them that is WASM (the
+ * main bundle and the page's chunks), and the address of every request it made. With
+ * `hydrated`, it waits until the app has hydrated the page. */
+export async function weigh(
+  page: Page,
+  path: string,
+  { hydrated = false } = {},
+): Promise<{ bytes: number; wasmBytes: number; urls: string[] }> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
   let bytes = 0;
+  let wasmBytes = 0;
   const urls: string[] = [];
-  cdp.on('Network.requestWillBeSent', (e) => urls.push(e.request.url));
-  cdp.on('Network.loadingFinished', (e) => (bytes += e.encodedDataLength));
-  await page.goto(path, { waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
-  await cdp.detach();
-  return { bytes, urls };
-}
-
-/** The WASM a page downloads before it is interactive: loads `path` in a fresh page of `page`'s
- * context (its cookies kept, its cache off), waits until the app has hydrated it, and adds up
- * the compressed bytes of every `.wasm` response (the main bundle and the page's chunks). */
-export async function weighWasm(page: Page, path: string): Promise<{ bytes: number; files: string[] }> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-  const wasm = new Map<string, string>();
-  let bytes = 0;
-  cdp.on('Network.responseReceived', (e) => {
-    if (new URL(e.response.url).pathname.endsWith('.wasm')) wasm.set(e.requestId, e.response.url);
+  const wasm = new Set<string>();
+  cdp.on('Network.requestWillBeSent', (e) => {
+    urls.push(e.request.url);
+    if (new URL(e.request.url).pathname.endsWith('.wasm')) wasm.add(e.requestId);
   });
   cdp.on('Network.loadingFinished', (e) => {
-    if (wasm.has(e.requestId)) bytes += e.encodedDataLength;
+    bytes += e.encodedDataLength;
+    if (wasm.has(e.requestId)) wasmBytes += e.encodedDataLength;
   });
   await page.goto(path, { waitUntil: 'load' });
-  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 30_000 });
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 30_000 });
   await page.waitForLoadState('networkidle');
   await cdp.detach();
-  return { bytes, files: [...wasm.values()].map((u) => new URL(u).pathname) };
+  return { bytes, wasmBytes, urls };
 }
