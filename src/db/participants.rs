@@ -347,7 +347,8 @@ pub async fn search(
     query: &ParticipantQuery,
 ) -> Result<(Vec<ParticipantSummary>, i64), sqlx::Error> {
     let mut binds: Vec<String> = vec![account_id.into(), campaign_id.into()];
-    let mut filter = String::from("account_id = $1 AND campaign_id = $2");
+    // The conditions after the campaign's, each starting " AND ".
+    let mut filter = String::new();
     // Adds a condition; its `?`, if any, is the next placeholder, bound to `value`.
     let mut and = |condition: &str, value: Option<String>| {
         filter.push_str(" AND ");
@@ -396,18 +397,16 @@ pub async fn search(
     // trigram matches (12 ms at 100,000 people, even for one match). The unary `+` keeps the
     // campaign's index out, so the matches drive the lookup by rowid: always for the count, and
     // for the page when few enough match that sorting them beats walking the index in order.
-    let driven_by_matches = filter.replacen(
-        "account_id = $1 AND campaign_id = $2",
-        "+account_id = $1 AND +campaign_id = $2",
-        1,
-    );
+    let in_campaign = |driven_by_matches: bool| {
+        if trigram_search && driven_by_matches {
+            format!("+account_id = $1 AND +campaign_id = $2{filter}")
+        } else {
+            format!("account_id = $1 AND campaign_id = $2{filter}")
+        }
+    };
     let count_sql = format!(
         "SELECT COUNT(*) FROM participants WHERE {}",
-        if trigram_search {
-            &driven_by_matches
-        } else {
-            &filter
-        }
+        in_campaign(true)
     );
     let mut count = sqlx::query_scalar(&count_sql);
     for b in &binds {
@@ -418,11 +417,7 @@ pub async fn search(
         return Ok((Vec::new(), 0));
     }
     let n = binds.len();
-    let page_filter = if trigram_search && total <= SORT_MATCHES_UP_TO {
-        &driven_by_matches
-    } else {
-        &filter
-    };
+    let page_filter = in_campaign(total <= SORT_MATCHES_UP_TO);
     let page_sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM participants WHERE {page_filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
