@@ -8,11 +8,12 @@
 
 use std::time::{Duration, Instant};
 
+mod support;
+
 use refloop::{
     db::Db,
     jobs::{probe, Queue, Registry, Worker, WorkerConfig},
 };
-use sqlx::{Connection, Executor};
 
 const THROUGHPUT_JOBS: i64 = 5_000;
 const LATENCY_JOBS: usize = 300;
@@ -95,25 +96,9 @@ async fn main() {
     )
     .await;
 
-    let admin = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL at TEST_DATABASE_URL");
-    conn.execute("DROP DATABASE IF EXISTS refloop_bench_jobs")
-        .await
-        .unwrap();
-    conn.execute("CREATE DATABASE refloop_bench_jobs")
-        .await
-        .unwrap();
-    let url = match admin.rfind('/') {
-        Some(i) => format!("{}/refloop_bench_jobs", &admin[..i]),
-        None => admin.clone(),
-    };
-    let db = Db::connect(&url).await.unwrap();
+    let pg = support::Postgres::create("refloop_bench_jobs").await;
+    let db = Db::connect(&pg.url).await.unwrap();
     measure(db.clone()).await;
     db.close().await;
-    conn.execute("DROP DATABASE IF EXISTS refloop_bench_jobs WITH (FORCE)")
-        .await
-        .unwrap();
+    pg.drop().await;
 }

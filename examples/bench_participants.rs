@@ -22,7 +22,7 @@ use refloop::{
         ParticipantKind, ParticipantQuery, ParticipantSort, Qualification, StripeStatus,
     },
 };
-use sqlx::{Connection, Executor};
+use sqlx::Executor;
 
 const PARTICIPANTS: usize = 100_000;
 const RUNS: usize = 20;
@@ -190,25 +190,9 @@ async fn main() {
     )
     .await;
 
-    let admin = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL at TEST_DATABASE_URL");
-    conn.execute("DROP DATABASE IF EXISTS refloop_bench_participants WITH (FORCE)")
-        .await
-        .unwrap();
-    conn.execute("CREATE DATABASE refloop_bench_participants")
-        .await
-        .unwrap();
-    let url = match admin.rfind('/') {
-        Some(i) => format!("{}/refloop_bench_participants", &admin[..i]),
-        None => admin.clone(),
-    };
-    let db = Db::connect(&url).await.unwrap();
+    let pg = support::Postgres::create("refloop_bench_participants").await;
+    let db = Db::connect(&pg.url).await.unwrap();
     measure(db.clone()).await;
     db.close().await;
-    conn.execute("DROP DATABASE IF EXISTS refloop_bench_participants WITH (FORCE)")
-        .await
-        .unwrap();
+    pg.drop().await;
 }

@@ -12,7 +12,15 @@ pub mod queue;
 pub mod stats;
 mod worker;
 
-use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
@@ -54,6 +62,8 @@ pub struct JobCtx<C = ()> {
     pub db: Db,
     pub job: Claimed,
     pub app: C,
+    /// Set by `complete_in`: the worker then has no completion of its own to record.
+    completed_in_handler: Arc<AtomicBool>,
 }
 
 impl<C> JobCtx<C> {
@@ -62,6 +72,7 @@ impl<C> JobCtx<C> {
     /// over), this fails and the transaction must roll back, so the effect happens once.
     pub async fn complete_in(&self, conn: &mut AnyConnection) -> Result<(), JobError> {
         if queue::complete(conn, &self.job).await? {
+            self.completed_in_handler.store(true, Ordering::Relaxed);
             Ok(())
         } else {
             Err(JobError::Permanent(

@@ -2,7 +2,10 @@
 //! record the outcome, and on shutdown let running jobs finish within a deadline and give the
 //! rest back.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
 
 use tokio::{sync::watch, task::JoinSet};
 
@@ -186,7 +189,9 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         db: db.clone(),
         job: job.clone(),
         app: registry.context.clone(),
+        completed_in_handler: Default::default(),
     };
+    let completed_in_handler = ctx.completed_in_handler.clone();
     // Stops extending the lease when the job ends, or when this task is dropped (a worker
     // shut down hard): its lease then expires and another worker takes the job over.
     struct Heartbeat(tokio::task::JoinHandle<()>);
@@ -213,7 +218,9 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     let outcome = handler(ctx).await;
     drop(heartbeat);
     let recorded = match &outcome {
-        // A handler that did not complete in its own transaction is completed here.
+        // A handler that completed in its own transaction has nothing left to record.
+        Ok(()) if completed_in_handler.load(Ordering::Relaxed) => Ok(()),
+        // One that did not is completed here.
         Ok(()) => {
             let mut conn = match db.pool().acquire().await {
                 Ok(c) => c,
