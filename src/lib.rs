@@ -34,6 +34,8 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
+pub mod notifications;
+#[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;

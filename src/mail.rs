@@ -1,12 +1,57 @@
 //! Outgoing email over SMTP, when a mail server is configured (`REFLOOP_SMTP_URL`).
-//! Without one, Refloop shows links to copy instead of sending them.
+//! Without one, Refloop shows links to copy instead of sending them. Campaign emails wait their
+//! turn for the process's sending rate (`REFLOOP_SMTP_RATE`).
 
-use lettre::{message::Mailbox, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::{sync::Arc, time::Duration};
+
+use lettre::{
+    message::{
+        header::{HeaderName, HeaderValue},
+        Mailbox, MultiPart,
+    },
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+
+use crate::stripe::rate_limit::TokenBucket;
+
+/// Emails a second one process sends unless told otherwise.
+pub const DEFAULT_RATE: f64 = 10.0;
 
 #[derive(Clone)]
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
+    rate: Arc<TokenBucket>,
+}
+
+/// One email, both parts written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    /// The name shown as the sender (the address is the instance's); none: the instance's.
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Where one click unsubscribes the reader (`List-Unsubscribe`, RFC 8058).
+    pub unsubscribe: Option<String>,
+}
+
+/// Why an email was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("no mail server is configured")]
+    NotConfigured,
+    /// The message cannot be made (a bad address): sending again would not help.
+    #[error("{0}")]
+    Unsendable(String),
+    /// The server refused it for good (5xx).
+    #[error("the mail server refused it: {0}")]
+    Refused(String),
+    /// It may go through later (4xx, the server unreachable).
+    #[error("the mail server did not take it: {0}")]
+    Failed(String),
 }
 
 impl std::fmt::Debug for Mailer {
@@ -33,7 +78,71 @@ impl Mailer {
                     .build(),
             ),
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            rate: Arc::new(TokenBucket::new(DEFAULT_RATE)),
+        })
+    }
+
+    /// Sends at most `per_second` campaign emails a second.
+    pub fn with_rate(mut self, per_second: f64) -> Mailer {
+        self.rate = Arc::new(TokenBucket::new(per_second));
+        self
+    }
+
+    /// Takes this process's turn to send one campaign email, or says how long until there is one.
+    pub fn take_turn(&self) -> Result<(), Duration> {
+        self.rate.try_acquire()
+    }
+
+    /// The address emails come from.
+    pub fn from_address(&self) -> String {
+        self.from.email.to_string()
+    }
+
+    /// Sends a campaign email: text and HTML parts, the sender's name, reply-to and the
+    /// one-click unsubscribe headers.
+    pub async fn send_email(&self, email: &Email) -> Result<(), SendError> {
+        let Some(transport) = &self.transport else {
+            return Err(SendError::NotConfigured);
+        };
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            SendError::Unsendable(format!("{what} is not a usable address: {e}"))
+        };
+        let to: Mailbox = email.to.parse().map_err(|e| bad(&email.to, &e))?;
+        let from = match &email.from_name {
+            Some(name) => Mailbox::new(Some(name.clone()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
+        let mut builder = Message::builder().from(from).to(to).subject(&email.subject);
+        if let Some(reply_to) = &email.reply_to {
+            builder = builder.reply_to(reply_to.parse().map_err(|e| bad(reply_to, &e))?);
+        }
+        if let Some(url) = &email.unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| SendError::Unsendable(e.to_string()))?;
+        transport.send(message).await.map(|_| ()).map_err(|e| {
+            if e.is_permanent() {
+                SendError::Refused(e.to_string())
+            } else {
+                SendError::Failed(e.to_string())
+            }
+        })
     }
 
     pub fn disabled() -> Mailer {

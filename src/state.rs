@@ -40,7 +40,7 @@ impl AppState {
         let stripe = stripe_access(&config)?;
         Ok(AppState {
             leptos_options: config.leptos_options(),
-            mailer: Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?,
+            mailer: mailer(&config)?,
             sandbox: (config.sandbox == SandboxMode::On)
                 .then(|| Sandbox::start(db.clone(), sandbox_access(&config, &db, &stripe))),
             queue: Queue::new(db.clone()),
@@ -104,6 +104,11 @@ pub async fn check_secret_key(db: &Db, sealer: &Sealer) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The mail server, if one is configured, at this process's sending rate.
+pub fn mailer(config: &Config) -> Result<Mailer, String> {
+    Ok(Mailer::new(config.smtp_url.as_deref(), &config.smtp_from)?.with_rate(config.smtp_rate))
 }
 
 /// How this process reaches Stripe: the secret key that seals Stripe keys, Stripe's and the

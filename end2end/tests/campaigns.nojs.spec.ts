@@ -31,6 +31,18 @@ test('people join as referrers and as invited friends without JavaScript', async
   await join(bob, `/j/${slug}`, 'Bob', bobEmail);
   await expect(bob.getByRole('alert')).toContainText('You have already joined with this email');
 
+  // Someone who lost their page asks for it again: the same answer whoever asks.
+  for (const address of [bobEmail, uniqueEmail('nobody')]) {
+    await bob.goto(`/j/${slug}`);
+    await bob.getByText('Already joined? Email me my link').click();
+    await bob.getByLabel('The address you joined with').fill(address);
+    await bob.getByRole('button', { name: 'Email me my link' }).click();
+    await expect(bob).toHaveURL(new RegExp(`/j/${slug}\\?link=sent$`));
+    await expect(bob.getByRole('status').filter({ hasText: 'on its way' })).toHaveText(
+      'If that address is in this campaign, its link is on its way: check your inbox.',
+    );
+  }
+
   await ann.reload();
   await expect(ann.locator('[data-stat="joined"]')).toHaveText('1');
   await visitor.close();

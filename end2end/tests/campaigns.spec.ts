@@ -44,13 +44,29 @@ test('a campaign is built through every builder step, and a live one warns befor
   await hydrated(page);
   await expect(referrer.locator('tr.field-row').nth(3).getByLabel('Label')).toHaveValue('Plan');
 
-  // 3–5. Rewards, Qualification, Promote.
+  // 3–6. Rewards, Qualification, Emails, Promote.
   await page.getByRole('link', { name: '3. Rewards' }).click();
   await expect(page.getByRole('heading', { name: 'Rewards' })).toBeVisible();
   await expect(page.locator('.empty-rules')).toHaveText('This campaign has no reward rules yet.');
   await page.getByRole('link', { name: '4. Qualification' }).click();
   await expect(page.getByRole('heading', { name: 'Qualification' })).toBeVisible();
-  await page.getByRole('link', { name: '5. Promote' }).click();
+  // Emails: a placeholder is checked as it is typed; what is saved survives a reload.
+  await page.getByRole('link', { name: '5. Emails' }).click();
+  await expect(page.getByRole('heading', { name: 'Emails' })).toBeVisible();
+  await hydrated(page);
+  const welcome = page.locator('fieldset[data-kind="welcome"]');
+  await welcome.getByLabel('Subject').fill('Hi {{firstname}}');
+  await expect(welcome.locator('.field-error')).toContainText('{{firstname}} is not a placeholder');
+  await welcome.getByLabel('Subject').fill('Welcome to {{campaign}}, {{first_name}}');
+  await expect(welcome.locator('.field-error')).toHaveCount(0);
+  await welcome.getByLabel('Send it').check();
+  await page.getByRole('button', { name: 'Save emails' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(welcome.getByLabel('Send it')).toBeChecked();
+  await expect(welcome.getByLabel('Subject')).toHaveValue('Welcome to {{campaign}}, {{first_name}}');
+  await page.getByRole('link', { name: '6. Promote' }).click();
   await expect(page.getByLabel('Join link (people referring)')).toHaveValue(new RegExp(`/j/${slug}$`));
   await expect(page.getByLabel('Share text (edit it in Setup)')).toHaveValue('Get 20% off your first month {link}');
 

@@ -119,6 +119,37 @@ pub async fn join_campaign(
     )
 }
 
+/// "Email me my link" on the join page and the referral landing: the same answer whether or
+/// not the address is in the campaign. Back to the page it was asked from, saying so.
+#[server(endpoint = "email_my_link")]
+pub async fn email_my_link(slug: String, email: String, from: String) -> Result<(), AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            crate::notifications::email_my_link(&state.db, &slug, &email, &client_ip()).await?;
+            state.queue.wake();
+            // Only back to a public page of this site.
+            let public_page = from
+                .strip_prefix("/j/")
+                .or_else(|| from.strip_prefix("/r/"))
+                .is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                });
+            let back = if public_page {
+                from
+            } else {
+                format!("/j/{}", crate::domain::participants::url_escape(&slug))
+            };
+            leptos_axum::redirect(&format!("{back}?link=sent"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// The personal page at `/p/{token}`.
 #[server(endpoint = "personal_page")]
 pub async fn get_personal_page(token: String) -> Result<PersonalPage, AppError> {

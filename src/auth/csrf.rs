@@ -10,9 +10,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// Paths other systems post to (Stripe's webhooks, the Stripe sandbox's API): they carry their
-/// own authentication and no session cookie.
-const EXEMPT_PREFIXES: [&str; 2] = ["/webhooks/", "/sandbox/stripe/v1/"];
+/// Paths other systems post to (Stripe's webhooks, the Stripe sandbox's API, a mail client's
+/// one-click unsubscribe): they carry their own authentication and no session cookie.
+const EXEMPT_PREFIXES: [&str; 3] = ["/webhooks/", "/sandbox/stripe/v1/", "/unsubscribe/"];
 
 pub async fn same_origin_only(req: Request, next: Next) -> Response {
     if allowed(&req) {

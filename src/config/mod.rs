@@ -105,6 +105,11 @@ pub struct Config {
     )]
     pub smtp_from: String,
 
+    /// Campaign emails one process sends a second at most, so that a large import or sync
+    /// does not flood the mail server.
+    #[arg(long, env = "REFLOOP_SMTP_RATE", default_value_t = 10.0, value_parser = parse_rate)]
+    pub smtp_rate: f64,
+
     /// The key that seals secrets at rest (Stripe keys, webhook secrets): 32 bytes in base64.
     /// Give every process sharing one PostgreSQL the same key. Default: the key file below.
     #[arg(long, env = "REFLOOP_SECRET_KEY", hide_env_values = true)]

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod activity;
 mod campaign_json;
 pub mod campaigns;
+pub mod emails;
 pub mod health;
 pub mod invitations;
 pub mod participants;

@@ -617,7 +617,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::FriendUpdate
             | EventKind::RewardUpdate
             | EventKind::SyncWritten
-            | EventKind::StripeAccountChanged,
+            | EventKind::StripeAccountChanged
+            | EventKind::Emailed,
         )
         | None => {}
     }

@@ -199,6 +199,8 @@ pub struct WhyAnswer {
     pub stripe: String,
     pub qualification: String,
     pub rewards: String,
+    /// Each campaign email that concerns them: what became of it, or why it does not go.
+    pub emails: String,
     pub steps: Vec<WhyStep>,
 }
 

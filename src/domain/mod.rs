@@ -27,6 +27,7 @@ macro_rules! keyed {
 
 pub mod activity;
 pub mod campaigns;
+pub mod emails;
 pub mod health;
 pub mod integrations;
 pub mod money;

@@ -72,6 +72,7 @@ keyed!(
         Synced => "synced", "Enrolled from Stripe",
         SyncWritten => "sync_written", "Referral link written to Stripe",
         StripeAccountChanged => "stripe_account_changed", "Stripe account changed",
+        Emailed => "emailed", "Email",
     }
 );
 

@@ -4,12 +4,17 @@
 use crate::{
     auth::Ctx,
     campaigns::load,
-    db::{self, participants, rewards, sending, Db},
+    db::{
+        self, campaigns::CampaignRow, participants, participants::ParticipantRow, rewards, sending,
+        Db,
+    },
     domain::{
+        emails::{EmailKind, EmailSettings},
         health::{WhyAnswer, WhyStep},
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
         qualification::explain_spend,
         sending::audience_label,
+        time::format_utc,
     },
     error::AppError,
 };
@@ -125,9 +130,62 @@ pub async fn why(
     };
     Ok(WhyAnswer {
         participant: p.email.clone(),
+        emails: emails(db, &c, &p).await?,
         stripe,
         qualification,
         rewards,
         steps,
     })
+}
+
+/// Each email of the campaign that concerns them: the last that went (or did not, and why),
+/// or why none goes.
+async fn emails(db: &Db, c: &CampaignRow, p: &ParticipantRow) -> Result<String, AppError> {
+    let settings = db::emails::settings(db.pool(), &c.account_id, &c.id)
+        .await?
+        .unwrap_or_else(|| EmailSettings::defaults(&c.name));
+    let ledger = db::emails::of_participant(db.pool(), &c.account_id, &p.id).await?;
+    let kinds: &[EmailKind] = match p.kind() {
+        ParticipantKind::Referring => &[
+            EmailKind::Welcome,
+            EmailKind::FriendJoined,
+            EmailKind::FriendQualified,
+            EmailKind::RewardEarned,
+            EmailKind::Reminder,
+            EmailKind::YourLink,
+        ],
+        ParticipantKind::Invited => &[
+            EmailKind::Welcome,
+            EmailKind::FriendReward,
+            EmailKind::YourLink,
+        ],
+    };
+    let mut lines = Vec::new();
+    if let Some(at) = db::emails::unsubscribed_at(db.pool(), &c.account_id, &p.id).await? {
+        lines.push(format!(
+            "Unsubscribed on {}: only a link they ask for reaches them",
+            format_utc(at)
+        ));
+    }
+    for &kind in kinds {
+        let of_kind: Vec<_> = ledger.iter().filter(|e| e.kind == kind).collect();
+        lines.push(match of_kind.first() {
+            Some(last) => format!(
+                "{}: {} — {}{}",
+                kind.label(),
+                last.status.label(),
+                last.detail,
+                match of_kind.len() {
+                    1 => String::new(),
+                    n => format!(" ({n} in all)"),
+                }
+            ),
+            None if !settings.enabled(kind) => format!(
+                "{}: switched off in the campaign's Emails step",
+                kind.label()
+            ),
+            None => format!("{}: none yet", kind.label()),
+        });
+    }
+    Ok(lines.join("; ") + ".")
 }

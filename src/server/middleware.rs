@@ -35,7 +35,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
 
 /// Paths whose last part is a secret (a personal page, an invitation, a password reset): the
 /// secret never reaches the logs.
-const SECRET_PATHS: [&str; 3] = ["/p/", "/invite/", "/reset-password/"];
+const SECRET_PATHS: [&str; 4] = ["/p/", "/invite/", "/reset-password/", "/unsubscribe/"];
 
 /// The path as request logs show it, secrets replaced by `…`.
 pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {

@@ -8,6 +8,7 @@ pub mod export;
 pub mod health;
 pub mod middleware;
 pub mod router;
+pub mod unsubscribe;
 pub mod webhooks;
 
 use std::{future::IntoFuture, process::ExitCode, sync::Arc, time::Duration};
@@ -19,14 +20,19 @@ use crate::{
     config::{self, Cli, Config},
     db::Db,
     jobs::Registry,
+    mail::Mailer,
     state::{self, AppState},
     workflows::StripeAccess,
 };
 
-/// Every job kind this process runs: the workflows' and the housekeeping.
-pub fn job_registry(config: &Config, stripe: StripeAccess) -> Registry<StripeAccess> {
+/// Every job kind this process runs: the workflows', the emails and the housekeeping.
+pub fn job_registry(
+    config: &Config,
+    stripe: StripeAccess,
+    mailer: Mailer,
+) -> Registry<StripeAccess> {
     crate::housekeeping::register(
-        crate::workflows::registry(stripe),
+        crate::notifications::register(crate::workflows::registry(stripe), mailer),
         config.job_retention_days,
     )
 }
@@ -77,7 +83,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let workers = (state.config.workers > 0).then(|| {
         let worker = crate::jobs::Worker::new(
             state.queue.clone(),
-            job_registry(&state.config, state.stripe.clone()),
+            job_registry(&state.config, state.stripe.clone(), state.mailer.clone()),
             state.config.worker_config(),
         );
         tokio::spawn(worker.run(workers_stopped))
@@ -148,7 +154,7 @@ pub async fn work(config: Config) -> Result<(), String> {
     let worker = tokio::spawn(
         crate::jobs::Worker::new(
             crate::jobs::Queue::new(db.clone()),
-            job_registry(&config, stripe),
+            job_registry(&config, stripe, state::mailer(&config)?),
             worker_config,
         )
         .run(stopped),

@@ -8,7 +8,7 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{assets, export, health, middleware, webhooks};
+use super::{assets, export, health, middleware, unsubscribe, webhooks};
 use crate::app::{shell, App};
 use crate::state::AppState;
 
@@ -30,7 +30,11 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/syncs/{run}/skipped.csv",
             get(export::sync_skipped_csv),
         )
-        .route("/webhooks/stripe/{id}", post(webhooks::stripe));
+        .route("/webhooks/stripe/{id}", post(webhooks::stripe))
+        .route(
+            "/unsubscribe/{participant}/{token}",
+            get(unsubscribe::page).post(unsubscribe::unsubscribe),
+        );
     let pages = match &state.sandbox {
         Some(sandbox) => pages.nest_service("/sandbox/stripe", sandbox.clone().router()),
         None => pages,

@@ -20,6 +20,7 @@ use crate::{
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
     },
     error::AppError,
+    notifications,
 };
 
 /// Whether `email` may come into the campaign (in the state `status`), through `referrer`:
@@ -127,6 +128,11 @@ pub async fn admit_all(
         .map(|(p, kind, how)| (*p, *kind, how.as_str()))
         .collect();
     participants::add_events(tx, &events, now).await?;
+    let emails = if admitted.iter().any(Option::is_some) {
+        Some(notifications::settings_of(tx, c).await?)
+    } else {
+        None
+    };
     for (person, n) in admitted.iter().zip(&newcomers) {
         let Some(person) = person else { continue };
         if let Some(r) = referrer {
@@ -140,6 +146,9 @@ pub async fn admit_all(
             participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
         }
         sending::after_arrival(tx, person, referrer).await?;
+        if let Some(settings) = &emails {
+            notifications::after_arrival(tx, settings, person, referrer).await?;
+        }
     }
     Ok(admitted)
 }

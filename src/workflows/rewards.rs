@@ -245,6 +245,13 @@ async fn settle(
         if let Some((kind, text)) = event {
             tell(&mut tx, &row, kind, &text, row.updated_at).await?;
         }
+        if row.status == RewardStatus::Issued {
+            if let Some(recipient) =
+                participants::get(&mut *tx, &row.account_id, &row.recipient_id).await?
+            {
+                crate::notifications::after_reward(&mut tx, &recipient, &row).await?;
+            }
+        }
     }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;

@@ -259,3 +259,70 @@ async fn hashed_front_end_files_are_cached_for_a_year() {
         "public, max-age=31536000, immutable"
     );
 }
+
+#[tokio::test]
+async fn the_unsubscribe_link_shows_one_button_and_a_post_unsubscribes() {
+    use refloop::{db::participants, notifications};
+
+    use crate::{
+        accounts::owner,
+        campaigns::{join_ok, live_campaign, request},
+    };
+
+    let t = TestDb::sqlite().await;
+    let state = AppState::new(Config::defaults(), t.db.clone()).unwrap();
+    let sealer = state.stripe.sealer.clone();
+    let app = router(state);
+    let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+    let campaign = live_campaign(&t.db, &alice, "unsub").await;
+    join_ok(&t.db, request("unsub", "ann@x.test", "Ann", None)).await;
+    let ann = participants::by_email(t.db.pool(), &campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = notifications::compose::unsubscribe_link("", &sealer, &ann.id);
+    let forged = format!("/unsubscribe/{}/{}", ann.id, "0".repeat(32));
+    let unsubscribed = || async {
+        refloop::db::emails::unsubscribed_at(t.db.pool(), &ann.account_id, &ann.id)
+            .await
+            .unwrap()
+    };
+
+    // A visit (a person, or a link scanner) shows one button and changes nothing.
+    let (res, body) = send(&app, get(&link)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        body.contains(&format!(r#"<form method="post" action="{link}">"#)),
+        "{body}"
+    );
+    assert!(body.contains("ann@x.test") && body.contains("Spring referrals"));
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert_eq!(unsubscribed().await, None);
+
+    for path in [
+        &forged,
+        &format!("/unsubscribe/par_nobody/{}", "0".repeat(32)),
+    ] {
+        let (res, body) = send(&app, get(path)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(body.contains("This link is not valid"), "{body}");
+        let post = Request::post(path.as_str()).body(Body::empty()).unwrap();
+        assert_eq!(send(&app, post).await.0.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(unsubscribed().await, None);
+
+    // The mail client's one click (RFC 8058): a POST with no cookie and no browser headers.
+    let one_click = Request::post(link.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("List-Unsubscribe=One-Click"))
+        .unwrap();
+    let (res, body) = send(&app, one_click).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body.contains("You are unsubscribed"), "{body}");
+    assert!(unsubscribed().await.is_some());
+    let (_, body) = send(&app, get(&link)).await;
+    assert!(body.contains("You are unsubscribed"), "{body}");
+}

@@ -7,6 +7,7 @@ mod accounts;
 mod campaigns;
 mod db_campaigns;
 mod db_settings;
+mod emails;
 mod health;
 mod housekeeping;
 mod http;

@@ -165,7 +165,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 35] = [
+const FORM_MATRIX: [(&str, &[Role]); 36] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -189,6 +189,7 @@ const FORM_MATRIX: [(&str, &[Role]); 35] = [
     ("sending_switches", &[Owner, Admin, Manager, Viewer]),
     ("campaign_qualification", &[Owner, Admin, Manager, Viewer]),
     ("campaign_rewards", &[Owner, Admin, Manager, Viewer]),
+    ("campaign_emails", &[Owner, Admin, Manager, Viewer]),
     ("campaign_sync", &[Owner, Admin, Manager, Viewer]),
     ("sync_skipped", &[Owner, Admin, Manager, Viewer]),
     ("participant", &[Owner, Admin, Manager, Viewer]),
@@ -207,9 +208,11 @@ const FORM_MATRIX: [(&str, &[Role]); 35] = [
 
 /// Server functions anyone may call: the public pages, signing in and choosing a forgotten
 /// password (each has its own credential: a slug, a code, a secret token, a password), and the
-/// layout's banners, which are empty for nobody signed in.
-const PUBLIC: [&str; 15] = [
+/// layout's banners, which are empty for nobody signed in. "Email me my link" answers the same
+/// whoever asks (tests/it/emails.rs).
+const PUBLIC: [&str; 16] = [
     "accept_invitation",
+    "email_my_link",
     "invitation",
     "instance_info",
     "join_campaign",
@@ -327,6 +330,7 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                 "campaign_sending"
                 | "campaign_qualification"
                 | "campaign_rewards"
+                | "campaign_emails"
                 | "campaign_sync" => {
                     vec![("campaign_id", campaign.clone())]
                 }
@@ -596,7 +600,7 @@ async fn a_form_post_without_javascript_returns_to_the_page_with_the_error() {
 
 /// Server functions taking JSON (the browser's editors): (endpoint, the roles allowed, the
 /// permission a refusal names).
-const JSON_MATRIX: [(&str, &[Role], &str); 15] = [
+const JSON_MATRIX: [(&str, &[Role], &str); 16] = [
     ("participants", &[Owner, Admin, Manager, Viewer], ""),
     (
         "save_send_settings",
@@ -624,6 +628,7 @@ const JSON_MATRIX: [(&str, &[Role], &str); 15] = [
         "Edit campaigns",
     ),
     ("save_rewards", &[Owner, Admin, Manager], "Edit campaigns"),
+    ("save_emails", &[Owner, Admin, Manager], "Edit campaigns"),
     ("decide_reward", &[Owner, Admin, Manager], "Manage rewards"),
     ("reconcile_now", &[Owner, Admin, Manager], "Edit campaigns"),
     (
@@ -701,6 +706,10 @@ async fn json_endpoints_check_permissions_too() {
             "save_rewards" => {
                 json!({"campaign_id": campaign, "form": {"auto_issue": true, "rules": []}})
             }
+            "save_emails" => json!({
+                "campaign_id": campaign,
+                "form": refloop::domain::emails::EmailSettings::defaults("Spring").to_form()
+            }),
             "decide_reward" => json!({"reward_id": "rwd_nobody", "decision": "Approve"}),
             "save_sync_settings" | "preview_sync" | "start_sync" | "start_ongoing_sync" => {
                 json!({"campaign_id": campaign, "settings": sync})

@@ -19,6 +19,7 @@ use refloop::{
     },
     integrations,
     jobs::{Queue, Worker, WorkerConfig},
+    mail::Mailer,
     state::Webhooks,
     stripe::{signature, StripeClient},
     stripe_sandbox::Sandbox,
@@ -61,6 +62,15 @@ const SLUG: &str = "spend";
 
 impl Qualifying {
     pub(crate) async fn start(t: &TestDb, reward: RewardForm) -> Qualifying {
+        Self::start_mailing(t, reward, Mailer::disabled()).await
+    }
+
+    /// As `start`, the workers sending the campaign's emails through `mailer`.
+    pub(crate) async fn start_mailing(
+        t: &TestDb,
+        reward: RewardForm,
+        mailer: Mailer,
+    ) -> Qualifying {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let access = StripeAccess {
@@ -125,7 +135,12 @@ impl Qualifying {
             ..Default::default()
         };
         tokio::spawn(
-            Worker::new(queue.clone(), workflows::registry(access.clone()), config).run(stopped),
+            Worker::new(
+                queue.clone(),
+                refloop::notifications::register(workflows::registry(access.clone()), mailer),
+                config,
+            )
+            .run(stopped),
         );
         Qualifying {
             base,

@@ -38,7 +38,7 @@ impl JoinRefusal {
             JoinRefusal::NotOpen(CampaignStatus::Paused) => "This referral program is paused. Please check back soon.".into(),
             JoinRefusal::NotOpen(CampaignStatus::Ended) => "This referral program has ended. Thank you for your interest.".into(),
             JoinRefusal::NotOpen(_) => "This referral program is not open yet.".into(),
-            JoinRefusal::AlreadyJoined => "You have already joined with this email. Use the link you were given, or sign in with another email.".into(),
+            JoinRefusal::AlreadyJoined => "You have already joined with this email. Use “Email me my link” below to get your link again, or join with another email.".into(),
             JoinRefusal::SelfReferral => "You cannot use your own referral link. Share it with friends instead.".into(),
             JoinRefusal::ReferrerAtCap(cap) => format!("The person who invited you has reached this program's limit of {cap} referrals. You can still join on your own."),
             JoinRefusal::AccountFull => "This referral program is full right now. Please try again later.".into(),

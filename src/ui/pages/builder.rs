@@ -26,7 +26,7 @@ use crate::{
         layout::{loaded, require_user, UserResource},
     },
     ui::pages::sync::SyncPanel,
-    ui::pages::{qualification::QualificationStep, rewards::RewardsStep},
+    ui::pages::{emails::EmailsStep, qualification::QualificationStep, rewards::RewardsStep},
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,15 +35,17 @@ enum Step {
     Forms,
     Rewards,
     Qualification,
+    Emails,
     Promote,
 }
 
 impl Step {
-    const ALL: [Step; 5] = [
+    const ALL: [Step; 6] = [
         Step::Setup,
         Step::Forms,
         Step::Rewards,
         Step::Qualification,
+        Step::Emails,
         Step::Promote,
     ];
 
@@ -53,6 +55,7 @@ impl Step {
             Step::Forms => "forms",
             Step::Rewards => "rewards",
             Step::Qualification => "qualification",
+            Step::Emails => "emails",
             Step::Promote => "promote",
         }
     }
@@ -63,6 +66,7 @@ impl Step {
             Step::Forms => "Forms",
             Step::Rewards => "Rewards",
             Step::Qualification => "Qualification",
+            Step::Emails => "Emails",
             Step::Promote => "Promote",
         }
     }
@@ -127,6 +131,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                         Step::Forms => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
                         Step::Rewards => view! { <RewardsStep campaign_id=c.id.clone() /> }.into_any(),
                         Step::Qualification => view! { <QualificationStep campaign_id=c.id.clone() /> }.into_any(),
+                        Step::Emails => view! { <EmailsStep campaign_id=c.id.clone() /> }.into_any(),
                         Step::Promote => {
                             let sync = sync.await;
                             view! { <PromoteStep campaign=c.clone() sync /> }.into_any()

@@ -4,10 +4,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::{
-    api::public::{get_personal_page, get_public_campaign, open_referral, JoinCampaign},
+    api::public::{
+        get_personal_page, get_public_campaign, open_referral, EmailMyLink, JoinCampaign,
+    },
     domain::{
         campaigns::{FieldKind, FormField, PersonalPage, PublicCampaign},
         participants::url_escape,
@@ -62,6 +64,7 @@ fn PublicCampaignView(campaign: Resource<Result<PublicCampaign, AppError>>) -> i
 fn JoinCard(campaign: PublicCampaign) -> impl IntoView {
     let action = ServerAction::<JoinCampaign>::new();
     let error = action_error(action);
+    let lost_link_slug = campaign.slug.clone();
     let intro = match &campaign.referrer_name {
         Some(name) => format!("{name} invited you to join {}.", campaign.name),
         None => format!("Join {} and invite your friends.", campaign.name),
@@ -99,7 +102,39 @@ fn JoinCard(campaign: PublicCampaign) -> impl IntoView {
             <h1>{campaign.name.clone()}</h1>
             <p class="lead">{intro}</p>
             {body}
+            <LostLink slug=lost_link_slug />
         </section>
+    }
+}
+
+/// "Email me my link", for someone who joined and lost their personal page. It answers the
+/// same words whether or not the address is in the campaign.
+#[component]
+fn LostLink(slug: String) -> impl IntoView {
+    let action = ServerAction::<EmailMyLink>::new();
+    let error = action_error(action);
+    let from = use_location().pathname.get_untracked();
+    let asked = use_query_map().read_untracked().get("link").as_deref() == Some("sent");
+    let sent = move || asked || matches!(action.value().get(), Some(Ok(())));
+    let open = move || sent() || error.get().is_some();
+    view! {
+        <details class="lost-link" open=open>
+            <summary>"Already joined? Email me my link"</summary>
+            <Show when=sent>
+                <p class="notice notice-ok" role="status">
+                    "If that address is in this campaign, its link is on its way: check your inbox."
+                </p>
+            </Show>
+            <ActionForm action attr:class="lost-link-form">
+                <FormProblem error />
+                <input type="hidden" name="slug" value=slug />
+                <input type="hidden" name="from" value=from />
+                <label for="lost-link-address">"The address you joined with"</label>
+                <input id="lost-link-address" name="email" type="email" autocomplete="email" required />
+                <FieldMessage error field="email" />
+                <button type="submit">"Email me my link"</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod builder;
 pub mod campaigns;
 pub mod dashboard;
+pub mod emails;
 pub mod health;
 pub mod integrations;
 pub mod join;

@@ -257,6 +257,7 @@ fn why_view(w: WhyAnswer) -> impl IntoView {
                     <tr><th>"Stripe"</th><td class="why-stripe">{w.stripe}</td></tr>
                     <tr><th>"Qualification"</th><td class="why-qualification">{w.qualification}</td></tr>
                     <tr><th>"Rewards"</th><td class="why-rewards">{w.rewards}</td></tr>
+                    <tr><th>"Emails"</th><td class="why-emails">{w.emails}</td></tr>
                 </tbody>
             </table>
             <h3>"What decided it, in order"</h3>

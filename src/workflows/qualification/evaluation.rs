@@ -153,6 +153,7 @@ pub async fn evaluate(
                 db::qualification::add_qualified(&mut *conn, &r.id, 1).await?;
                 rewards::grant(conn, &rules, &p, r, r.qualified_referrals + 1, now).await?;
                 sending::refresh_metadata(conn, r).await?;
+                crate::notifications::after_qualified(conn, &p, r).await?;
             }
         }
         StandingChange::BackToPending => {
