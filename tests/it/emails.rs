@@ -19,15 +19,12 @@ use refloop::{
     notifications,
     workflows::{self, StripeAccess},
 };
-use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::TcpListener,
-    sync::mpsc,
-};
+use tokio::sync::mpsc;
 
 use crate::{
     accounts::owner,
     campaigns::{join_ok, live_campaign, request},
+    mail::mail_sink,
     qualification::{credit, Qualifying},
     support::TestDb,
 };
@@ -47,62 +44,6 @@ crate::on_both_backends!(
 
 const SLUG: &str = "mail";
 const PUBLIC: &str = "https://refer.acme.test";
-
-/// An SMTP server on loopback: answers each message's end of data with the next reply of
-/// `script` (then "250"), and passes on the messages it accepted.
-async fn mail_sink(script: Vec<&'static str>) -> (u16, mpsc::UnboundedReceiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let script = std::sync::Arc::new(std::sync::Mutex::new(script.into_iter()));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (tx, script) = (tx.clone(), script.clone());
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ready\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            let reply = script.lock().unwrap().next().unwrap_or("250 queued");
-                            if reply.starts_with('2') {
-                                tx.send(data.take().unwrap()).ok();
-                            }
-                            data = None;
-                            write
-                                .write_all(format!("{reply}\r\n").as_bytes())
-                                .await
-                                .ok();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.ok();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    (port, rx)
-}
 
 fn sink_mailer(port: u16) -> Mailer {
     Mailer::new(

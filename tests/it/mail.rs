@@ -10,14 +10,16 @@ use tokio::{
 
 use crate::{accounts::owner, support::TestDb};
 
-/// Accepts SMTP sessions and sends each message's DATA to the channel.
-pub(crate) async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
+/// An SMTP server on loopback: answers each message's end of data with the next reply of
+/// `script` (then "250"), and passes on the messages it accepted.
+pub(crate) async fn mail_sink(script: Vec<&'static str>) -> (u16, mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
+    let script = std::sync::Arc::new(std::sync::Mutex::new(script.into_iter()));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
+            let (tx, script) = (tx.clone(), script.clone());
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -26,8 +28,15 @@ pub(crate) async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(body) = data.as_mut() {
                         if line == "." {
-                            tx.send(data.take().unwrap()).unwrap();
-                            write.write_all(b"250 queued\r\n").await.unwrap();
+                            let reply = script.lock().unwrap().next().unwrap_or("250 queued");
+                            if reply.starts_with('2') {
+                                tx.send(data.take().unwrap()).ok();
+                            }
+                            data = None;
+                            write
+                                .write_all(format!("{reply}\r\n").as_bytes())
+                                .await
+                                .ok();
                         } else {
                             body.push_str(&line);
                             body.push('\n');
@@ -42,12 +51,14 @@ pub(crate) async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
                             b"354 go ahead\r\n"
                         }
                         "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            write.write_all(b"221 bye\r\n").await.ok();
                             break;
                         }
                         _ => b"250 ok\r\n",
                     };
-                    write.write_all(reply).await.unwrap();
+                    if write.write_all(reply).await.is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -58,7 +69,7 @@ pub(crate) async fn mail_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_is_emailed_when_smtp_is_configured() {
     let t = TestDb::sqlite().await;
-    let (port, mut inbox) = mail_sink().await;
+    let (port, mut inbox) = mail_sink(vec![]).await;
     let mailer = Mailer::new(
         Some(&format!("smtp://127.0.0.1:{port}")),
         "Refloop <team@refloop.test>",
