@@ -1,8 +1,9 @@
 //! Outgoing email over SMTP, when a mail server is configured (`REFLOOP_SMTP_URL`).
 //! Without one, Refloop shows links to copy instead of sending them. Campaign emails wait their
-//! turn for the process's sending rate (`REFLOOP_SMTP_RATE`).
+//! turn for the instance's sending rate (`REFLOOP_SMTP_RATE`), which every process on the
+//! database shares.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use lettre::{
     message::{
@@ -12,16 +13,17 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
-use crate::stripe::rate_limit::TokenBucket;
+use crate::db::{self, Db};
 
-/// Emails a second one process sends unless told otherwise.
+/// Emails a second an instance sends unless told otherwise.
 pub const DEFAULT_RATE: f64 = 10.0;
 
 #[derive(Clone)]
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
-    rate: Arc<TokenBucket>,
+    /// Campaign emails a second, for the whole instance.
+    rate: f64,
 }
 
 /// One email, both parts written.
@@ -81,19 +83,28 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from,
-            rate: Arc::new(TokenBucket::new(DEFAULT_RATE)),
+            rate: DEFAULT_RATE,
         })
     }
 
-    /// Sends at most `per_second` campaign emails a second.
+    /// Sends at most `per_second` campaign emails a second, all processes together.
     pub fn with_rate(mut self, per_second: f64) -> Mailer {
-        self.rate = Arc::new(TokenBucket::new(per_second));
+        self.rate = per_second;
         self
     }
 
-    /// Takes this process's turn to send one campaign email, or says how long until there is one.
-    pub fn take_turn(&self) -> Result<(), Duration> {
-        self.rate.try_acquire()
+    /// Takes one of the instance's turns to send a campaign email, or says how long until
+    /// there is one. A second's worth may go at once; then they go evenly spaced.
+    pub async fn take_turn(&self, db: &Db) -> Result<Result<(), Duration>, sqlx::Error> {
+        let interval_ms = (1000.0 / self.rate).ceil().max(1.0) as i64;
+        let now_ms = crate::jobs::queue::now_ms();
+        let ahead_ms = (1000 - interval_ms).max(0);
+        Ok(
+            match db::emails::take_send_turn(db.pool(), now_ms, interval_ms, ahead_ms).await? {
+                None => Ok(()),
+                Some(wait_ms) => Err(Duration::from_millis(wait_ms as u64)),
+            },
+        )
     }
 
     /// The address emails come from.

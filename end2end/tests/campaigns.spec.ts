@@ -66,6 +66,14 @@ test('a campaign is built through every builder step, and a live one warns befor
   await hydrated(page);
   await expect(welcome.getByLabel('Send it')).toBeChecked();
   await expect(welcome.getByLabel('Subject')).toHaveValue('Welcome to {{campaign}}, {{first_name}}');
+  // Preview: nobody has joined yet, so the values are examples; the HTML part in a sandboxed frame.
+  const welcomeCard = page.locator('.email-card', { has: welcome });
+  await welcomeCard.getByRole('button', { name: 'Preview' }).click();
+  const preview = welcomeCard.locator('.email-preview');
+  await expect(preview).toContainText('Nobody has joined yet, so the values are examples.');
+  await expect(preview.locator('.email-subject')).toHaveText('Welcome to Spring referrals, Ann');
+  // (Read from the frame's document as given: the frame runs no script, Playwright's included.)
+  await expect(preview.locator('iframe[sandbox=""]')).toHaveAttribute('srcdoc', /<a href="[^"]*\/r\/EXAMPLE"/);
   await page.getByRole('link', { name: '6. Promote' }).click();
   await expect(page.getByLabel('Join link (people referring)')).toHaveValue(new RegExp(`/j/${slug}$`));
   await expect(page.getByLabel('Share text (edit it in Setup)')).toHaveValue('Get 20% off your first month {link}');

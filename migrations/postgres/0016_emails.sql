@@ -29,3 +29,11 @@ CREATE TABLE email_unsubscribes (
     account_id TEXT NOT NULL,
     at BIGINT NOT NULL
 );
+
+-- The instance's sending pace (--smtp-rate), shared by every process on this database: the
+-- moment (Unix milliseconds) the next email may go.
+CREATE TABLE email_pace (
+    id INTEGER PRIMARY KEY NOT NULL,
+    next_at_ms BIGINT NOT NULL
+);
+INSERT INTO email_pace (id, next_at_ms) VALUES (1, 0);

@@ -26,7 +26,7 @@ pub async fn get_integration_health() -> Result<IntegrationHealth, AppError> {
         async {
             let ctx = require(Permission::ViewParticipants).await?;
             let state = state()?;
-            health::run(&state.db, &state.stripe, &ctx, Depth::Full).await
+            health::run(&state.db, &state.stripe, &state.mailer, &ctx, Depth::Full).await
         }
         .await,
     )
@@ -42,7 +42,7 @@ pub async fn get_health_banner() -> Result<Option<HealthBanner>, AppError> {
                 return Ok(None);
             };
             let state = state()?;
-            health::banner(&state.db, &state.stripe, &ctx).await
+            health::banner(&state.db, &state.stripe, &state.mailer, &ctx).await
         }
         .await,
     )

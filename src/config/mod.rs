@@ -105,8 +105,8 @@ pub struct Config {
     )]
     pub smtp_from: String,
 
-    /// Campaign emails one process sends a second at most, so that a large import or sync
-    /// does not flood the mail server.
+    /// Campaign emails the instance sends a second at most, all its processes together, so
+    /// that a large import or sync does not flood the mail server.
     #[arg(long, env = "REFLOOP_SMTP_RATE", default_value_t = 10.0, value_parser = parse_rate)]
     pub smtp_rate: f64,
 

@@ -261,3 +261,83 @@ pub async fn due_reminders<'c>(
     .fetch_all(ex)
     .await
 }
+
+/// Takes the instance's next turn to send an email; every process on the database shares the
+/// turns. They come `interval_ms` apart, and turns up to `ahead_ms` in the future may be taken
+/// now (a burst). `None`: send now; `Some(ms)`: how long until a turn is free.
+pub async fn take_send_turn(
+    pool: &sqlx::AnyPool,
+    now_ms: i64,
+    interval_ms: i64,
+    ahead_ms: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let taken = sqlx::query(
+        "UPDATE email_pace \
+         SET next_at_ms = CASE WHEN next_at_ms < $1 THEN $1 ELSE next_at_ms END + $2 \
+         WHERE id = 1 AND next_at_ms <= $1 + $3",
+    )
+    .bind(now_ms)
+    .bind(interval_ms)
+    .bind(ahead_ms)
+    .execute(pool)
+    .await?;
+    if taken.rows_affected() == 1 {
+        return Ok(None);
+    }
+    let next: i64 = sqlx::query_scalar("SELECT next_at_ms FROM email_pace WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(Some((next - ahead_ms - now_ms).max(1)))
+}
+
+/// An email that failed: to whom, which, why and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedEmail {
+    pub email: String,
+    pub kind: EmailKind,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// How many of the account's emails were sent and how many failed since `since`, and the
+/// latest `limit` failures.
+pub async fn outcomes_since(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    since: i64,
+    limit: i64,
+) -> Result<(i64, i64, Vec<FailedEmail>), sqlx::Error> {
+    let count = |status: &'static str| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM participant_emails \
+             WHERE account_id = $1 AND status = $2 AND updated_at >= $3",
+        )
+        .bind(account_id)
+        .bind(status)
+        .bind(since)
+        .fetch_one(pool)
+    };
+    let sent = count("sent").await?;
+    let failed = count("failed").await?;
+    let rows = sqlx::query(
+        "SELECT p.email, e.kind, e.detail, e.updated_at FROM participant_emails e \
+         JOIN participants p ON p.id = e.participant_id AND p.account_id = e.account_id \
+         WHERE e.account_id = $1 AND e.status = 'failed' AND e.updated_at >= $2 \
+         ORDER BY e.updated_at DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let failures = rows
+        .iter()
+        .map(|r| FailedEmail {
+            email: r.get(0),
+            kind: EmailKind::from_key(r.get(1)).unwrap_or(EmailKind::Welcome),
+            detail: r.get(2),
+            at: r.get(3),
+        })
+        .collect();
+    Ok((sent, failed, failures))
+}

@@ -453,6 +453,22 @@ pub async fn referred_by<'c>(
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
+/// The campaign's newest participant (the Emails step's preview is filled in with theirs).
+pub async fn newest_in_campaign<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM participants WHERE account_id = $1 AND campaign_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_optional(ex)
+    .await
+}
+
 /// Every participant of a campaign, oldest first (for the CSV export).
 pub async fn all_in_campaign<'c>(
     ex: impl Executor<'c, Database = Any>,

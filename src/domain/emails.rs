@@ -343,6 +343,19 @@ pub fn check_emails(f: &EmailForm) -> Result<EmailSettings, Vec<(String, String)
     })
 }
 
+/// An email as a participant would get it, for the Emails step's preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPreview {
+    /// Whose data fills it in, or that the values are examples.
+    pub reader: String,
+    /// "Spring referrals <hello@acme.test>"
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+    /// A whole HTML document, every value escaped: shown in a sandboxed frame.
+    pub html: String,
+}
+
 /// What the Emails step shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignEmails {

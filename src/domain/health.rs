@@ -1,6 +1,6 @@
-//! Integration health: a check for every problem a Stripe integration can have, each passing,
-//! warning or failing with the evidence a marketer reads and the fix, where one exists; and the
-//! "Why?" of a participant.
+//! Integration health: a check for every problem a Stripe integration can have, and for the
+//! campaigns' emails, each passing, warning or failing with the evidence a marketer reads and
+//! the fix, where one exists; and the "Why?" of a participant.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,7 @@ keyed!(
         SyncSkips => "sync_skips", "Stripe customers skipped by sync",
         WriteBack => "write_back", "Referral links written to Stripe",
         OngoingSync => "ongoing_sync", "Ongoing sync of new Stripe customers",
+        Emails => "emails", "Emails to participants",
     }
 );
 
@@ -234,6 +235,6 @@ mod tests {
         let mut keys: Vec<&str> = CheckId::ALL.iter().map(|c| c.key()).collect();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 15);
+        assert_eq!(keys.len(), 16);
     }
 }

@@ -3,6 +3,7 @@
 //! fails; the one-click fixes; and a participant's "Why?".
 
 mod connection;
+mod emails;
 mod qualification;
 mod sending;
 mod sync;
@@ -20,6 +21,7 @@ use crate::{
     },
     error::AppError,
     jobs::Queue,
+    mail::Mailer,
     workflows::StripeAccess,
 };
 
@@ -42,6 +44,8 @@ struct Scope<'a> {
     ctx: &'a Ctx,
     campaigns: Vec<CampaignRow>,
     connection: Option<db::stripe_connections::ConnectionRow>,
+    /// Whether this instance has a mail server for the campaigns' emails.
+    smtp_configured: bool,
     now: i64,
     depth: Depth,
 }
@@ -50,6 +54,7 @@ struct Scope<'a> {
 pub async fn run(
     db: &Db,
     access: &StripeAccess,
+    mailer: &Mailer,
     ctx: &Ctx,
     depth: Depth,
 ) -> Result<IntegrationHealth, AppError> {
@@ -59,6 +64,7 @@ pub async fn run(
         ctx,
         campaigns: db::campaigns::list(db.pool(), &ctx.account_id).await?,
         connection: db::stripe_connections::get(db.pool(), &ctx.account_id).await?,
+        smtp_configured: mailer.is_configured(),
         now: db::unix_now(),
         depth,
     };
@@ -78,6 +84,7 @@ pub async fn run(
         sync::skips(&s).await?,
         sync::write_back(&s).await?,
         sync::ongoing(&s).await?,
+        emails::delivery(&s).await?,
     ];
     Ok(IntegrationHealth {
         checks,
@@ -91,6 +98,7 @@ pub async fn run(
 pub async fn banner(
     db: &Db,
     access: &StripeAccess,
+    mailer: &Mailer,
     ctx: &Ctx,
 ) -> Result<Option<HealthBanner>, AppError> {
     let can_fix = ctx.can(Permission::ManageIntegrations) || ctx.can(Permission::EditCampaigns);
@@ -101,7 +109,7 @@ pub async fn banner(
     {
         return Ok(None);
     }
-    let health = run(db, access, ctx, Depth::Quick).await?;
+    let health = run(db, access, mailer, ctx, Depth::Quick).await?;
     let failing: Vec<_> = health
         .checks
         .into_iter()

@@ -5,7 +5,7 @@
 use leptos::{prelude::*, tachys::view::RenderHtml};
 
 use crate::{
-    db::participants::ParticipantRow,
+    db::{participants::ParticipantRow, rewards::RewardRow},
     domain::{
         emails::{fill, parse, EmailKind, EmailSettings, Piece, Placeholder},
         participants::referral_link,
@@ -58,6 +58,15 @@ impl Values {
             Placeholder::Reward => &self.reward,
         }
         .clone()
+    }
+}
+
+/// How an email names a reward: what it is, and the promotion code or where it was applied.
+pub fn reward_text(r: &RewardRow) -> String {
+    match (&r.code, &r.customer_id) {
+        (Some(code), _) => format!("{} (promotion code {code})", r.description),
+        (None, Some(_)) => format!("{}, applied to your account", r.description),
+        _ => r.description.clone(),
     }
 }
 

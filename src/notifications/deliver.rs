@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::{
-    compose::{compose, unsubscribe_link, Values},
+    compose::{compose, reward_text, unsubscribe_link, Values},
     notify, settings_of,
 };
 use crate::{
@@ -91,8 +91,8 @@ pub(super) async fn run_send(ctx: Job, mailer: Mailer) -> Result<(), JobError> {
     if let Some(why) = skipped {
         return finish(&ctx, outcome(EmailStatus::Skipped, why)).await;
     }
-    // Stepping aside frees the worker while the rate allows no more.
-    mailer.take_turn().map_err(JobError::Later)?;
+    // Stepping aside frees the worker while the instance's rate allows no more.
+    mailer.take_turn(db).await?.map_err(JobError::Later)?;
 
     let mut values = Values::of(&ctx.app.public_url, &c.name, &p);
     if let Some(detail) = occasion_values(&ctx, &account, kind, &occasion, &mut values).await? {
@@ -155,11 +155,7 @@ async fn occasion_values(
             let Some(r) = db::rewards::get(db.pool(), account, occasion).await? else {
                 return Ok(Some("the reward no longer exists".into()));
             };
-            values.reward = match (&r.code, &r.customer_id) {
-                (Some(code), _) => format!("{} (promotion code {code})", r.description),
-                (None, Some(_)) => format!("{}, applied to your account", r.description),
-                _ => r.description.clone(),
-            };
+            values.reward = reward_text(&r);
             Some(r.referral_id)
         }
         _ => None,

@@ -40,6 +40,8 @@ crate::on_both_backends!(
     the_emails_step_names_each_wrong_field,
     why_says_what_became_of_each_email,
     email_me_my_link_answers_the_same_for_anyone_and_is_rate_limited,
+    the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate,
+    the_health_check_says_when_switched_on_emails_cannot_go,
 );
 
 const SLUG: &str = "mail";
@@ -61,7 +63,25 @@ struct Emailing {
     access: StripeAccess,
     queue: Queue,
     inbox: mpsc::UnboundedReceiver<String>,
-    _stop: tokio::sync::watch::Sender<bool>,
+    stops: Vec<tokio::sync::watch::Sender<bool>>,
+}
+
+/// Job workers sending campaign emails through `mailer`, until the sender is dropped.
+fn workers(
+    queue: &Queue,
+    access: &StripeAccess,
+    mailer: Mailer,
+) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = WorkerConfig {
+        concurrency: 4,
+        poll_ms: 20,
+        retry_base_ms: 20,
+        ..Default::default()
+    };
+    let registry = notifications::register(workflows::registry(access.clone()), mailer);
+    tokio::spawn(Worker::new(queue.clone(), registry, config).run(stopped));
+    stop
 }
 
 impl Emailing {
@@ -84,23 +104,20 @@ impl Emailing {
         let campaign = live_campaign(&t.db, &alice, SLUG).await;
         switch_on(&t.db, &alice, &campaign, on).await;
         let queue = Queue::new(t.db.clone());
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let config = WorkerConfig {
-            concurrency: 4,
-            poll_ms: 20,
-            retry_base_ms: 20,
-            ..Default::default()
-        };
-        let registry = notifications::register(workflows::registry(access.clone()), mailer);
-        tokio::spawn(Worker::new(queue.clone(), registry, config).run(stopped));
+        let stop = workers(&queue, &access, mailer);
         Emailing {
             alice,
             campaign,
             access,
             queue,
             inbox,
-            _stop: stop,
+            stops: vec![stop],
         }
+    }
+
+    /// Another process's workers on the same database, sending through `mailer`.
+    fn add_process(&mut self, mailer: Mailer) {
+        self.stops.push(workers(&self.queue, &self.access, mailer));
     }
 
     /// The next message the sink accepted (within 10 s).
@@ -387,7 +404,16 @@ async fn a_failed_attempt_is_retried_and_a_refusal_recorded_and_nothing_goes_twi
 }
 
 async fn emails_wait_their_turn_at_the_sending_rate(t: &TestDb) {
-    let mut e = Emailing::start(t, &[EmailKind::Welcome], vec![], 2.0).await;
+    let (port, inbox) = mail_sink(vec![]).await;
+    let mut e = Emailing::with_mailer(
+        t,
+        &[EmailKind::Welcome],
+        sink_mailer(port).with_rate(2.0),
+        inbox,
+    )
+    .await;
+    // A second process on the same database: the rate is the instance's, not each one's.
+    e.add_process(sink_mailer(port).with_rate(2.0));
     let started = Instant::now();
     for n in 0..6 {
         join_ok(&t.db, request(SLUG, &format!("p{n}@x.test"), "P", None)).await;
@@ -406,7 +432,8 @@ async fn emails_wait_their_turn_at_the_sending_rate(t: &TestDb) {
             "p5@x.test"
         ]
     );
-    // Two at once (a second's worth), then one every half second: four more take 2 s.
+    // Two at once (a second's worth), then one every half second: four more take 2 s
+    // (two processes each sending at 2/s would have taken 1 s).
     assert!(
         elapsed >= Duration::from_millis(1_500),
         "6 emails at 2/s took only {elapsed:?}"
@@ -622,5 +649,211 @@ async fn why_says_what_became_of_each_email(t: &TestDb) {
             .starts_with("Email: Email “Welcome”: Sent to ann@x.test")),
         "the timeline's entry is a step: {:?}",
         w.steps
+    );
+}
+
+async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate(t: &TestDb) {
+    let e = Emailing::start(t, &[], vec![], 100.0).await;
+    let (port, mut inbox) = mail_sink(vec![]).await;
+    let mailer = sink_mailer(port);
+    let welcome = EmailKind::Welcome.default_template();
+    let preview = |template: refloop::domain::emails::EmailTemplate| {
+        campaigns::emails::preview(
+            &t.db,
+            &mailer,
+            PUBLIC,
+            &e.alice,
+            &e.campaign,
+            "Spring <team>",
+            template,
+        )
+    };
+    let p = preview(welcome.clone()).await.unwrap();
+    assert_eq!(
+        p.reader,
+        "Nobody has joined yet, so the values are examples."
+    );
+    assert!(
+        p.text.contains("https://refer.acme.test/r/EXAMPLE"),
+        "{}",
+        p.text
+    );
+
+    join_ok(&t.db, request(SLUG, "ann@x.test", "<Ann>", None)).await;
+    let ann = participant(t, &e.campaign, "ann@x.test").await;
+    let edited = refloop::domain::emails::EmailTemplate {
+        subject: "Hi {{first_name}}, your code is {{code}}".into(),
+        ..welcome.clone()
+    };
+    let p = preview(edited.clone()).await.unwrap();
+    assert_eq!(
+        p.reader,
+        "Filled in with the data of <Ann> <ann@x.test>, who joined last."
+    );
+    assert_eq!(p.subject, format!("Hi <Ann>, your code is {}", ann.code));
+    assert_eq!(p.from, "Spring <team> <hello@refloop.test>");
+    assert!(p
+        .text
+        .contains(&format!("https://refer.acme.test/r/{}", ann.code)));
+    assert!(p.html.contains("Hi &lt;Ann&gt;"), "{}", p.html);
+    assert!(!p.html.contains("<Ann>"));
+
+    // A placeholder the email does not have is named, and nothing is previewed.
+    let wrong = refloop::domain::emails::EmailTemplate {
+        body: "Hello {{firstname}}".into(),
+        ..welcome.clone()
+    };
+    match preview(wrong).await {
+        Err(AppError::Invalid(errors)) => {
+            assert_eq!(errors[0].field, "welcome.body");
+            assert!(errors[0].message.contains("{{firstname}}"), "{errors:?}");
+        }
+        other => panic!("expected the placeholder named, got {other:?}"),
+    }
+
+    // Send me a test: to the teammate, marked, its unsubscribe link an example that
+    // unsubscribes nobody.
+    let sent = campaigns::emails::send_test(
+        &t.db,
+        &mailer,
+        PUBLIC,
+        &e.alice,
+        &e.campaign,
+        "Spring",
+        edited.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sent,
+        format!(
+            "A test of “[Test] Hi <Ann>, your code is {}” went to alice@acme.test.",
+            ann.code
+        )
+    );
+    let m = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the test email")
+        .unwrap();
+    assert_eq!(to(&m), "alice@acme.test");
+    assert!(header(&m, "Subject").unwrap().starts_with("[Test] Hi"));
+    assert_eq!(
+        header(&m, "List-Unsubscribe"),
+        Some("<https://refer.acme.test/unsubscribe/example/test>")
+    );
+    assert_eq!(
+        refloop::db::emails::unsubscribed_at(t.db.pool(), &ann.account_id, &ann.id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Without a mail server it says so; a viewer may preview but not send.
+    let none = campaigns::emails::send_test(
+        &t.db,
+        &Mailer::disabled(),
+        PUBLIC,
+        &e.alice,
+        &e.campaign,
+        "Spring",
+        edited.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        none.to_string().contains("No mail server is configured"),
+        "{none}"
+    );
+
+    // Twenty tests an hour, then a clear refusal.
+    for _ in 1..20 {
+        campaigns::emails::send_test(
+            &t.db,
+            &mailer,
+            PUBLIC,
+            &e.alice,
+            &e.campaign,
+            "S",
+            edited.clone(),
+        )
+        .await
+        .unwrap();
+    }
+    let more =
+        campaigns::emails::send_test(&t.db, &mailer, PUBLIC, &e.alice, &e.campaign, "S", edited)
+            .await
+            .unwrap_err();
+    assert!(matches!(more, AppError::TooManyRequests(_)), "{more:?}");
+}
+
+async fn the_health_check_says_when_switched_on_emails_cannot_go(t: &TestDb) {
+    use refloop::{
+        domain::health::{CheckId, CheckState},
+        health::{self, Depth},
+    };
+    let (port, inbox) = mail_sink(vec!["550 5.1.1 no such mailbox"]).await;
+    let mailer = sink_mailer(port);
+    let e = Emailing::with_mailer(t, &[], mailer.clone(), inbox).await;
+    let check = |mailer: Mailer| {
+        let (access, alice) = (e.access.clone(), e.alice.clone());
+        async move {
+            health::run(&t.db, &access, &mailer, &alice, Depth::Quick)
+                .await
+                .unwrap()
+                .check(CheckId::Emails)
+                .unwrap()
+                .clone()
+        }
+    };
+    let c = check(Mailer::disabled()).await;
+    assert_eq!(c.state, CheckState::Pass, "nothing switched on: {c:?}");
+
+    switch_on(
+        &t.db,
+        &e.alice,
+        &e.campaign,
+        &[EmailKind::Welcome, EmailKind::Reminder],
+    )
+    .await;
+    let c = check(Mailer::disabled()).await;
+    assert_eq!(c.state, CheckState::Fail, "{c:?}");
+    assert!(
+        c.summary
+            .contains("no mail server is configured (REFLOOP_SMTP_URL)"),
+        "{}",
+        c.summary
+    );
+    assert_eq!(
+        c.evidence,
+        vec!["“Spring referrals”: Welcome, Reminder to share".to_string()]
+    );
+    let c = check(mailer.clone()).await;
+    assert_eq!(c.state, CheckState::Pass, "{c:?}");
+    assert_eq!(
+        c.summary,
+        "1 campaign sends emails, and the mail server takes them: 0 sent in the last 7 days."
+    );
+
+    // The mail server refuses Ann's welcome: a warning naming her and why.
+    join_ok(&t.db, request(SLUG, "ann@x.test", "Ann", None)).await;
+    let ann = participant(t, &e.campaign, "ann@x.test").await;
+    timeline_says(t, &ann, "not sent: the mail server refused it").await;
+    let c = check(mailer).await;
+    assert_eq!(c.state, CheckState::Warn, "{c:?}");
+    assert!(
+        c.summary
+            .starts_with("1 email could not be sent in the last 7 days (0 sent)"),
+        "{}",
+        c.summary
+    );
+    assert!(
+        c.evidence[0].starts_with("ann@x.test, “Welcome”, "),
+        "{:?}",
+        c.evidence
+    );
+    assert!(
+        c.evidence[0].contains("no such mailbox"),
+        "{:?}",
+        c.evidence
     );
 }

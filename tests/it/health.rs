@@ -56,8 +56,16 @@ async fn at_depth(
     id: CheckId,
     depth: Depth,
 ) -> HealthCheck {
-    let health = health::run(&t.db, access, ctx, depth).await.unwrap();
-    assert_eq!(health.checks.len(), 15);
+    let health = health::run(
+        &t.db,
+        access,
+        &refloop::mail::Mailer::disabled(),
+        ctx,
+        depth,
+    )
+    .await
+    .unwrap();
+    assert_eq!(health.checks.len(), 16);
     health.check(id).unwrap().clone()
 }
 

@@ -600,7 +600,7 @@ async fn a_form_post_without_javascript_returns_to_the_page_with_the_error() {
 
 /// Server functions taking JSON (the browser's editors): (endpoint, the roles allowed, the
 /// permission a refusal names).
-const JSON_MATRIX: [(&str, &[Role], &str); 16] = [
+const JSON_MATRIX: [(&str, &[Role], &str); 18] = [
     ("participants", &[Owner, Admin, Manager, Viewer], ""),
     (
         "save_send_settings",
@@ -629,6 +629,12 @@ const JSON_MATRIX: [(&str, &[Role], &str); 16] = [
     ),
     ("save_rewards", &[Owner, Admin, Manager], "Edit campaigns"),
     ("save_emails", &[Owner, Admin, Manager], "Edit campaigns"),
+    ("preview_email", &[Owner, Admin, Manager, Viewer], "member"),
+    (
+        "send_test_email",
+        &[Owner, Admin, Manager],
+        "Edit campaigns",
+    ),
     ("decide_reward", &[Owner, Admin, Manager], "Manage rewards"),
     ("reconcile_now", &[Owner, Admin, Manager], "Edit campaigns"),
     (
@@ -709,6 +715,11 @@ async fn json_endpoints_check_permissions_too() {
             "save_emails" => json!({
                 "campaign_id": campaign,
                 "form": refloop::domain::emails::EmailSettings::defaults("Spring").to_form()
+            }),
+            "preview_email" | "send_test_email" => json!({
+                "campaign_id": campaign,
+                "sender_name": "Spring",
+                "template": refloop::domain::emails::EmailKind::Welcome.default_template()
             }),
             "decide_reward" => json!({"reward_id": "rwd_nobody", "decision": "Approve"}),
             "save_sync_settings" | "preview_sync" | "start_sync" | "start_ongoing_sync" => {

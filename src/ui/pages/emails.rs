@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::emails::{get_campaign_emails, SaveEmails},
+    api::emails::{get_campaign_emails, preview_email, send_test_email, SaveEmails},
     domain::emails::{check_template, CampaignEmails, EmailForm, EmailKind, EmailTemplate},
     ui::components::form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
 };
@@ -63,7 +63,10 @@ fn EmailsCard(e: CampaignEmails, save: ServerAction<SaveEmails>) -> impl IntoVie
     });
     let cards = templates
         .into_iter()
-        .map(|t| view! { <TemplateEditor t editable /> })
+        .map(|t| {
+            let campaign_id = e.campaign_id.clone();
+            view! { <TemplateEditor t editable campaign_id sender_name /> }
+        })
         .collect_view();
     let saved_notice = move || {
         matches!(save.value().get(), Some(Ok(_)))
@@ -105,9 +108,15 @@ fn EmailsCard(e: CampaignEmails, save: ServerAction<SaveEmails>) -> impl IntoVie
     }
 }
 
-/// One email: switched on or off, its subject and message, checked as they are typed.
+/// One email: switched on or off, its subject and message, checked as they are typed, and
+/// previewed or sent to oneself as it stands.
 #[component]
-fn TemplateEditor(t: RwSignal<EmailTemplate>, editable: bool) -> impl IntoView {
+fn TemplateEditor(
+    t: RwSignal<EmailTemplate>,
+    editable: bool,
+    campaign_id: String,
+    sender_name: RwSignal<String>,
+) -> impl IntoView {
     let kind: EmailKind = t.get_untracked().kind;
     let key = kind.key();
     let problems = Memo::new(move |_| check_template(&t.get()));
@@ -127,6 +136,7 @@ fn TemplateEditor(t: RwSignal<EmailTemplate>, editable: bool) -> impl IntoView {
         .map(|p| view! { <li><code>{format!("{{{{{}}}}}", p.key())}</code> " " {p.label()}</li> })
         .collect_view();
     view! {
+        <div class="email-card">
         <fieldset class="email-template" data-kind=key disabled=!editable>
             <legend>{kind.label()}</legend>
             <p class="muted">{kind.describe()}</p>
@@ -151,5 +161,68 @@ fn TemplateEditor(t: RwSignal<EmailTemplate>, editable: bool) -> impl IntoView {
                 <ul class="placeholders">{placeholders}</ul>
             </details>
         </fieldset>
+        <TryTemplate t editable campaign_id sender_name />
+        </div>
+    }
+}
+
+/// "Preview" shows the email as written now, filled in with a real participant's data;
+/// "Send me a test" sends it to the teammate.
+#[component]
+fn TryTemplate(
+    t: RwSignal<EmailTemplate>,
+    editable: bool,
+    campaign_id: String,
+    sender_name: RwSignal<String>,
+) -> impl IntoView {
+    let id = campaign_id.clone();
+    let preview = Action::new(move |_: &()| {
+        preview_email(id.clone(), sender_name.get_untracked(), t.get_untracked())
+    });
+    let test = Action::new(move |_: &()| {
+        send_test_email(
+            campaign_id.clone(),
+            sender_name.get_untracked(),
+            t.get_untracked(),
+        )
+    });
+    let shown = move || {
+        preview.value().get().map(|r| match r {
+            Ok(p) => view! {
+                <div class="email-preview">
+                    <p class="muted">{p.reader}</p>
+                    <dl>
+                        <dt>"From"</dt>
+                        <dd>{p.from}</dd>
+                        <dt>"Subject"</dt>
+                        <dd class="email-subject">{p.subject}</dd>
+                    </dl>
+                    <iframe title="The email as it arrives" sandbox="" srcdoc=p.html></iframe>
+                    <details>
+                        <summary>"Plain-text part"</summary>
+                        <pre>{p.text}</pre>
+                    </details>
+                </div>
+            }
+            .into_any(),
+            Err(e) => error_notice(&e),
+        })
+    };
+    let tested = move || {
+        test.value().get().map(|r| match r {
+            Ok(text) => view! { <p class="notice notice-ok" role="status">{text}</p> }.into_any(),
+            Err(e) => error_notice(&e),
+        })
+    };
+    view! {
+        <div class="email-try">
+            <button type="button" on:click=move |_| { preview.dispatch(()); }
+                disabled=move || preview.pending().get()>"Preview"</button>
+            " "
+            <button type="button" on:click=move |_| { test.dispatch(()); }
+                disabled=move || !editable || test.pending().get()>"Send me a test"</button>
+            {tested}
+            {shown}
+        </div>
     }
 }

@@ -88,7 +88,7 @@ pub fn HealthPage() -> impl IntoView {
         <Title text="Integration health" />
         <h1>"Integration health"</h1>
         <p class="muted">
-            "Every problem a Stripe integration can have, checked against your Stripe account and Refloop's records."
+            "Every problem a Stripe integration can have, checked against your Stripe account and Refloop's records, and whether the campaigns' emails can go."
         </p>
         {outcome}
         <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
