@@ -5,19 +5,53 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 // The suite starts its own Refloop: the release build, on a free port, with a fresh SQLite
-// database (and secret key) in a temporary folder and the front end from LEPTOS_SITE_ROOT. Values are kept in
-// the environment so that Playwright's worker processes, which load this file again, agree.
+// database (and secret key) in a temporary folder and the front end from LEPTOS_SITE_ROOT; and
+// a second one whose emails go to maildev (a real SMTP server with a REST API), for the
+// journeys that read their email (`mailed.spec.ts`). Values are kept in the environment so that
+// Playwright's worker processes, which load this file again, agree.
 const env = process.env;
-env.REFLOOP_E2E_PORT ??= execFileSync(process.execPath, [
-  '-e',
-  "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
-])
-  .toString()
-  .trim();
+const freePort = () =>
+  execFileSync(process.execPath, [
+    '-e',
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
+  ])
+    .toString()
+    .trim();
+env.REFLOOP_E2E_PORT ??= freePort();
+env.REFLOOP_E2E_MAILED_PORT ??= freePort();
+env.REFLOOP_E2E_SMTP_PORT ??= freePort();
+env.REFLOOP_E2E_MAILDEV_PORT ??= freePort();
 env.REFLOOP_E2E_DATA ??= mkdtempSync(join(tmpdir(), 'refloop-e2e-'));
+env.REFLOOP_E2E_MAILED_DATA ??= mkdtempSync(join(tmpdir(), 'refloop-e2e-mailed-'));
 
 const targetDir = env.CARGO_TARGET_DIR ?? resolve(__dirname, '..', 'target');
 const baseURL = `http://127.0.0.1:${env.REFLOOP_E2E_PORT}`;
+const maildevURL = `http://127.0.0.1:${env.REFLOOP_E2E_MAILDEV_PORT}`;
+
+/** A Refloop release binary on `port`, with its own SQLite database in `data`. */
+function refloop(port: string, data: string, extra: Record<string, string> = {}) {
+  return {
+    command: env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'),
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
+      DATABASE_URL: `sqlite://${data}/refloop.db`,
+      REFLOOP_SECRET_KEY_FILE: `${data}/secret.key`,
+      // Every test joins and signs up from 127.0.0.1: lift the per-address limits, and let every
+      // test create its own account (the sign-up policy and limits are tested in Rust).
+      REFLOOP_JOIN_LIMIT: '100000',
+      REFLOOP_SIGNUP: 'open',
+      REFLOOP_SIGNUP_LIMIT: '100000',
+      RUST_LOG: 'warn',
+      ...extra,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -54,24 +88,18 @@ export default defineConfig({
         // Pages that must work without scripts: forms post to the server and pages reload.
         { name: 'no-javascript', testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
       ],
-  webServer: {
-    command: env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'),
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${env.REFLOOP_E2E_PORT}`,
-      LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
-      DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,
-      REFLOOP_SECRET_KEY_FILE: `${env.REFLOOP_E2E_DATA}/secret.key`,
-      // Every test joins and signs up from 127.0.0.1: lift the per-address limits, and let every
-      // test create its own account (the sign-up policy and limits are tested in Rust).
-      REFLOOP_JOIN_LIMIT: '100000',
-      REFLOOP_SIGNUP: 'open',
-      REFLOOP_SIGNUP_LIMIT: '100000',
-      RUST_LOG: 'warn',
+  webServer: [
+    // No mail server: links to copy instead of emails, and "not sent" on the timelines.
+    refloop(env.REFLOOP_E2E_PORT, env.REFLOOP_E2E_DATA),
+    {
+      command: `node_modules/.bin/maildev --smtp ${env.REFLOOP_E2E_SMTP_PORT} --web ${env.REFLOOP_E2E_MAILDEV_PORT} --ip 127.0.0.1 --silent`,
+      url: `${maildevURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
     },
-  },
+    refloop(env.REFLOOP_E2E_MAILED_PORT, env.REFLOOP_E2E_MAILED_DATA, {
+      REFLOOP_SMTP_URL: `smtp://127.0.0.1:${env.REFLOOP_E2E_SMTP_PORT}`,
+      REFLOOP_SMTP_FROM: 'Refloop <hello@refloop.test>',
+    }),
+  ],
 });

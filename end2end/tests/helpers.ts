@@ -54,3 +54,35 @@ export async function connectSandbox(page: Page): Promise<string> {
   await expect(page.locator('.status-ok')).toContainText('Built-in Stripe sandbox (test mode)');
   return (await page.getByRole('link', { name: 'See its customers' }).getAttribute('href'))!;
 }
+
+/**
+ * Sets a live campaign up to reward spend: both audiences go to Stripe, `target` USD within 30
+ * days qualifies a referral, and the person referring gets a `credit` USD credit, issued
+ * automatically (reversed on refund when asked). Ends on the builder's Rewards step.
+ */
+export async function rewardSpend(page: Page, builder: string, target: string, credit: string, reverseOnRefund = false) {
+  await page.goto(`${builder}?step=promote`);
+  await hydrated(page);
+  for (const toggle of ['send_referrers', 'send_friends']) {
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/set_promote_toggle') && r.ok());
+    await page.locator(`li[data-toggle="${toggle}"]`).getByRole('switch').check();
+    await saved;
+  }
+  await page.goto(`${builder}?step=qualification`);
+  await hydrated(page);
+  await page.locator('input[name="target"]').fill(target);
+  await page.locator('input[name="window_days"]').fill('30');
+  await page.getByRole('button', { name: 'Save qualification settings' }).click();
+  await expect(page.getByText('Saved; the webhook endpoint is ready.')).toBeVisible();
+  await expect(page.locator('.webhook [data-status]')).toHaveText('Enabled');
+  await expect(page.locator('.rule-summary')).toContainText(`Spend ${target} USD within 30 days of joining`);
+  await page.goto(`${builder}?step=rewards`);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add a reward rule' }).click();
+  const rule = page.locator('.reward-rule').first();
+  await rule.locator('input[name="amount"]').fill(credit);
+  if (reverseOnRefund) await rule.getByRole('checkbox', { name: /Reverse the credit/ }).check();
+  await page.getByRole('checkbox', { name: /Issue rewards automatically/ }).check();
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
+}

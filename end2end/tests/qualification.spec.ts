@@ -1,5 +1,5 @@
-import { expect, test, hydrated } from './fixtures';
-import { connectSandbox, createLiveCampaign, join, signUp, uniqueEmail, uniqueSlug } from './helpers';
+import { expect, test } from './fixtures';
+import { connectSandbox, createLiveCampaign, join, rewardSpend, signUp, uniqueEmail, uniqueSlug } from './helpers';
 
 test('a friend qualifies by spend within seconds, the referrer is credited, and a refund returns it to pending', async ({
   page,
@@ -13,35 +13,9 @@ test('a friend qualifies by spend within seconds, the referrer is credited, and 
 
   const dashboard = await connectSandbox(page);
 
-  // Both audiences go to Stripe.
-  await page.goto(`${builder}?step=promote`);
-  await hydrated(page);
-  for (const toggle of ['send_referrers', 'send_friends']) {
-    const saved = page.waitForResponse((r) => r.url().endsWith('/api/set_promote_toggle') && r.ok());
-    await page.locator(`li[data-toggle="${toggle}"]`).getByRole('switch').check();
-    await saved;
-  }
-
-  // Qualification: 50.00 USD within 30 days; a refund returns a qualified referral to pending.
-  await page.goto(`${builder}?step=qualification`);
-  await hydrated(page);
-  await page.locator('input[name="target"]').fill('50.00');
-  await page.locator('input[name="window_days"]').fill('30');
-  await page.getByRole('button', { name: 'Save qualification settings' }).click();
-  await expect(page.getByText('Saved; the webhook endpoint is ready.')).toBeVisible();
-  await expect(page.locator('.webhook [data-status]')).toHaveText('Enabled');
-  await expect(page.locator('.rule-summary')).toContainText('Spend 50.00 USD within 30 days of joining');
-
-  // Rewards: 10.00 USD credit for the person referring, issued automatically, reversed on refund.
-  await page.goto(`${builder}?step=rewards`);
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Add a reward rule' }).click();
-  const rule = page.locator('.reward-rule').first();
-  await rule.locator('input[name="amount"]').fill('10.00');
-  await rule.getByRole('checkbox', { name: /Reverse the credit/ }).check();
-  await page.getByRole('checkbox', { name: /Issue rewards automatically/ }).check();
-  await page.getByRole('button', { name: 'Save rewards' }).click();
-  await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
+  // Both audiences go to Stripe; 50.00 USD within 30 days qualifies; a 10.00 USD credit for the
+  // person referring, issued automatically, reversed on refund.
+  await rewardSpend(page, builder, '50.00', '10.00', true);
 
   // Ann joins, then Bob through Ann's referral link.
   const visitor = await browser.newPage();

@@ -37,3 +37,12 @@ CREATE TABLE email_pace (
     next_at_ms INTEGER NOT NULL
 );
 INSERT INTO email_pace (id, next_at_ms) VALUES (1, 0);
+
+-- Emails to teammates (invitations, password resets): the `email.team` job's ledger, so that
+-- a retry or a second worker never sends one twice.
+CREATE TABLE team_emails (
+    id TEXT PRIMARY KEY NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -11,15 +11,20 @@ use crate::{
         validate,
     },
     error::AppError,
+    jobs::queue,
     mail::Mailer,
+    notifications::team::team_email,
+    secrets::Sealer,
 };
 
 pub const INVITATION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 
 /// Invites someone by email. The result is a single-use link valid for 7 days; with a mail
-/// server configured it is also emailed. Inviting the same email again replaces the old link.
+/// server configured it is also emailed, through the job queue (`sealer` seals the link while
+/// it waits there). Inviting the same email again replaces the old link.
 pub async fn invite(
     db: &Db,
+    sealer: &Sealer,
     mailer: &Mailer,
     public_url: &str,
     ctx: &Ctx,
@@ -57,6 +62,10 @@ pub async fn invite(
         accepted_at: None,
         revoked_at: None,
     };
+    let link = format!("{}/invite/{token}", public_url.trim_end_matches('/'));
+    let account = accounts::account_name(db.pool(), &ctx.account_id)
+        .await?
+        .unwrap_or_default();
     let mut tx = db.begin().await?;
     invitations::revoke_for_email(&mut *tx, &ctx.account_id, &email, now).await?;
     invitations::insert(&mut *tx, &row, &session::hash(&token)).await?;
@@ -67,32 +76,18 @@ pub async fn invite(
         format!("Invited {email} as {role}"),
     )
     .await?;
-    tx.commit().await?;
-
-    let link = format!("{}/invite/{token}", public_url.trim_end_matches('/'));
-    let emailed = if mailer.is_configured() {
-        let account = accounts::account_name(db.pool(), &ctx.account_id)
-            .await?
-            .unwrap_or_default();
+    let emailed = mailer.is_configured();
+    if emailed {
         let body = format!(
             "{} invited you to join {account} on Refloop as {role}.\n\n\
              Open this link within 7 days to choose your password and join:\n{link}\n\n\
              If you did not expect this, ignore this email.",
             ctx.name
         );
-        match mailer
-            .send(&email, &format!("Join {account} on Refloop"), body)
-            .await
-        {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "invitation email not sent");
-                false
-            }
-        }
-    } else {
-        false
-    };
+        let subject = format!("Join {account} on Refloop");
+        queue::enqueue(&mut tx, &team_email(sealer, &email, &subject, &body)).await?;
+    }
+    tx.commit().await?;
     Ok(InvitationSent {
         email,
         link,

@@ -8,7 +8,10 @@ use crate::{
     db::{accounts, activity, password_resets, sessions, throttles, unix_now, Db},
     domain::{activity::ActivityKind, validate},
     error::AppError,
+    jobs::queue,
     mail::Mailer,
+    notifications::team::team_email,
+    secrets::Sealer,
 };
 
 /// How long an emailed link works.
@@ -98,10 +101,12 @@ pub async fn reset_link(
     ))
 }
 
-/// Emails a reset link to `email`, if a Refloop user has it. The answer is the same whether or
-/// not one does (nobody learns who has an account), and an address gets a few emails an hour.
+/// Emails a reset link to `email`, if a Refloop user has it, through the job queue (`sealer`
+/// seals the link while it waits there). The answer is the same whether or not one does
+/// (nobody learns who has an account), and an address gets a few emails an hour.
 pub async fn request_reset(
     db: &Db,
+    sealer: &Sealer,
     mailer: &Mailer,
     public_url: &str,
     email: &str,
@@ -131,15 +136,10 @@ pub async fn request_reset(
          Open this link within an hour to choose it:\n{link}\n\n\
          If you did not ask, ignore this email: your password stays as it is."
     );
-    mailer
-        .send(&email, "Choose a new Refloop password", body)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "password reset email not sent");
-            AppError::Unavailable(
-                "The email could not be sent just now. Try again in a moment.".into(),
-            )
-        })
+    let mut conn = db.pool().acquire().await?;
+    let job = team_email(sealer, &email, "Choose a new Refloop password", &body);
+    queue::enqueue(&mut conn, &job).await?;
+    Ok(())
 }
 
 fn link_unusable() -> AppError {

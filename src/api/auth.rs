@@ -142,6 +142,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
             let state = state()?;
             crate::accounts::passwords::request_reset(
                 &state.db,
+                &state.stripe.sealer,
                 &state.mailer,
                 &state.config.public_url(),
                 &email,

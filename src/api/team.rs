@@ -55,6 +55,7 @@ pub async fn invite_teammate(email: String, role: String) -> Result<InvitationSe
             let role = parse_role(&role)?;
             accounts::invite(
                 &state.db,
+                &state.stripe.sealer,
                 &state.mailer,
                 &state.config.public_url(),
                 &ctx,

@@ -341,3 +341,44 @@ pub async fn outcomes_since(
         .collect();
     Ok((sent, failed, failures))
 }
+
+/// Where a teammate email stands, if an attempt was made.
+pub async fn team_status(pool: &sqlx::AnyPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM team_emails WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Takes the right to send a teammate email: true when no attempt was made, or the last one
+/// is to be tried again.
+pub async fn claim_team(pool: &sqlx::AnyPool, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO team_emails (id, status, detail, updated_at) VALUES ($1, 'sending', '', $2) \
+         ON CONFLICT (id) DO UPDATE SET status = 'sending', updated_at = $2 \
+         WHERE team_emails.status = 'retry'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records what became of a teammate email: `sent`, `failed`, or `retry`.
+pub async fn record_team(
+    pool: &sqlx::AnyPool,
+    id: &str,
+    status: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE team_emails SET status = $2, detail = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(detail)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -60,7 +60,8 @@ pub struct InvitationPreview {
     pub invited_by: String,
 }
 
-/// The result of inviting someone: the single-use link, and whether it was also emailed.
+/// The result of inviting someone: the single-use link, and whether it is also being emailed
+/// (a mail server is configured; the job queue delivers it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationSent {
     pub email: String,

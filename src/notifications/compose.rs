@@ -131,6 +131,41 @@ pub fn compose(
     })
 }
 
+/// An email Refloop writes itself (an invitation, a password reset link): the text as given,
+/// and an HTML part with its paragraphs, each line that is a link made a link.
+pub fn plain(to: &str, subject: &str, text: &str) -> Email {
+    let paragraphs: Vec<Vec<Inline>> = text
+        .split("\n\n")
+        .map(|block| {
+            let mut inlines = Vec::new();
+            for (i, line) in block.lines().enumerate() {
+                if i > 0 {
+                    inlines.push(Inline::Break);
+                }
+                let line = line.trim();
+                inlines.push(
+                    if line.starts_with("https://") || line.starts_with("http://") {
+                        Inline::Link(line.to_string())
+                    } else {
+                        Inline::Text(line.to_string())
+                    },
+                );
+            }
+            inlines
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    Email {
+        to: to.into(),
+        from_name: None,
+        reply_to: None,
+        subject: subject.into(),
+        text: text.into(),
+        html: html(subject, &paragraphs, "Sent by Refloop.", None),
+        unsubscribe: None,
+    }
+}
+
 /// A piece of a paragraph in the HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Inline {

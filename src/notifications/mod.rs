@@ -4,9 +4,11 @@
 //! the job writes the email from the campaign's template and sends it at the process's rate.
 //! The ledger (`participant_emails`) keeps every email sent, failed or not sent, so a retry or
 //! a second worker never sends one twice, and the person's timeline says what became of it.
+//! Teammates' emails (`team`) go the same way.
 
 pub mod compose;
 mod deliver;
+pub mod team;
 
 use std::time::Duration;
 
@@ -34,10 +36,13 @@ pub const SEND: &str = "email.send";
 pub const REMINDERS: &str = "email.reminders";
 const REMINDERS_EVERY: Duration = Duration::from_secs(3600);
 
-/// Registers the sending job, and the hourly look for people to remind.
+/// Registers the sending jobs (participants' and teammates'), and the hourly look for people
+/// to remind.
 pub fn register(registry: Registry<StripeAccess>, mailer: Mailer) -> Registry<StripeAccess> {
+    let for_team = mailer.clone();
     registry
         .register(SEND, move |ctx| deliver::run_send(ctx, mailer.clone()))
+        .register(team::TEAM, move |ctx| team::run_team(ctx, for_team.clone()))
         .register(REMINDERS, deliver::run_reminders)
         .every(
             REMINDERS,

@@ -59,6 +59,7 @@ pub async fn ctx_of(db: &Db, token: &str) -> Ctx {
 pub async fn teammate(db: &Db, inviter: &Ctx, email: &str, role: Role) -> (Ctx, String) {
     let sent = accounts::invite(
         db,
+        &refloop::secrets::Sealer::random(),
         &Mailer::disabled(),
         "http://refloop.test",
         inviter,
@@ -197,6 +198,7 @@ async fn an_invitation_joins_once_with_its_role(t: &TestDb) {
     let (alice, _) = owner(&t.db, "Acme", "alice@example.com").await;
     let sent = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &Mailer::disabled(),
         "http://refloop.test/",
         &alice,
@@ -257,6 +259,7 @@ async fn an_invitation_joins_once_with_its_role(t: &TestDb) {
     // Inviting someone already on the team says so.
     let err = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &Mailer::disabled(),
         "http://x",
         &alice,
@@ -276,6 +279,7 @@ async fn expired_revoked_and_replaced_invitations_are_refused_precisely(t: &Test
     let mailer = Mailer::disabled();
     let first = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &mailer,
         "http://x",
         &alice,
@@ -286,6 +290,7 @@ async fn expired_revoked_and_replaced_invitations_are_refused_precisely(t: &Test
     .unwrap();
     let second = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &mailer,
         "http://x",
         &alice,
@@ -327,6 +332,7 @@ async fn expired_revoked_and_replaced_invitations_are_refused_precisely(t: &Test
 
     let third = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &mailer,
         "http://x",
         &alice,
@@ -354,6 +360,7 @@ async fn two_simultaneous_uses_of_one_invitation_create_one_teammate(t: &TestDb)
     let (alice, _) = owner(&t.db, "Acme", "alice@example.com").await;
     let sent = accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &Mailer::disabled(),
         "http://x",
         &alice,

@@ -14,17 +14,17 @@ use refloop::{
         participants::TimelineEntry,
     },
     error::AppError,
-    jobs::{Queue, Worker, WorkerConfig},
+    jobs::Queue,
     mail::Mailer,
     notifications,
-    workflows::{self, StripeAccess},
+    workflows::StripeAccess,
 };
 use tokio::sync::mpsc;
 
 use crate::{
     accounts::owner,
     campaigns::{join_ok, live_campaign, request},
-    mail::mail_sink,
+    mail::{mail_sink, workers},
     qualification::{credit, Qualifying},
     support::TestDb,
 };
@@ -64,24 +64,6 @@ struct Emailing {
     queue: Queue,
     inbox: mpsc::UnboundedReceiver<String>,
     stops: Vec<tokio::sync::watch::Sender<bool>>,
-}
-
-/// Job workers sending campaign emails through `mailer`, until the sender is dropped.
-fn workers(
-    queue: &Queue,
-    access: &StripeAccess,
-    mailer: Mailer,
-) -> tokio::sync::watch::Sender<bool> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let config = WorkerConfig {
-        concurrency: 4,
-        poll_ms: 20,
-        retry_base_ms: 20,
-        ..Default::default()
-    };
-    let registry = notifications::register(workflows::registry(access.clone()), mailer);
-    tokio::spawn(Worker::new(queue.clone(), registry, config).run(stopped));
-    stop
 }
 
 impl Emailing {
@@ -470,6 +452,10 @@ async fn the_reminder_goes_once_to_people_who_referred_nobody(t: &TestDb) {
     let code = join_ok(&t.db, request(SLUG, "ann@x.test", "Ann", None)).await;
     join_ok(&t.db, request(SLUG, "cy@x.test", "Cy", None)).await;
     join_ok(&t.db, request(SLUG, "bob@x.test", "Bob", Some(&code))).await;
+    // Dee referred nobody either, but unsubscribed.
+    join_ok(&t.db, request(SLUG, "dee@x.test", "Dee", None)).await;
+    let dee = participant(t, &e.campaign, "dee@x.test").await;
+    assert!(notifications::unsubscribe(&t.db, &dee).await.unwrap());
     // Eight days ago (the reminder goes after 7).
     sqlx::query("UPDATE participants SET created_at = created_at - 8 * 86400")
         .execute(t.db.pool())
@@ -490,7 +476,7 @@ async fn the_reminder_goes_once_to_people_who_referred_nobody(t: &TestDb) {
     assert_eq!(
         to(&reminded),
         "cy@x.test",
-        "Ann referred Bob; Bob was invited"
+        "Ann referred Bob; Bob was invited; Dee unsubscribed"
     );
     assert_eq!(
         header(&reminded, "Subject"),

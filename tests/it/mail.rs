@@ -1,11 +1,20 @@
 //! Invitations are emailed when an SMTP server is configured: a real SMTP conversation with a
 //! small mail sink listening on loopback.
 
-use refloop::{accounts, domain::permissions::Role, mail::Mailer};
+use std::time::Duration;
+
+use refloop::{
+    accounts,
+    domain::permissions::Role,
+    jobs::{Queue, Worker, WorkerConfig},
+    mail::Mailer,
+    notifications,
+    workflows::{self, StripeAccess},
+};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
-    sync::mpsc,
+    sync::{mpsc, watch},
 };
 
 use crate::{accounts::owner, support::TestDb};
@@ -66,6 +75,21 @@ pub(crate) async fn mail_sink(script: Vec<&'static str>) -> (u16, mpsc::Unbounde
     (port, rx)
 }
 
+/// Job workers delivering emails (participants' and teammates') through `mailer`, as a
+/// process's would, until the returned sender is dropped; `access.sealer` opens what they carry.
+pub(crate) fn workers(queue: &Queue, access: &StripeAccess, mailer: Mailer) -> watch::Sender<bool> {
+    let (stop, stopped) = watch::channel(false);
+    let config = WorkerConfig {
+        concurrency: 4,
+        poll_ms: 20,
+        retry_base_ms: 20,
+        ..Default::default()
+    };
+    let registry = notifications::register(workflows::registry(access.clone()), mailer);
+    tokio::spawn(Worker::new(queue.clone(), registry, config).run(stopped));
+    stop
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_is_emailed_when_smtp_is_configured() {
     let t = TestDb::sqlite().await;
@@ -76,8 +100,11 @@ async fn an_invitation_is_emailed_when_smtp_is_configured() {
     )
     .unwrap();
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+    let access = StripeAccess::default();
+    let _workers = workers(&Queue::new(t.db.clone()), &access, mailer.clone());
     let sent = accounts::invite(
         &t.db,
+        &access.sealer,
         &mailer,
         "https://refloop.acme.test",
         &alice,
@@ -87,7 +114,18 @@ async fn an_invitation_is_emailed_when_smtp_is_configured() {
     .await
     .unwrap();
     assert!(sent.emailed);
-    let message = inbox.recv().await.unwrap();
+    // The link waits in the job queue sealed.
+    let token = sent.link.rsplit('/').next().unwrap();
+    let payload: String = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'email.team'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(!payload.contains(token), "{payload}");
+    let message = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the invitation within 10 s")
+        .unwrap();
+    assert!(message.contains("Content-Type: text/html"), "{message}");
     assert!(message.contains("To: bob@acme.test"), "{message}");
     assert!(
         message.contains("Subject: Join Acme on Refloop"),
@@ -101,7 +139,7 @@ async fn an_invitation_is_emailed_when_smtp_is_configured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_mail_server_still_gives_the_link_to_copy() {
+async fn while_the_mail_server_is_unreachable_the_invitation_is_retried_and_the_link_given() {
     let t = TestDb::sqlite().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -113,8 +151,11 @@ async fn an_unreachable_mail_server_still_gives_the_link_to_copy() {
     )
     .unwrap();
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+    let access = StripeAccess::default();
+    let _workers = workers(&Queue::new(t.db.clone()), &access, mailer.clone());
     let sent = accounts::invite(
         &t.db,
+        &access.sealer,
         &mailer,
         "http://x",
         &alice,
@@ -123,8 +164,26 @@ async fn an_unreachable_mail_server_still_gives_the_link_to_copy() {
     )
     .await
     .unwrap();
-    assert!(!sent.emailed);
+    assert!(sent.emailed, "on its way through the queue");
     assert!(sent.link.contains("/invite/"));
+    // Each attempt fails to connect; the job is tried again later, and nothing is sent.
+    let mut retried = false;
+    for _ in 0..200 {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT j.attempts, e.status FROM jobs j, team_emails e WHERE j.kind = 'email.team'",
+        )
+        .fetch_optional(t.db.pool())
+        .await
+        .unwrap();
+        if let Some((attempts, status)) = row {
+            if attempts >= 2 && status == "retry" {
+                retried = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(retried, "the invitation email is retried");
     assert_eq!(
         accounts::list_invitations(&t.db, &alice)
             .await

@@ -132,8 +132,15 @@ async fn a_forgotten_password_is_emailed_a_link_without_telling_who_has_an_accou
     )
     .unwrap();
     owner(&t.db, "Acme", "alice@acme.test").await;
+    let access = refloop::workflows::StripeAccess::default();
+    let _workers = crate::mail::workers(
+        &refloop::jobs::Queue::new(t.db.clone()),
+        &access,
+        mailer.clone(),
+    );
     passwords::request_reset(
         &t.db,
+        &access.sealer,
         &mailer,
         "https://refloop.test",
         "alice@acme.test",
@@ -141,7 +148,10 @@ async fn a_forgotten_password_is_emailed_a_link_without_telling_who_has_an_accou
     )
     .await
     .unwrap();
-    let message = inbox.recv().await.unwrap();
+    let message = tokio::time::timeout(std::time::Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the reset email within 10 s")
+        .unwrap();
     assert!(message.contains("To: alice@acme.test"), "{message}");
     assert!(
         message.contains("https://refloop.test/reset-password/"),
@@ -150,6 +160,7 @@ async fn a_forgotten_password_is_emailed_a_link_without_telling_who_has_an_accou
     // Nobody: the same answer, and no email.
     passwords::request_reset(
         &t.db,
+        &access.sealer,
         &mailer,
         "https://refloop.test",
         "nobody@acme.test",
@@ -161,6 +172,7 @@ async fn a_forgotten_password_is_emailed_a_link_without_telling_who_has_an_accou
     for _ in 0..5 {
         passwords::request_reset(
             &t.db,
+            &access.sealer,
             &mailer,
             "https://refloop.test",
             "alice@acme.test",
@@ -179,6 +191,7 @@ async fn a_forgotten_password_is_emailed_a_link_without_telling_who_has_an_accou
     // Without a mail server, the page says who can help.
     let err = passwords::request_reset(
         &t.db,
+        &access.sealer,
         &Mailer::disabled(),
         "http://x",
         "alice@acme.test",

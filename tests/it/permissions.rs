@@ -146,6 +146,7 @@ async fn fresh_invitation(t: &TestDb, team: &Team, n: &mut u32) -> String {
     *n += 1;
     accounts::invite(
         &t.db,
+        &refloop::secrets::Sealer::random(),
         &Mailer::disabled(),
         "http://x",
         &team.owner.0,

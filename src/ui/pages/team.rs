@@ -187,7 +187,7 @@ pub fn TeamPage() -> impl IntoView {
     }
 }
 
-/// The link of the invitation just created, to copy (and whether it was emailed).
+/// The link of the invitation just created, to copy (and whether it is being emailed).
 #[component]
 fn InvitationLink(invite: ServerAction<InviteTeammate>) -> impl IntoView {
     move || {
@@ -196,7 +196,7 @@ fn InvitationLink(invite: ServerAction<InviteTeammate>) -> impl IntoView {
                 <div class="notice notice-ok invitation-link" role="status">
                     <p>
                         {if sent.emailed {
-                            format!("Invitation emailed to {}. You can also send this link yourself:", sent.email)
+                            format!("Invitation on its way to {} by email. You can also send this link yourself:", sent.email)
                         } else {
                             format!("Send this single-use link to {} (no mail server is configured):", sent.email)
                         }}
