@@ -32,7 +32,7 @@ use refloop::{
     campaigns::{self, join, qualification, rewards},
     db::{qualification as ledger, unix_now, Db},
     domain::{
-        campaigns::{CampaignStatus, PromoteToggle},
+        campaigns::PromoteToggle,
         integrations::StripeMode,
         qualification::QualificationForm,
         rewards::{RewardForm, RewardRuleForm},
@@ -237,12 +237,7 @@ async fn measure(processes: usize, dir: &std::path::Path) -> Option<usize> {
     integrations::connect_stripe(&db, &access, &ctx, StripeMode::Sandbox, "")
         .await
         .unwrap();
-    let campaign = campaigns::create(&db, &ctx, "Bench", "bench")
-        .await
-        .unwrap();
-    campaigns::set_status(&db, &ctx, &campaign, CampaignStatus::Live)
-        .await
-        .unwrap();
+    let campaign = support::live_campaign(&db, &ctx).await;
     campaigns::set_toggle(
         &db,
         &Default::default(),

@@ -29,7 +29,7 @@ use refloop::{
     campaigns::{self, join, qualification, rewards},
     db::{participants, qualification as ledger, Db},
     domain::{
-        campaigns::{CampaignStatus, PromoteToggle},
+        campaigns::PromoteToggle,
         integrations::StripeMode,
         qualification::QualificationForm,
         rewards::{RewardForm, RewardRuleForm},
@@ -114,12 +114,7 @@ async fn measure(db: Db, stripe_side: &StripeSide, name: &str) {
     integrations::connect_stripe(&db, &access, &ctx, StripeMode::Sandbox, "")
         .await
         .unwrap();
-    let campaign = campaigns::create(&db, &ctx, "Bench", "bench")
-        .await
-        .unwrap();
-    campaigns::set_status(&db, &ctx, &campaign, CampaignStatus::Live)
-        .await
-        .unwrap();
+    let campaign = support::live_campaign(&db, &ctx).await;
     for toggle in [PromoteToggle::SendReferrers, PromoteToggle::SendFriends] {
         campaigns::set_toggle(&db, &Default::default(), &ctx, &campaign, toggle, true)
             .await

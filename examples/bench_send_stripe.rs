@@ -18,7 +18,7 @@ use refloop::{
     campaigns::{self, join, sending},
     db::{participants, Db},
     domain::{
-        campaigns::{CampaignStatus, PromoteToggle},
+        campaigns::PromoteToggle,
         integrations::StripeMode,
         participants::{ParticipantKind, StripeStatus},
     },
@@ -80,12 +80,7 @@ async fn main() {
     integrations::connect_stripe(&db, &access, &ctx, StripeMode::Sandbox, "")
         .await
         .unwrap();
-    let campaign = campaigns::create(&db, &ctx, "Bench", "bench")
-        .await
-        .unwrap();
-    campaigns::set_status(&db, &ctx, &campaign, CampaignStatus::Live)
-        .await
-        .unwrap();
+    let campaign = support::live_campaign(&db, &ctx).await;
     let queue = Queue::new(db.clone());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let config = WorkerConfig {

@@ -36,6 +36,22 @@ pub async fn owner(db: &Db) -> Ctx {
         .unwrap()
 }
 
+/// A live campaign "Bench" at `/j/bench`, of `ctx`'s account; its id.
+pub async fn live_campaign(db: &Db, ctx: &Ctx) -> String {
+    let id = refloop::campaigns::create(db, ctx, "Bench", "bench")
+        .await
+        .unwrap();
+    refloop::campaigns::set_status(
+        db,
+        ctx,
+        &id,
+        refloop::domain::campaigns::CampaignStatus::Live,
+    )
+    .await
+    .unwrap();
+    id
+}
+
 /// A throwaway PostgreSQL database on the server at `TEST_DATABASE_URL`: created empty (after
 /// dropping one left by an earlier run), dropped by `drop`.
 pub struct Postgres {

@@ -173,11 +173,11 @@ pub struct HealthBanner {
 }
 
 impl HealthBanner {
-    /// "Stripe integration: 2 checks failing — Qualification settings and webhook; User limit."
+    /// "Integration health: 2 checks failing: Qualification settings and webhook; User limit."
     pub fn text(&self) -> String {
         let titles: Vec<&str> = self.failing.iter().map(|(id, _)| id.label()).collect();
         format!(
-            "Stripe integration: {} check{} failing: {}.",
+            "Integration health: {} check{} failing: {}.",
             titles.len(),
             if titles.len() == 1 { "" } else { "s" },
             titles.join("; ")
@@ -216,7 +216,7 @@ mod tests {
         };
         assert_eq!(
             one.text(),
-            "Stripe integration: 1 check failing: Qualification settings and webhook."
+            "Integration health: 1 check failing: Qualification settings and webhook."
         );
         let two = HealthBanner {
             failing: vec![
@@ -226,7 +226,7 @@ mod tests {
         };
         assert!(two
             .text()
-            .starts_with("Stripe integration: 2 checks failing: "));
+            .starts_with("Integration health: 2 checks failing: "));
         assert!(two.text().ends_with("; User limit."));
     }
 

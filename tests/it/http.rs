@@ -162,15 +162,29 @@ async fn without_a_metrics_token_the_public_address_has_no_metrics() {
     assert!(!body.contains("refloop_jobs"));
 }
 
-// Pages that wait for their data render on a runtime with worker threads, as in the server.
+// The pages are asked for over real HTTP from the server as `refloop serve` runs it: rendered
+// in the connection's task on the runtime's workers. (Rendered inline through `oneshot`, in the
+// test's own task, this check hung now and then when the whole suite ran at once.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
-    let (app, _t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = crate::support::Served::start(&t, Config::defaults()).await;
+    let page = |path: &'static str| {
+        let request = app.request(reqwest::Method::GET, path, None);
+        async move {
+            let res = tokio::time::timeout(std::time::Duration::from_secs(30), request.send())
+                .await
+                .unwrap_or_else(|_| panic!("{path} answered within 30 s"))
+                .unwrap();
+            let status = res.status();
+            (status, res.text().await.unwrap())
+        }
+    };
     for path in ["/j/spring", "/r/ANN123", "/p/some-token"] {
-        let (res, body) = send(&app, get(path)).await;
+        let (status, body) = page(path).await;
         assert!(
-            res.status().is_success() || res.status() == StatusCode::NOT_FOUND,
-            "{path}"
+            status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
+            "{path}: {status}"
         );
         assert!(
             body.contains("/pkg/refloop.css"),
@@ -183,7 +197,7 @@ async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
         );
     }
     for path in ["/", "/signin"] {
-        let (_, body) = send(&app, get(path)).await;
+        let (_, body) = page(path).await;
         assert!(
             body.contains("/pkg/refloop.wasm"),
             "{path} hydrates: {body}"
