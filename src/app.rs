@@ -59,12 +59,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: the mark says the WASM bundle has taken over the page.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title formatter=|title: String| {
             if title.is_empty() { "Refloop".to_string() } else { format!("{title} · Refloop") }
@@ -159,10 +153,21 @@ mod routes {
                 }
 
                 fn view(_this: Self) -> AnyView {
-                    view! { <$page /> }.into_any()
+                    view! { <$page /> <PageHydrated /> }.into_any()
                 }
             }
         )*};
+    }
+
+    /// Marks `<body>` once the page's own (lazily loaded) code has hydrated it. Effects run only
+    /// in the browser, after the views before this one have taken over their part of the page.
+    #[component]
+    fn PageHydrated() -> impl IntoView {
+        Effect::new(|_| {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        });
     }
 
     lazy_pages! {

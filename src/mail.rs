@@ -163,22 +163,4 @@ impl Mailer {
     pub fn is_configured(&self) -> bool {
         self.transport.is_some()
     }
-
-    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
-        let Some(transport) = &self.transport else {
-            return Err("no mail server is configured".into());
-        };
-        let to: Mailbox = to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .body(body)
-            .map_err(|e| e.to_string())?;
-        transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
 }

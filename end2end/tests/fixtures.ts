@@ -36,7 +36,7 @@ export const test = base.extend<{ consoleProblems: string[] }>({
 
 export { expect };
 
-/** Waits until the WASM bundle has hydrated the page (the app marks <body> when it has). */
+/** Waits until the page's WASM has hydrated it (each lazily loaded page marks <body> once it has). */
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
 }

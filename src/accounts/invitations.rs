@@ -63,9 +63,21 @@ pub async fn invite(
         revoked_at: None,
     };
     let link = format!("{}/invite/{token}", public_url.trim_end_matches('/'));
-    let account = accounts::account_name(db.pool(), &ctx.account_id)
-        .await?
-        .unwrap_or_default();
+    let email_job = if mailer.is_configured() {
+        let account = accounts::account_name(db.pool(), &ctx.account_id)
+            .await?
+            .unwrap_or_default();
+        let body = format!(
+            "{} invited you to join {account} on Refloop as {role}.\n\n\
+             Open this link within 7 days to choose your password and join:\n{link}\n\n\
+             If you did not expect this, ignore this email.",
+            ctx.name
+        );
+        let subject = format!("Join {account} on Refloop");
+        Some(team_email(sealer, &email, &subject, &body))
+    } else {
+        None
+    };
     let mut tx = db.begin().await?;
     invitations::revoke_for_email(&mut *tx, &ctx.account_id, &email, now).await?;
     invitations::insert(&mut *tx, &row, &session::hash(&token)).await?;
@@ -76,22 +88,14 @@ pub async fn invite(
         format!("Invited {email} as {role}"),
     )
     .await?;
-    let emailed = mailer.is_configured();
-    if emailed {
-        let body = format!(
-            "{} invited you to join {account} on Refloop as {role}.\n\n\
-             Open this link within 7 days to choose your password and join:\n{link}\n\n\
-             If you did not expect this, ignore this email.",
-            ctx.name
-        );
-        let subject = format!("Join {account} on Refloop");
-        queue::enqueue(&mut tx, &team_email(sealer, &email, &subject, &body)).await?;
+    if let Some(job) = &email_job {
+        queue::enqueue(&mut tx, job).await?;
     }
     tx.commit().await?;
     Ok(InvitationSent {
         email,
         link,
-        emailed,
+        emailed: email_job.is_some(),
         expires_at: row.expires_at,
     })
 }

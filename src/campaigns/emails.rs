@@ -85,8 +85,8 @@ pub async fn save(
 }
 
 /// The email a template writes, filled in with the campaign's newest participant's data (their
-/// friend and reward where they have them), or with examples while nobody has joined. The
-/// template is the one being edited, saved or not.
+/// friend and reward where they have them), or with examples while nobody has joined or when
+/// the caller may not see participants. The template is the one being edited, saved or not.
 pub async fn preview(
     db: &Db,
     mailer: &Mailer,
@@ -96,8 +96,7 @@ pub async fn preview(
     sender_name: &str,
     template: EmailTemplate,
 ) -> Result<EmailPreview, AppError> {
-    let c = load(db, ctx, id).await?;
-    let (email, reader) = write(db, public_url, &c, sender_name, template).await?;
+    let (email, reader) = write(db, public_url, ctx, id, sender_name, template).await?;
     let from = match &email.from_name {
         Some(name) => format!("{name} <{}>", mailer.from_address()),
         None => mailer.from_address(),
@@ -121,7 +120,6 @@ pub async fn send_test(
     sender_name: &str,
     template: EmailTemplate,
 ) -> Result<String, AppError> {
-    let c = load(db, ctx, id).await?;
     if !mailer.is_configured() {
         return Err(AppError::Unavailable(
             "No mail server is configured (REFLOOP_SMTP_URL), so no email can be sent: not even a test."
@@ -140,7 +138,7 @@ pub async fn send_test(
             "You sent {TESTS_PER_HOUR} test emails in the last hour. Please try again later."
         )));
     }
-    let (email, _) = write(db, public_url, &c, sender_name, template).await?;
+    let (email, _) = write(db, public_url, ctx, id, sender_name, template).await?;
     let email = Email {
         to: ctx.email.clone(),
         subject: format!("[Test] {}", email.subject),
@@ -165,16 +163,25 @@ pub async fn send_test(
 async fn write(
     db: &Db,
     public_url: &str,
-    c: &CampaignRow,
+    ctx: &Ctx,
+    id: &str,
     sender_name: &str,
     template: EmailTemplate,
 ) -> Result<(Email, String), AppError> {
+    let c = &load(db, ctx, id).await?;
     let problems = check_template(&template);
     if !problems.is_empty() {
         return Err(AppError::fields(problems));
     }
     let kind = template.kind;
-    let (values, reader) = sample(db, public_url, c).await?;
+    let (values, reader) = if ctx.can(Permission::ViewParticipants) {
+        sample(db, public_url, c).await?
+    } else {
+        (
+            examples(public_url, c),
+            "The values are examples: seeing a participant's data needs View participants.".into(),
+        )
+    };
     let settings = EmailSettings {
         sender_name: sender_name.trim().to_string(),
         templates: vec![template],
@@ -191,22 +198,26 @@ async fn write(
     Ok((email, reader))
 }
 
+/// Values for a campaign's emails when no participant's can be shown.
+fn examples(public_url: &str, c: &CampaignRow) -> Values {
+    Values {
+        first_name: "Ann".into(),
+        referral_link: referral_link(public_url, "EXAMPLE"),
+        code: "EXAMPLE".into(),
+        personal_page: format!("{}/p/example", public_url.trim_end_matches('/')),
+        campaign: c.name.clone(),
+        friend_first_name: "Sam".into(),
+        reward: "10.00 USD credit, applied to your account".into(),
+    }
+}
+
 /// The values of the campaign's newest participant, with their newest friend and reward, and
 /// who they are; examples where there are none.
 async fn sample(db: &Db, public_url: &str, c: &CampaignRow) -> Result<(Values, String), AppError> {
     let pool = db.pool();
     let Some(p) = db::participants::newest_in_campaign(pool, &c.account_id, &c.id).await? else {
-        let values = Values {
-            first_name: "Ann".into(),
-            referral_link: referral_link(public_url, "EXAMPLE"),
-            code: "EXAMPLE".into(),
-            personal_page: format!("{}/p/example", public_url.trim_end_matches('/')),
-            campaign: c.name.clone(),
-            friend_first_name: "Sam".into(),
-            reward: "10.00 USD credit, applied to your account".into(),
-        };
         return Ok((
-            values,
+            examples(public_url, c),
             "Nobody has joined yet, so the values are examples.".into(),
         ));
     };

@@ -239,6 +239,22 @@ pub async fn all_settings<'c>(
         .collect())
 }
 
+/// The account's campaigns whose emails were saved, with them (the others send the defaults).
+pub async fn settings_in_account<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<(String, EmailSettings)>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT campaign_id, settings FROM email_settings WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_all(ex)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(campaign, text)| Some((campaign, serde_json::from_str(&text).ok()?)))
+        .collect())
+}
+
 /// People referring in a campaign who joined before `joined_before`, have referred nobody and
 /// were never reminded (most `limit`).
 pub async fn due_reminders<'c>(
@@ -307,18 +323,22 @@ pub async fn outcomes_since(
     since: i64,
     limit: i64,
 ) -> Result<(i64, i64, Vec<FailedEmail>), sqlx::Error> {
-    let count = |status: &'static str| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM participant_emails \
-             WHERE account_id = $1 AND status = $2 AND updated_at >= $3",
-        )
-        .bind(account_id)
-        .bind(status)
-        .bind(since)
-        .fetch_one(pool)
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM participant_emails \
+         WHERE account_id = $1 AND status IN ('sent', 'failed') AND updated_at >= $2 \
+         GROUP BY status",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let count = |status: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
     };
-    let sent = count("sent").await?;
-    let failed = count("failed").await?;
+    let (sent, failed) = (count("sent"), count("failed"));
     let rows = sqlx::query(
         "SELECT p.email, e.kind, e.detail, e.updated_at FROM participant_emails e \
          JOIN participants p ON p.id = e.participant_id AND p.account_id = e.account_id \
@@ -340,14 +360,6 @@ pub async fn outcomes_since(
         })
         .collect();
     Ok((sent, failed, failures))
-}
-
-/// Where a teammate email stands, if an attempt was made.
-pub async fn team_status(pool: &sqlx::AnyPool, id: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT status FROM team_emails WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
 }
 
 /// Takes the right to send a teammate email: true when no attempt was made, or the last one

@@ -4,7 +4,7 @@ use super::{Scope, EVIDENCE};
 use crate::{
     db,
     domain::{
-        emails::{EmailKind, EmailSettings},
+        emails::EmailKind,
         health::{CheckId, HealthCheck, HealthFix},
         time::format_utc,
     },
@@ -19,11 +19,13 @@ const RECENT_SECS: i64 = 7 * 86_400;
 pub(super) async fn delivery(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
     let id = CheckId::Emails;
     let account = &s.ctx.account_id;
+    // A campaign that never saved its emails sends none of them to its participants.
+    let saved = db::emails::settings_in_account(s.db.pool(), account).await?;
     let mut sending = Vec::new();
     for c in &s.campaigns {
-        let settings = db::emails::settings(s.db.pool(), account, &c.id)
-            .await?
-            .unwrap_or_else(|| EmailSettings::defaults(&c.name));
+        let Some((_, settings)) = saved.iter().find(|(id, _)| *id == c.id) else {
+            continue;
+        };
         let on: Vec<&str> = EmailKind::ALL
             .into_iter()
             .filter(|k| k.is_marketing() && settings.enabled(*k))

@@ -42,17 +42,13 @@ pub(super) async fn run_team(ctx: Job, mailer: Mailer) -> Result<(), JobError> {
         return Err(JobError::Permanent("not a teammate email".into()));
     };
     let db = &ctx.db;
-    match db::emails::team_status(db.pool(), &p.id).await?.as_deref() {
-        None | Some("retry") => {}
-        // Sent, refused, or an attempt stopped half-way (it may have gone): never again.
-        Some(_) => return Ok(()),
-    }
     let text = ctx
         .app
         .sealer
         .open(&p.text)
         .map_err(|e| JobError::Permanent(format!("the email cannot be opened: {e}")))?;
     mailer.take_turn(db).await?.map_err(JobError::Later)?;
+    // Sent, refused, or an attempt stopped half-way (it may have gone): never again.
     if !db::emails::claim_team(db.pool(), &p.id, unix_now()).await? {
         return Ok(());
     }

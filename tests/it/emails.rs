@@ -643,16 +643,34 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
     let (port, mut inbox) = mail_sink(vec![]).await;
     let mailer = sink_mailer(port);
     let welcome = EmailKind::Welcome.default_template();
-    let preview = |template: refloop::domain::emails::EmailTemplate| {
-        campaigns::emails::preview(
-            &t.db,
-            &mailer,
-            PUBLIC,
-            &e.alice,
-            &e.campaign,
-            "Spring <team>",
-            template,
-        )
+    let (db, campaign, alice) = (&t.db, &e.campaign, &e.alice);
+    let preview_as = |ctx: &Ctx, template: refloop::domain::emails::EmailTemplate| {
+        let ctx = ctx.clone();
+        let mailer = mailer.clone();
+        async move {
+            campaigns::emails::preview(
+                db,
+                &mailer,
+                PUBLIC,
+                &ctx,
+                campaign,
+                "Spring <team>",
+                template,
+            )
+            .await
+        }
+    };
+    let preview = |template| preview_as(alice, template);
+    let edited = refloop::domain::emails::EmailTemplate {
+        subject: "Hi {{first_name}}, your code is {{code}}".into(),
+        ..welcome.clone()
+    };
+    let send_test = |mailer: Mailer| {
+        let edited = edited.clone();
+        async move {
+            campaigns::emails::send_test(db, &mailer, PUBLIC, alice, campaign, "Spring", edited)
+                .await
+        }
     };
     let p = preview(welcome.clone()).await.unwrap();
     assert_eq!(
@@ -665,12 +683,8 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
         p.text
     );
 
-    join_ok(&t.db, request(SLUG, "ann@x.test", "<Ann>", None)).await;
+    join_ok(db, request(SLUG, "ann@x.test", "<Ann>", None)).await;
     let ann = participant(t, &e.campaign, "ann@x.test").await;
-    let edited = refloop::domain::emails::EmailTemplate {
-        subject: "Hi {{first_name}}, your code is {{code}}".into(),
-        ..welcome.clone()
-    };
     let p = preview(edited.clone()).await.unwrap();
     assert_eq!(
         p.reader,
@@ -683,6 +697,18 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
         .contains(&format!("https://refer.acme.test/r/{}", ann.code)));
     assert!(p.html.contains("Hi &lt;Ann&gt;"), "{}", p.html);
     assert!(!p.html.contains("<Ann>"));
+    // A teammate who may not see participants previews with examples.
+    let mut blind = e.alice.clone();
+    blind
+        .permissions
+        .remove(&refloop::domain::permissions::Permission::ViewParticipants);
+    let p = preview_as(&blind, edited.clone()).await.unwrap();
+    assert_eq!(
+        p.reader,
+        "The values are examples: seeing a participant's data needs View participants."
+    );
+    assert_eq!(p.subject, "Hi Ann, your code is EXAMPLE");
+    assert!(!p.text.contains(&ann.code), "{}", p.text);
 
     // A placeholder the email does not have is named, and nothing is previewed.
     let wrong = refloop::domain::emails::EmailTemplate {
@@ -699,17 +725,7 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
 
     // Send me a test: to the teammate, marked, its unsubscribe link an example that
     // unsubscribes nobody.
-    let sent = campaigns::emails::send_test(
-        &t.db,
-        &mailer,
-        PUBLIC,
-        &e.alice,
-        &e.campaign,
-        "Spring",
-        edited.clone(),
-    )
-    .await
-    .unwrap();
+    let sent = send_test(mailer.clone()).await.unwrap();
     assert_eq!(
         sent,
         format!(
@@ -734,18 +750,8 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
         None
     );
 
-    // Without a mail server it says so; a viewer may preview but not send.
-    let none = campaigns::emails::send_test(
-        &t.db,
-        &Mailer::disabled(),
-        PUBLIC,
-        &e.alice,
-        &e.campaign,
-        "Spring",
-        edited.clone(),
-    )
-    .await
-    .unwrap_err();
+    // Without a mail server it says so.
+    let none = send_test(Mailer::disabled()).await.unwrap_err();
     assert!(
         none.to_string().contains("No mail server is configured"),
         "{none}"
@@ -753,22 +759,9 @@ async fn the_preview_fills_in_a_real_participant_and_a_test_goes_to_the_teammate
 
     // Twenty tests an hour, then a clear refusal.
     for _ in 1..20 {
-        campaigns::emails::send_test(
-            &t.db,
-            &mailer,
-            PUBLIC,
-            &e.alice,
-            &e.campaign,
-            "S",
-            edited.clone(),
-        )
-        .await
-        .unwrap();
+        send_test(mailer.clone()).await.unwrap();
     }
-    let more =
-        campaigns::emails::send_test(&t.db, &mailer, PUBLIC, &e.alice, &e.campaign, "S", edited)
-            .await
-            .unwrap_err();
+    let more = send_test(mailer.clone()).await.unwrap_err();
     assert!(matches!(more, AppError::TooManyRequests(_)), "{more:?}");
 }
 
