@@ -62,6 +62,7 @@ fn sandbox_access(config: &Config, db: &Db, stripe: &StripeAccess) -> Access {
         provision_token: stripe.sandbox_token(),
         webhooks_public: format!("{}/webhooks/stripe/", config.public_url()),
         webhooks_local: format!("{}/webhooks/stripe/", config.local_url()),
+        public_base: format!("{}/sandbox/stripe", config.public_url()),
     }))
 }
 

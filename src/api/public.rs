@@ -84,6 +84,10 @@ pub async fn open_referral(code: String) -> Result<PublicCampaign, AppError> {
                     state.config.secure_cookies(),
                 ));
             }
+            // The campaign sends referral links to the merchant's page, carrying the code.
+            if let Some(to) = &page.landing {
+                leptos_axum::redirect(to);
+            }
             Ok(page)
         }
         .await,

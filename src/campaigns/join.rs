@@ -83,6 +83,9 @@ fn page_for(c: &CampaignRow, referrer: Option<&ParticipantRow>) -> PublicCampaig
             }
         }),
         referral_code: referrer.map(|r| r.code.clone()),
+        landing: referrer
+            .filter(|_| !c.landing_url.is_empty())
+            .map(|r| crate::domain::campaigns::landing_for(&c.landing_url, &r.code)),
     }
 }
 

@@ -81,6 +81,7 @@ pub async fn create(db: &Db, ctx: &Ctx, name: &str, slug: &str) -> Result<String
         send_friends_to_stripe: false,
         ongoing_stripe_sync: false,
         share_text: String::new(),
+        landing_url: String::new(),
         created_at: now,
         updated_at: now,
     };
@@ -113,7 +114,12 @@ pub async fn detail(
         toggles.push(toggle_state(db, &c, t, ctx, connected).await?);
     }
     let participants = participants::count_in_campaign(db.pool(), &c.id).await?;
-    Ok(to_detail(c, toggles, public_url, participants))
+    // The snippet keeps a referral code as long as the friend's payments can count.
+    let window = crate::db::qualification::settings(db.pool(), &ctx.account_id, &c.id)
+        .await?
+        .map(|s| s.window_days)
+        .unwrap_or(30);
+    Ok(to_detail(c, toggles, public_url, participants, window))
 }
 
 fn to_detail(
@@ -121,10 +127,15 @@ fn to_detail(
     toggles: Vec<ToggleState>,
     public_url: &str,
     participants: i64,
+    window_days: u32,
 ) -> CampaignDetail {
     CampaignDetail {
         join_link: format!("{public_url}/j/{}", c.slug),
         referral_link_format: format!("{public_url}/r/{{code}}"),
+        snippet: format!(
+            "<script src=\"{public_url}/refloop.js\" data-campaign=\"{}\" data-days=\"{window_days}\" defer></script>",
+            c.slug
+        ),
         id: c.id,
         name: c.name,
         slug: c.slug,
@@ -133,6 +144,7 @@ fn to_detail(
         ends_at: c.ends_at,
         referral_cap: c.referral_cap,
         share_text: c.share_text,
+        landing_url: c.landing_url,
         referrer_form: c.referrer_form,
         friend_form: c.friend_form,
         toggles,
@@ -239,6 +251,13 @@ pub async fn save_setup(
             "Keep the share text to 280 characters, so it fits every network.",
         ));
     }
+    let landing_url = match crate::domain::campaigns::check_landing_url(&setup.landing_url) {
+        Ok(url) => url,
+        Err(why) => {
+            errors.push(field("landing_url", &why));
+            String::new()
+        }
+    };
     let (Some(name), Some(slug), true) = (name, slug, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
@@ -255,6 +274,7 @@ pub async fn save_setup(
     c.ends_at = ends_at;
     c.referral_cap = referral_cap;
     c.share_text = share_text;
+    c.landing_url = landing_url;
     save(db, ctx, &c, ActivityKind::CampaignEdited, "its setup").await
 }
 

@@ -20,6 +20,8 @@ pub struct CampaignRow {
     pub send_friends_to_stripe: bool,
     pub ongoing_stripe_sync: bool,
     pub share_text: String,
+    /// Where referral links lead; empty: Refloop's join page.
+    pub landing_url: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -49,6 +51,7 @@ impl FromRow<'_, AnyRow> for CampaignRow {
             send_friends_to_stripe: row.try_get::<i64, _>("send_friends_to_stripe")? != 0,
             ongoing_stripe_sync: row.try_get::<i64, _>("ongoing_stripe_sync")? != 0,
             share_text: row.try_get("share_text")?,
+            landing_url: row.try_get("landing_url")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -56,7 +59,7 @@ impl FromRow<'_, AnyRow> for CampaignRow {
 }
 
 const COLUMNS: &str = "id, account_id, name, slug, status, starts_at, ends_at, referrer_form, friend_form, referral_cap, \
-     send_referrers_to_stripe, send_friends_to_stripe, ongoing_stripe_sync, share_text, created_at, updated_at";
+     send_referrers_to_stripe, send_friends_to_stripe, ongoing_stripe_sync, share_text, created_at, updated_at, landing_url";
 
 fn json(form: &[FormField]) -> String {
     serde_json::to_string(form).expect("form fields serialize")
@@ -67,7 +70,7 @@ pub async fn insert<'c>(
     c: &CampaignRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO campaigns ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        "INSERT INTO campaigns ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&c.id)
     .bind(&c.account_id)
@@ -85,6 +88,7 @@ pub async fn insert<'c>(
     .bind(&c.share_text)
     .bind(c.created_at)
     .bind(c.updated_at)
+    .bind(&c.landing_url)
     .execute(ex)
     .await?;
     Ok(())
@@ -136,7 +140,7 @@ pub async fn update<'c>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE campaigns SET name = $1, slug = $2, status = $3, starts_at = $4, ends_at = $5, referrer_form = $6, \
-         friend_form = $7, referral_cap = $8, share_text = $9, updated_at = $10 WHERE id = $11 AND account_id = $12",
+         friend_form = $7, referral_cap = $8, share_text = $9, updated_at = $10, landing_url = $13 WHERE id = $11 AND account_id = $12",
     )
     .bind(&c.name)
     .bind(&c.slug)
@@ -150,6 +154,7 @@ pub async fn update<'c>(
     .bind(c.updated_at)
     .bind(&c.id)
     .bind(&c.account_id)
+    .bind(&c.landing_url)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -634,7 +634,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::RewardUpdate
             | EventKind::SyncWritten
             | EventKind::StripeAccountChanged
-            | EventKind::Emailed,
+            | EventKind::Emailed
+            | EventKind::Attributed,
         )
         | None => {}
     }

@@ -6,10 +6,7 @@ use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
 
 use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
 
-use crate::domain::{
-    participants::Qualification,
-    qualification::{ChargeEntry, QualificationSettings},
-};
+use crate::domain::{participants::Qualification, qualification::QualificationSettings};
 
 pub async fn settings<'c>(
     ex: impl Executor<'c, Database = Any>,
@@ -261,6 +258,8 @@ pub struct ChargeUpdate {
     pub charge_id: String,
     pub customer_id: Option<String>,
     pub email: Option<String>,
+    /// The PaymentIntent it paid, which a Checkout Session names.
+    pub payment_intent: Option<String>,
     pub amount: i64,
     pub currency: Option<String>,
     pub created: i64,
@@ -285,10 +284,11 @@ pub async fn merge_charge<'c>(
         )
     }
     sqlx::query(&format!(
-        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account, payment_intent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (account_id, charge_id) DO UPDATE SET \
          customer_id = COALESCE(stripe_charges.customer_id, excluded.customer_id), \
+         payment_intent = COALESCE(stripe_charges.payment_intent, excluded.payment_intent), \
          email = COALESCE(stripe_charges.email, excluded.email), \
          currency = CASE WHEN stripe_charges.currency = '' THEN excluded.currency ELSE stripe_charges.currency END, \
          {}, {}, {}, {}, {}, updated_at = excluded.updated_at",
@@ -310,81 +310,88 @@ pub async fn merge_charge<'c>(
     .bind(c.disputed)
     .bind(now)
     .bind(stripe_account)
+    .bind(&c.payment_intent)
     .execute(ex)
     .await?;
     Ok(())
 }
 
-/// The charges of these customers, and (when given) of any customer paying with this email.
-pub async fn charges_of<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    account_id: &str,
-    participant_id: &str,
-    email: Option<&str>,
-) -> Result<Vec<ChargeEntry>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT charge_id, amount, currency, created, paid, refunded, disputed FROM stripe_charges \
-         WHERE account_id = $1 AND stripe_account = {CURRENT_STRIPE_ACCOUNT} AND (customer_id IN \
-           (SELECT customer_id FROM participant_customers WHERE account_id = $1 AND participant_id = $2 \
-            AND stripe_account = {CURRENT_STRIPE_ACCOUNT}) \
-           OR email = $3) \
-         ORDER BY created, charge_id"
-    ))
-    .bind(account_id)
-    .bind(participant_id)
-    .bind(email)
-    .fetch_all(ex)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ChargeEntry {
-                id: r.try_get("charge_id")?,
-                amount: r.try_get("amount")?,
-                currency: r.try_get("currency")?,
-                created: r.try_get("created")?,
-                paid: r.try_get::<i64, _>("paid")? != 0,
-                refunded: r.try_get("refunded")?,
-                disputed: r.try_get("disputed")?,
-            })
-        })
-        .collect()
+/// Who made a charge, as far as the ledger knows.
+#[derive(Debug, Clone, Default)]
+pub struct Payer {
+    pub customer: Option<String>,
+    pub email: Option<String>,
+    pub payment_intent: Option<String>,
 }
 
-/// The customer and email a charge was made with, as far as the ledger knows.
 pub async fn charge_payer<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
     charge_id: &str,
-) -> Result<Option<(Option<String>, Option<String>)>, sqlx::Error> {
+) -> Result<Option<Payer>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT customer_id, email FROM stripe_charges WHERE account_id = $1 AND charge_id = $2",
+        "SELECT customer_id, email, payment_intent FROM stripe_charges WHERE account_id = $1 AND charge_id = $2",
     )
     .bind(account_id)
     .bind(charge_id)
     .fetch_optional(ex)
     .await?;
-    row.map(|r| Ok((r.try_get("customer_id")?, r.try_get("email")?)))
-        .transpose()
+    row.map(|r| {
+        Ok(Payer {
+            customer: r.try_get("customer_id")?,
+            email: r.try_get("email")?,
+            payment_intent: r.try_get("payment_intent")?,
+        })
+    })
+    .transpose()
 }
 
-/// Invited friends a payment by `customer` (or with `email`) may count for: those linked to
-/// the customer, and those with the email (whose campaigns may count every customer with it).
+/// Who made the charges of a payment (a PaymentIntent), as far as the ledger knows.
+pub async fn payers_of_intent<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    payment_intent: &str,
+) -> Result<Vec<Payer>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT customer_id, email, payment_intent FROM stripe_charges WHERE account_id = $1 AND payment_intent = $2",
+    )
+    .bind(account_id)
+    .bind(payment_intent)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Payer {
+                customer: r.try_get("customer_id")?,
+                email: r.try_get("email")?,
+                payment_intent: r.try_get("payment_intent")?,
+            })
+        })
+        .collect()
+}
+
+/// Invited friends a payment may count for: those it was attributed to at checkout, those
+/// linked to its customer, and those with its email (whose campaigns may count every customer
+/// with it).
 pub async fn friends_paying<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
-    customer: Option<&str>,
-    email: Option<&str>,
+    payer: &Payer,
 ) -> Result<Vec<(String, bool)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT p.id, 1 AS linked FROM participants p JOIN participant_customers pc ON pc.participant_id = p.id \
          WHERE pc.account_id = $1 AND pc.customer_id = $2 AND p.referrer_id IS NOT NULL \
          AND pc.stripe_account = {CURRENT_STRIPE_ACCOUNT} \
          UNION ALL \
-         SELECT p.id, 0 AS linked FROM participants p WHERE p.account_id = $1 AND p.email = $3 AND p.referrer_id IS NOT NULL"
+         SELECT p.id, 0 AS linked FROM participants p WHERE p.account_id = $1 AND p.email = $3 AND p.referrer_id IS NOT NULL \
+         UNION ALL \
+         SELECT a.participant_id AS id, 1 AS linked FROM checkout_attributions a \
+         WHERE a.account_id = $1 AND a.payment_intent = $4 AND a.participant_id IS NOT NULL"
     ))
     .bind(account_id)
-    .bind(customer)
-    .bind(email.map(|e| e.trim().to_lowercase()))
+    .bind(&payer.customer)
+    .bind(payer.email.as_ref().map(|e| e.trim().to_lowercase()))
+    .bind(&payer.payment_intent)
     .fetch_all(ex)
     .await?;
     rows.iter()

@@ -26,6 +26,7 @@ macro_rules! keyed {
 }
 
 pub mod activity;
+pub mod attribution;
 pub mod campaigns;
 pub mod emails;
 pub mod health;

@@ -73,6 +73,7 @@ keyed!(
         SyncWritten => "sync_written", "Referral link written to Stripe",
         StripeAccountChanged => "stripe_account_changed", "Stripe account changed",
         Emailed => "emailed", "Email",
+        Attributed => "attributed", "Attributed at checkout",
     }
 );
 

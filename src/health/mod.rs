@@ -2,6 +2,7 @@
 //! records and, on the health page, by asking Stripe; the banner for the people who can fix what
 //! fails; the one-click fixes; and a participant's "Why?".
 
+mod attribution;
 mod connection;
 mod emails;
 mod qualification;
@@ -79,6 +80,7 @@ pub async fn run(
         qualification::webhook(&s).await?,
         qualification::near_misses(&s).await?,
         qualification::shared_email_spend(&s).await?,
+        attribution::checkout(&s).await?,
         sync::queue(&s).await?,
         sync::participant_limit(&s).await?,
         sync::skips(&s).await?,

@@ -12,7 +12,7 @@ use crate::{
         emails::{EmailKind, EmailSettings},
         health::{WhyAnswer, WhyStep},
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
-        qualification::explain_spend,
+        qualification::{explain_spend, CustomerScope},
         sending::audience_label,
         time::format_utc,
     },
@@ -67,37 +67,54 @@ pub async fn why(
         status => format!("{}: {}", status.label(), p.stripe_note),
     };
 
-    let qualification = match (audience, p.qualification) {
-        (ParticipantKind::Referring, _) => format!(
+    let settings = match audience {
+        ParticipantKind::Referring => None,
+        ParticipantKind::Invited => db::qualification::settings(db.pool(), account, &c.id).await?,
+    };
+    let attributed = match &settings {
+        Some(s) => {
+            let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
+            let mut conn = db.pool().acquire().await?;
+            Some(db::attribution::attributed(&mut conn, account, &p.id, email).await?)
+        }
+        None => None,
+    };
+    let mut qualification = match (audience, p.qualification, &settings, &attributed) {
+        (ParticipantKind::Referring, ..) => format!(
             "People referring do not qualify themselves; their invited friends do: {} of their {} referrals qualified.",
             p.qualified_referrals, p.referrals
         ),
-        (ParticipantKind::Invited, Qualification::Qualified) => p.qualification_note.clone(),
-        (ParticipantKind::Invited, _) => {
-            match db::qualification::settings(db.pool(), account, &c.id).await? {
-                None => "Pending: the campaign's qualification settings are not saved, so nobody qualifies yet.".into(),
-                Some(s) => {
-                    let charges = db::qualification::charges_of(db.pool(), account, &p.id, None).await?;
-                    let spend = crate::domain::qualification::spend(&s, p.created_at, &charges);
-                    let mut text = format!("Pending: {}", s.describe());
-                    text.push_str(&format!("; so far: {}", explain_spend(&s, &spend)));
-                    if !spend.ignored.is_empty() {
-                        let ignored: Vec<String> = spend
-                            .ignored
-                            .iter()
-                            .map(|(id, why)| format!("{id} ({why})"))
-                            .collect();
-                        text.push_str(&format!("; not counted: {}", ignored.join(", ")));
-                    }
-                    if customers.is_empty() {
-                        text.push_str(". They are linked to no Stripe customer, so no payment can be seen yet");
-                    }
-                    text.push('.');
-                    text
-                }
+        (ParticipantKind::Invited, Qualification::Qualified, ..) => p.qualification_note.clone(),
+        (ParticipantKind::Invited, _, Some(s), Some(a)) => {
+            let spend = crate::domain::qualification::spend(s, p.created_at, &a.counted);
+            let mut text = format!("Pending: {}", s.describe());
+            text.push_str(&format!("; so far: {}", explain_spend(s, &spend)));
+            if !spend.ignored.is_empty() {
+                let ignored: Vec<String> = spend
+                    .ignored
+                    .iter()
+                    .map(|(id, why)| format!("{id} ({why})"))
+                    .collect();
+                text.push_str(&format!("; not counted: {}", ignored.join(", ")));
             }
+            if customers.is_empty() && a.counted.is_empty() {
+                text.push_str(". They are linked to no Stripe customer, so no payment can be seen yet");
+            }
+            text.push('.');
+            text
+        }
+        (ParticipantKind::Invited, ..) => {
+            "Pending: the campaign's qualification settings are not saved, so nobody qualifies yet.".into()
         }
     };
+    if let Some(a) = attributed.filter(|a| !a.used.is_empty() || !a.set_aside.is_empty()) {
+        if !a.used.is_empty() {
+            qualification.push_str(&format!(" Payments counted: {}.", a.used.join("; ")));
+        }
+        if !a.set_aside.is_empty() {
+            qualification.push_str(&format!(" Set aside: {}.", a.set_aside.join("; ")));
+        }
+    }
 
     let given = rewards::of_person(db.pool(), account, &p.id).await?;
     let rewards = if given.is_empty() {

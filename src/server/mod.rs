@@ -8,6 +8,7 @@ pub mod export;
 pub mod health;
 pub mod middleware;
 pub mod router;
+pub mod snippet;
 pub mod unsubscribe;
 pub mod webhooks;
 

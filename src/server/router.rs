@@ -8,7 +8,7 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{assets, export, health, middleware, unsubscribe, webhooks};
+use super::{assets, export, health, middleware, snippet, unsubscribe, webhooks};
 use crate::app::{shell, App};
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
             get(export::sync_skipped_csv),
         )
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
+        .route("/refloop.js", get(snippet::refloop_js))
         .route(
             "/unsubscribe/{participant}/{token}",
             get(unsubscribe::page).post(unsubscribe::unsubscribe),

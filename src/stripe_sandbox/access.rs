@@ -40,6 +40,9 @@ pub struct Gate {
     /// where the sandbox reaches it (`{local url}/webhooks/stripe/`).
     pub webhooks_public: String,
     pub webhooks_local: String,
+    /// Where browsers reach the sandbox (`{public url}/sandbox/stripe`): the address of its
+    /// Payment Links and checkout pages.
+    pub public_base: String,
 }
 
 /// The sandbox's doors.

@@ -6,7 +6,7 @@
 //! and acts in them with Manage integrations.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{OriginalUri, Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     Form,
@@ -107,6 +107,13 @@ struct Endpoint {
     events: String,
 }
 
+struct PaymentLink {
+    id: String,
+    url: String,
+    what: String,
+    codes: bool,
+}
+
 struct Delivery {
     kind: String,
     event: String,
@@ -122,6 +129,7 @@ struct Dashboard {
     customers: Vec<Customer>,
     charges: Vec<Charge>,
     endpoints: Vec<Endpoint>,
+    payment_links: Vec<PaymentLink>,
     deliveries: Vec<Delivery>,
 }
 
@@ -173,6 +181,7 @@ async fn gather(
         customers: Vec::new(),
         charges: Vec::new(),
         endpoints: Vec::new(),
+        payment_links: Vec::new(),
         deliveries: Vec::new(),
     };
     if data.account.is_empty() {
@@ -231,6 +240,32 @@ async fn gather(
                         .join(", ")
                 })
                 .unwrap_or_default(),
+        });
+    }
+    for l in store::list(&sb.db, &account, "payment_link", &q).await?.0 {
+        let id = text(&l["id"]);
+        let items = store::get(&sb.db, &account, "line_items", &format!("{id}/line_items"))
+            .await?
+            .and_then(|(items, _)| items["data"].as_array().cloned())
+            .unwrap_or_default();
+        let what = items
+            .iter()
+            .map(|i| {
+                let currency = i["currency"].as_str().unwrap_or("usd");
+                format!(
+                    "{} × {}: {}",
+                    i["description"].as_str().unwrap_or("Item"),
+                    i["quantity"],
+                    format_amount(i["amount_subtotal"].as_i64().unwrap_or_default(), currency)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        data.payment_links.push(PaymentLink {
+            url: text(&l["url"]),
+            codes: l["allow_promotion_codes"] == true,
+            what,
+            id,
         });
     }
     for d in webhooks::deliveries(sb, &account, 50).await? {
@@ -389,6 +424,25 @@ fn render(d: Dashboard) -> String {
             }
         })
         .collect_view();
+    let payment_links = d
+        .payment_links
+        .into_iter()
+        .map(|l| {
+            let id = l.id.clone();
+            view! {
+                <tr data-payment-link=id>
+                    <td><code>{l.id}</code></td>
+                    <td>{l.what}</td>
+                    <td>{if l.codes { "yes" } else { "no" }}</td>
+                    <td><a href=l.url.clone()>{l.url.clone()}</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let link_currencies = PAY_IN
+        .iter()
+        .map(|c| view! { <option>{*c}</option> })
+        .collect_view();
     let deliveries = d
         .deliveries
         .into_iter()
@@ -437,6 +491,21 @@ fn render(d: Dashboard) -> String {
                 </table>
             </section>
             <section>
+                <h2>"Payment Links"</h2>
+                <form method="post" action="dashboard/payment_link">
+                    <input type="hidden" name="account" value=account.clone() />
+                    <input name="name" aria-label="Product name" placeholder="product" style="width:12rem" maxlength="200" required />
+                    <input name="amount" aria-label="Price" placeholder="60.00" required maxlength="20" />
+                    <select name="currency" aria-label="Price currency">{link_currencies}</select>
+                    <label><input type="checkbox" name="codes" value="true" style="width:auto" />" Promotion codes"</label>
+                    <button>"Create payment link"</button>
+                </form>
+                <table>
+                    <thead><tr><th>"Link"</th><th>"Sells"</th><th>"Codes"</th><th>"URL"</th></tr></thead>
+                    <tbody>{payment_links}</tbody>
+                </table>
+            </section>
+            <section>
                 <h2>"Webhook endpoints"</h2>
                 <table>
                     <thead><tr><th>"Endpoint"</th><th>"Status"</th><th>"Events"</th><th></th></tr></thead>
@@ -465,6 +534,7 @@ pub struct Action {
     currency: Option<String>,
     email: Option<String>,
     name: Option<String>,
+    codes: Option<String>,
 }
 
 /// The dashboard's buttons; each goes back to the dashboard with what happened. Inside a
@@ -472,6 +542,7 @@ pub struct Action {
 pub async fn act(
     State(sb): State<Sandbox>,
     Path(action): Path<String>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Form(f): Form<Action>,
 ) -> Response {
@@ -543,6 +614,34 @@ pub async fn act(
                 .await
                 .map(|c| format!("Created customer {}.", c["id"].as_str().unwrap_or_default()))
                 .map_err(|e| e.message)
+        }
+        "payment_link" => {
+            let name = f.name.as_deref().unwrap_or_default().trim().to_string();
+            match f.amount.as_deref().and_then(|a| parse_amount(a, &currency)) {
+                Some(amount) => {
+                    let base = sb.public_base(&headers, uri.path(), "/dashboard/");
+                    let params = json!({
+                        "line_items": [{
+                            "price_data": {
+                                "currency": currency, "unit_amount": amount.to_string(),
+                                "product_data": { "name": name },
+                            },
+                            "quantity": "1",
+                        }],
+                        "allow_promotion_codes": if f.codes.is_some() { "true" } else { "false" },
+                    });
+                    super::checkout::create_payment_link(&sb, &f.account, params, &base)
+                        .await
+                        .map(|l| {
+                            format!(
+                                "Created payment link {}.",
+                                l["url"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .map_err(|e| e.message)
+                }
+                None => Err("Enter a price greater than zero, such as 60.00.".into()),
+            }
         }
         "delete_endpoint" => {
             let id = f.endpoint.clone().unwrap_or_default();

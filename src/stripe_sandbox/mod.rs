@@ -7,10 +7,12 @@
 //! test controls, never confused with it.
 
 mod access;
+mod checkout;
 mod control;
 mod customers;
 mod dashboard;
 mod error;
+mod hosted;
 mod payments;
 mod rewards;
 mod search;
@@ -28,7 +30,7 @@ use std::{
 
 use axum::{
     body::Bytes,
-    extract::State,
+    extract::{OriginalUri, State},
     http::{HeaderMap, Method, Uri},
     response::{IntoResponse, Response},
     routing::{any, post},
@@ -175,6 +177,11 @@ impl Sandbox {
             .route("/", axum::routing::get(dashboard::page))
             .route("/dashboard/{action}", post(dashboard::act))
             .route("/v1/{*path}", any(api))
+            .route("/pay/{id}", axum::routing::get(hosted::pay_link))
+            .route(
+                "/checkout/{id}",
+                axum::routing::get(hosted::show).post(hosted::submit),
+            )
             .route("/_sandbox/{action}", post(control::handle))
             .with_state(self)
     }
@@ -217,6 +224,25 @@ impl Sandbox {
             }),
             key,
         })
+    }
+
+    /// Where browsers reach this sandbox (for the URLs of Payment Links and Checkout Sessions):
+    /// inside a Refloop, its public address; as a test tool, the address the request came to.
+    /// `path` is the request's full path and `marker` where the sandbox's own part begins.
+    pub(crate) fn public_base(&self, headers: &HeaderMap, path: &str, marker: &str) -> String {
+        if let Access::Members(gate) = &self.access {
+            return gate.public_base.clone();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
+            .unwrap_or("127.0.0.1");
+        let prefix = path.find(marker).map(|at| &path[..at]).unwrap_or_default();
+        format!("http://{host}{prefix}")
     }
 
     /// Takes a token from the account's bucket, or refuses with Stripe's 429.
@@ -356,6 +382,14 @@ enum Route {
     Coupon(String),
     PromotionCodes,
     PromotionCode(String),
+    Prices,
+    Price(String),
+    PaymentLinks,
+    PaymentLink(String),
+    PaymentLinkItems(String),
+    CheckoutSessions,
+    CheckoutSession(String),
+    CheckoutSessionItems(String),
     WebhookEndpoints,
     WebhookEndpoint(String),
 }
@@ -381,6 +415,16 @@ impl Route {
             ["coupons", id] => Route::Coupon(id.to_string()),
             ["promotion_codes"] => Route::PromotionCodes,
             ["promotion_codes", id] => Route::PromotionCode(id.to_string()),
+            ["prices"] => Route::Prices,
+            ["prices", id] => Route::Price(id.to_string()),
+            ["payment_links"] => Route::PaymentLinks,
+            ["payment_links", id] => Route::PaymentLink(id.to_string()),
+            ["payment_links", id, "line_items"] => Route::PaymentLinkItems(id.to_string()),
+            ["checkout", "sessions"] => Route::CheckoutSessions,
+            ["checkout", "sessions", id] => Route::CheckoutSession(id.to_string()),
+            ["checkout", "sessions", id, "line_items"] => {
+                Route::CheckoutSessionItems(id.to_string())
+            }
             ["webhook_endpoints"] => Route::WebhookEndpoints,
             ["webhook_endpoints", id] => Route::WebhookEndpoint(id.to_string()),
             _ => return None,
@@ -401,6 +445,13 @@ impl Route {
             Route::Refunds => "refund",
             Route::Coupons | Route::Coupon(_) => "coupon",
             Route::PromotionCodes | Route::PromotionCode(_) => "promotion_code",
+            Route::Prices | Route::Price(_) => "price",
+            Route::PaymentLinks | Route::PaymentLink(_) | Route::PaymentLinkItems(_) => {
+                "payment_link"
+            }
+            Route::CheckoutSessions
+            | Route::CheckoutSession(_)
+            | Route::CheckoutSessionItems(_) => "checkout_session",
             Route::WebhookEndpoints | Route::WebhookEndpoint(_) => "webhook",
         };
         let access = if *method == Method::GET {
@@ -418,6 +469,7 @@ async fn api(
     State(sb): State<Sandbox>,
     method: Method,
     uri: Uri,
+    OriginalUri(original): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -479,15 +531,16 @@ async fn api(
                 .map(str::to_string)
         })
         .flatten();
+    let base = sb.public_base(&headers, original.path(), "/v1/");
     let response = match idempotency_key {
-        None => respond(dispatch(&sb, &caller, &method, route, params).await),
+        None => respond(dispatch(&sb, &caller, &method, route, params, &base).await),
         Some(key) => {
             control::idempotent(
                 &sb,
                 &caller,
                 &key,
                 &format!("{method} {path} {raw}"),
-                || dispatch(&sb, &caller, &method, route, params),
+                || dispatch(&sb, &caller, &method, route, params, &base),
             )
             .await
         }
@@ -511,6 +564,7 @@ async fn dispatch(
     method: &Method,
     route: Route,
     params: Value,
+    base: &str,
 ) -> Result<Value, ApiError> {
     let account = caller.account.as_str();
     match (method.clone(), route) {
@@ -549,6 +603,29 @@ async fn dispatch(
         }
         (Method::GET, Route::PromotionCode(id)) => {
             payments::retrieve(sb, account, "promotion_code", &id).await
+        }
+        (Method::POST, Route::Prices) => checkout::create_price(sb, account, params).await,
+        (Method::GET, Route::Price(id)) => payments::retrieve(sb, account, "price", &id).await,
+        (Method::POST, Route::PaymentLinks) => {
+            checkout::create_payment_link(sb, account, params, base).await
+        }
+        (Method::GET, Route::PaymentLink(id)) => {
+            payments::retrieve(sb, account, "payment_link", &id).await
+        }
+        (Method::GET, Route::PaymentLinkItems(id)) => {
+            checkout::list_items(sb, account, "payment_link", &id).await
+        }
+        (Method::POST, Route::CheckoutSessions) => {
+            checkout::create_session(sb, account, params, base).await
+        }
+        (Method::GET, Route::CheckoutSessions) => {
+            checkout::list_sessions(sb, account, &params).await
+        }
+        (Method::GET, Route::CheckoutSession(id)) => {
+            payments::retrieve(sb, account, "checkout.session", &id).await
+        }
+        (Method::GET, Route::CheckoutSessionItems(id)) => {
+            checkout::list_items(sb, account, "checkout.session", &id).await
         }
         (Method::POST, Route::WebhookEndpoints) => {
             webhooks::create_endpoint(sb, account, params).await

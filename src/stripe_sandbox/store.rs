@@ -84,6 +84,26 @@ pub async fn get(
     .transpose()
 }
 
+/// An object of any account by its id (ids are unique), with its account: what the hosted
+/// pages, which carry no key, find by.
+pub async fn find(db: &Db, kind: &str, id: &str) -> Result<Option<(String, Value)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT account, data FROM sandbox_objects WHERE id = $1 AND kind = $2 AND deleted = 0",
+    )
+    .bind(id)
+    .bind(kind)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let data: String = r.try_get("data")?;
+        Ok((
+            r.try_get("account")?,
+            serde_json::from_str(&data).unwrap_or(Value::Null),
+        ))
+    })
+    .transpose()
+}
+
 pub async fn update(
     db: &Db,
     account: &str,

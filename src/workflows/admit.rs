@@ -65,6 +65,12 @@ pub enum Source {
         customer: String,
         note: String,
     },
+    /// From a payment at checkout attributed to their referrer (the customer Stripe made, if
+    /// it made one): `note` is the first line of their timeline.
+    Checkout {
+        customer: Option<String>,
+        note: String,
+    },
 }
 
 /// Someone about to be added to a campaign.
@@ -141,6 +147,9 @@ pub async fn admit_all(
                 Source::Import { .. } | Source::Sync { .. } => {
                     format!("{} was imported as their friend", person.email)
                 }
+                Source::Checkout { .. } => {
+                    format!("{} paid at checkout as their friend", person.email)
+                }
                 Source::Join => format!("{} joined through their link", person.email),
             };
             participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
@@ -163,6 +172,7 @@ fn newcomer_row(
     let source = match (&n.source, referrer) {
         (Source::Import { .. }, _) => "import",
         (Source::Sync { .. }, _) => "stripe_sync",
+        (Source::Checkout { .. }, _) => "checkout",
         (Source::Join, Some(_)) => "referral",
         (Source::Join, None) => "join",
     };
@@ -175,6 +185,13 @@ fn newcomer_row(
         Source::Sync { customer, .. } => (
             StripeStatus::Sent,
             format!("Enrolled from Stripe customer {customer}"),
+        ),
+        Source::Checkout {
+            customer: Some(customer),
+            ..
+        } => (
+            StripeStatus::Sent,
+            format!("Paid at checkout as Stripe customer {customer}"),
         ),
         _ => sending::on_arrival(c, audience),
     };
@@ -198,6 +215,7 @@ fn newcomer_row(
         stripe_status,
         stripe_customer_id: match &n.source {
             Source::Sync { customer, .. } => Some(customer.clone()),
+            Source::Checkout { customer, .. } => customer.clone(),
             _ => None,
         },
         stripe_note,
@@ -220,6 +238,7 @@ fn first_event(
     match (source, referrer) {
         (Source::Import { by }, _) => (EventKind::Imported, format!("Imported from CSV by {by}")),
         (Source::Sync { note, .. }, _) => (EventKind::Synced, note.clone()),
+        (Source::Checkout { note, .. }, _) => (EventKind::Joined, note.clone()),
         (Source::Join, Some(r)) => (
             EventKind::Joined,
             format!(

@@ -111,6 +111,7 @@ async fn the_builder_validates_and_guards_live_campaigns(t: &TestDb) {
         ends_on: ends.into(),
         referral_cap: cap.into(),
         share_text: "Get 20% off".into(),
+        landing_url: String::new(),
     };
     let Err(AppError::Invalid(errors)) = campaigns::save_setup(
         &t.db,

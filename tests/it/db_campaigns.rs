@@ -37,6 +37,7 @@ fn campaign(account_id: &str, slug: &str) -> CampaignRow {
         send_friends_to_stripe: true,
         ongoing_stripe_sync: false,
         share_text: "Join me on Acme".into(),
+        landing_url: String::new(),
         created_at: unix_now(),
         updated_at: unix_now(),
     }

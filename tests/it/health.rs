@@ -65,7 +65,7 @@ async fn at_depth(
     )
     .await
     .unwrap();
-    assert_eq!(health.checks.len(), 16);
+    assert_eq!(health.checks.len(), 17);
     health.check(id).unwrap().clone()
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod attribution;
 mod campaigns;
 mod db_campaigns;
 mod db_settings;

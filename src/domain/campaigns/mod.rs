@@ -40,6 +40,52 @@ pub fn open_status(
     }
 }
 
+/// The merchant's page referral links may lead to: empty (Refloop's join page), or an absolute
+/// http(s) address of at most 2,000 characters.
+pub fn check_landing_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            "Enter the full address of your page, starting with https://.".to_string()
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with('.') || host.starts_with(':') {
+        return Err(format!("“{url}” has no site name after the https://."));
+    }
+    if url.len() > 2_000 {
+        return Err("Keep the address to 2,000 characters.".into());
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"'<>`".contains(c))
+    {
+        return Err("The address may not contain spaces, quotes or angle brackets.".into());
+    }
+    Ok(url.to_string())
+}
+
+/// Where a referral link sends its visitor when the campaign has a landing page: the page with
+/// `ref={code}` added to its query (before any `#fragment`).
+pub fn landing_for(landing_url: &str, code: &str) -> String {
+    let (base, fragment) = match landing_url.split_once('#') {
+        Some((b, f)) => (b, format!("#{f}")),
+        None => (landing_url, String::new()),
+    };
+    let joiner = if !base.contains('?') {
+        "?"
+    } else if base.ends_with('?') || base.ends_with('&') {
+        ""
+    } else {
+        "&"
+    };
+    format!("{base}{joiner}ref={code}{fragment}")
+}
+
 /// A public slug: 3–60 lowercase letters, digits and single dashes, not at either end.
 pub fn check_slug(raw: &str) -> Result<String, String> {
     let slug = raw.trim().to_lowercase();
@@ -71,6 +117,9 @@ pub struct CampaignSetup {
     /// A number, or empty for no cap.
     pub referral_cap: String,
     pub share_text: String,
+    /// The merchant's page referral links lead to, or empty for Refloop's join page.
+    #[serde(default)]
+    pub landing_url: String,
 }
 
 /// A campaign in the list.
@@ -95,6 +144,7 @@ pub struct CampaignDetail {
     pub ends_at: Option<i64>,
     pub referral_cap: Option<i64>,
     pub share_text: String,
+    pub landing_url: String,
     pub referrer_form: Vec<FormField>,
     pub friend_form: Vec<FormField>,
     pub toggles: Vec<ToggleState>,
@@ -102,6 +152,8 @@ pub struct CampaignDetail {
     pub join_link: String,
     /// The referral link with `{code}` where each person's code goes.
     pub referral_link_format: String,
+    /// The `<script>` tag of `/refloop.js` for the merchant's site, for this campaign.
+    pub snippet: String,
     pub participants: i64,
 }
 
@@ -116,6 +168,8 @@ pub struct PublicCampaign {
     /// The person who invited the visitor, when they came through a referral link.
     pub referrer_name: Option<String>,
     pub referral_code: Option<String>,
+    /// Where a referral link sends its visitor instead (the merchant's page, with the code).
+    pub landing: Option<String>,
 }
 
 /// The personal page of someone who joined.
@@ -136,6 +190,32 @@ pub struct PersonalPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn landing_pages_are_full_addresses_and_carry_the_code() {
+        assert_eq!(check_landing_url("  "), Ok(String::new()));
+        assert_eq!(
+            check_landing_url(" https://shop.example/spring "),
+            Ok("https://shop.example/spring".into())
+        );
+        assert!(check_landing_url("shop.example")
+            .unwrap_err()
+            .contains("https://"));
+        assert!(check_landing_url("https:///x")
+            .unwrap_err()
+            .contains("no site name"));
+        assert!(check_landing_url("https://shop.example/\"><script>")
+            .unwrap_err()
+            .contains("quotes"));
+        assert_eq!(
+            landing_for("https://shop.example/", "ann7k2q9"),
+            "https://shop.example/?ref=ann7k2q9"
+        );
+        assert_eq!(
+            landing_for("https://shop.example/?utm=x#buy", "ann7k2q9"),
+            "https://shop.example/?utm=x&ref=ann7k2q9#buy"
+        );
+    }
 
     fn field(key: &str, kind: FieldKind, required: bool) -> FormField {
         FormField {

@@ -238,6 +238,10 @@ fn SetupStep(
                     <label for="share_text">"Share text"</label>
                     <textarea id="share_text" name="setup[share_text]" rows="2" placeholder="Join me on Acme and get 20% off">{campaign.share_text.clone()}</textarea>
                     <FieldMessage error field="share_text" />
+                    <label for="landing_url">"Referral links lead to (optional)"</label>
+                    <input id="landing_url" name="setup[landing_url]" type="url" maxlength="2000" placeholder="https://your-shop.example/" value=campaign.landing_url.clone() aria-describedby="landing_url-hint" />
+                    <p class="hint" id="landing_url-hint">"Your own page with Refloop's snippet (see Promote): a referral link then sends its visitor there with ?ref={code}, counting the click, and a payment through your Payment Links or Checkout counts for the referral. Empty: Refloop's join page."</p>
+                    <FieldMessage error field="landing_url" />
                     <Show when=needs_confirm>
                         <label class="choice confirm">
                             <input type="checkbox" name="confirm" value="yes" />
@@ -526,6 +530,12 @@ fn FieldRow(
     }
 }
 
+/// What a Payment Link's URL takes for attribution, and an example of it.
+const PAYMENT_LINK_PARAMETERS: &str =
+    "?client_reference_id={referral code}&prefilled_email={email}&prefilled_promo_code={promotion code}";
+const PAYMENT_LINK_EXAMPLE: &str =
+    "https://buy.stripe.com/test_6oE9Ck?client_reference_id=ann7k2q9&prefilled_email=bob%40example.com";
+
 #[component]
 fn PromoteStep(campaign: CampaignDetail, sync: Result<CampaignSync, AppError>) -> impl IntoView {
     let snippet = format!(
@@ -554,6 +564,27 @@ fn PromoteStep(campaign: CampaignDetail, sync: Result<CampaignSync, AppError>) -
             <textarea id="snippet" class="copy-field" readonly rows="2">{snippet}</textarea>
             <label for="share-text">"Share text (edit it in Setup)"</label>
             <input id="share-text" class="copy-field" readonly value=share />
+        </section>
+        <section class="card" aria-labelledby="checkout-heading">
+            <h2 id="checkout-heading">"Checkout and Payment Links"</h2>
+            <p class="hint">
+                "A payment through your Stripe Checkout or a Payment Link counts for the friend who was referred, whatever email they pay with, when it carries the referral code as "
+                <code>"client_reference_id"</code>
+                ". Someone new becomes the friend of the person whose code it is."
+            </p>
+            <label for="site-snippet">"On your site: keeps the code from ?ref=… and adds it to every Payment Link, Buy Button and element marked data-refloop-checkout"</label>
+            <textarea id="site-snippet" class="copy-field" readonly rows="2">{campaign.snippet.clone()}</textarea>
+            <label for="link-parameters">"Or add to a Payment Link's URL yourself"</label>
+            <input id="link-parameters" class="copy-field" readonly value=PAYMENT_LINK_PARAMETERS />
+            <label for="link-example">"Example"</label>
+            <input id="link-example" class="copy-field" readonly value=PAYMENT_LINK_EXAMPLE />
+            <p class="hint">
+                "Creating Checkout Sessions on your server? Pass the code as "
+                <code>"client_reference_id"</code>
+                " (the snippet leaves it in "
+                <code>"window.Refloop.referral"</code>
+                ")."
+            </p>
         </section>
         <section class="card" aria-labelledby="integration-heading">
             <h2 id="integration-heading">"Stripe"</h2>

@@ -75,8 +75,8 @@ pub async fn evaluate(
     db::qualification::lock_participant(&mut *conn, &referrer_id).await?;
     let referrer = participants::get(&mut *conn, account_id, &referrer_id).await?;
     let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
-    let charges = db::qualification::charges_of(&mut *conn, account_id, &p.id, email).await?;
-    let total = spend(&s, p.created_at, &charges);
+    let charges = db::attribution::attributed(&mut *conn, account_id, &p.id, email).await?;
+    let total = spend(&s, p.created_at, &charges.counted);
     let spent_text = explain_spend(&s, &total);
     let spent_changed = total.counted != p.spent;
     let given = db::rewards::for_referral(&mut *conn, account_id, &p.id).await?;

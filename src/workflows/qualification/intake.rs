@@ -123,6 +123,7 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
             charge_id: text(&o["id"])?,
             customer_id: text(&o["customer"]),
             email: text(&o["billing_details"]["email"]),
+            payment_intent: text(&o["payment_intent"]),
             amount: o["amount"].as_i64().unwrap_or_default(),
             currency: text(&o["currency"]),
             created: o["created"].as_i64().unwrap_or_default(),
@@ -171,21 +172,17 @@ pub(super) async fn apply(
     };
     db::qualification::merge_charge(&mut *conn, account_id, stripe_account, &update, unix_now())
         .await?;
-    let Some((customer, email)) =
+    let Some(payer) =
         db::qualification::charge_payer(&mut *conn, account_id, &update.charge_id).await?
     else {
         return Ok(Vec::new());
     };
-    let mut friends: Vec<String> = db::qualification::friends_paying(
-        &mut *conn,
-        account_id,
-        customer.as_deref(),
-        email.as_deref(),
-    )
-    .await?
-    .into_iter()
-    .map(|(id, _)| id)
-    .collect();
+    let mut friends: Vec<String> =
+        db::qualification::friends_paying(&mut *conn, account_id, &payer)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
     friends.sort();
     friends.dedup();
     Ok(friends)
@@ -201,7 +198,11 @@ pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
     {
         match serde_json::from_str::<Event>(&raw) {
             Ok(event) => {
-                let friends = apply(&mut tx, &account_id, &stripe_account, &event).await?;
+                let mut friends =
+                    super::checkout::attribute(&mut tx, &account_id, &stripe_account, &event)
+                        .await
+                        .map_err(|e| JobError::Retry(e.to_string()))?;
+                friends.extend(apply(&mut tx, &account_id, &stripe_account, &event).await?);
                 for id in friends {
                     evaluate(&mut tx, &account_id, &id, unix_now()).await?;
                 }

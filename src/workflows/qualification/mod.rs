@@ -14,6 +14,7 @@ use serde_json::json;
 use super::StripeAccess;
 use crate::jobs::{NewJob, Registry};
 
+mod checkout;
 mod evaluation;
 mod intake;
 mod reconcile;
@@ -29,16 +30,19 @@ pub const EVENT: &str = "stripe.event";
 pub const EVALUATE: &str = "referral.evaluate";
 pub const RECONCILE: &str = "stripe.reconcile";
 
-/// The events Refloop's endpoint subscribes to: what changes a charge, and new customers
-/// (someone Refloop waits for may have arrived). Not `customer.updated`: Refloop's own writes
-/// would come back as work, and the watch reads updates from the Events API.
-pub const EVENTS: [&str; 6] = [
+/// The events Refloop's endpoint subscribes to: what changes a charge, new customers
+/// (someone Refloop waits for may have arrived), and paid Checkout Sessions (who referred the
+/// payer). Not `customer.updated`: Refloop's own writes would come back as work, and the watch
+/// reads updates from the Events API.
+pub const EVENTS: [&str; 8] = [
     "charge.succeeded",
     "charge.captured",
     "charge.updated",
     "charge.refunded",
     "charge.dispute.closed",
     "customer.created",
+    checkout::EVENTS[0],
+    checkout::EVENTS[1],
 ];
 
 /// How often every account is reconciled.

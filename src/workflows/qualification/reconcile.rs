@@ -125,6 +125,7 @@ pub async fn reconcile(
                     email: c.billing_details.and_then(|b| b.email),
                     charge_id: c.id,
                     customer_id: c.customer,
+                    payment_intent: c.payment_intent,
                     amount: c.amount,
                     currency: Some(c.currency),
                     created: c.created,

@@ -37,6 +37,7 @@ mod write_back;
 
 use once::{job_run, run_page};
 use ongoing::{run_customer, run_sweep};
+pub(crate) use placing::link_existing;
 pub use placing::{decide_all, facts, Decision};
 use placing::{place_all, room};
 use write_back::run_write;

@@ -241,7 +241,7 @@ pub(super) async fn place(
 }
 
 /// Links a customer to someone already in the campaign (who is then in Stripe).
-pub(super) async fn link_existing(
+pub(crate) async fn link_existing(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     p: &participants::ParticipantRow,
     customer: &str,
