@@ -276,6 +276,7 @@ async fn measure(processes: usize, dir: &std::path::Path) -> Option<usize> {
                 every: "1".into(),
                 ..Default::default()
             }],
+            ..Default::default()
         },
     )
     .await

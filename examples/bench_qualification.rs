@@ -147,6 +147,7 @@ async fn measure(db: Db, stripe_side: &StripeSide, name: &str) {
                 every: "1".into(),
                 ..Default::default()
             }],
+            ..Default::default()
         },
     )
     .await

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Page } from '@playwright/test';
 import { expect, hydrated, test } from './fixtures';
 import { connectSandbox, createLiveCampaign, join, rewardSpend, signUp, uniqueEmail, uniqueSlug } from './helpers';
 
@@ -16,6 +17,38 @@ async function merchantSite(refloop: string, slug: string, paymentLink: string):
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
 }
 
+/** Creates a Payment Link for one product in the sandbox's dashboard; its address. */
+async function createPaymentLink(page: Page, dashboard: string, price: string, promotionCodes: boolean): Promise<string> {
+  await page.goto(dashboard);
+  await page.getByLabel('Product name').fill('Annual plan');
+  await page.getByLabel('Price', { exact: true }).fill(price);
+  if (promotionCodes) await page.getByLabel('Promotion codes').check();
+  await page.getByRole('button', { name: 'Create payment link' }).click();
+  await expect(page.getByText(/Created payment link/)).toBeVisible();
+  const link = (await page.locator('tr[data-payment-link]', { hasText: price }).locator('a').getAttribute('href'))!;
+  expect(link).toMatch(/\/sandbox\/stripe\/pay\/plink_\w+$/);
+  return link;
+}
+
+/**
+ * Waits until the friend who paid at `paidAt` is in the campaign's Users tab and qualified; prints how long
+ * from the payment until the browser saw it, and ends on their page.
+ */
+async function expectQualified(page: Page, campaign: string, email: string, name: string, journey: string, paidAt: number) {
+  await expect(async () => {
+    await page.goto(`${campaign}/users?q=${encodeURIComponent(email)}`);
+    await expect(page.getByRole('link', { name })).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  await page.getByRole('link', { name }).click();
+  await expect(page).toHaveURL(/\/users\/par_\w+$/);
+  const status = page.locator('.qualification-status');
+  await expect(async () => {
+    await page.reload();
+    await expect(status).toContainText('Qualified', { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  console.log(`${journey}: payment to qualified, as seen in the browser, in ${Date.now() - paidAt} ms`);
+}
+
 test('a friend sent to the merchant’s page pays a Payment Link with another email, and the referral counts', async ({
   page,
   browser,
@@ -30,13 +63,7 @@ test('a friend sent to the merchant’s page pays a Payment Link with another em
   await rewardSpend(page, builder, '50.00', '10.00');
 
   // The merchant sells through a Payment Link made in the sandbox's dashboard.
-  await page.goto(dashboard);
-  await page.getByLabel('Product name').fill('Annual plan');
-  await page.getByLabel('Price', { exact: true }).fill('60.00');
-  await page.getByRole('button', { name: 'Create payment link' }).click();
-  await expect(page.getByText(/Created payment link/)).toBeVisible();
-  const paymentLink = (await page.locator('tr[data-payment-link] a').first().getAttribute('href'))!;
-  expect(paymentLink).toMatch(/\/sandbox\/stripe\/pay\/plink_\w+$/);
+  const paymentLink = await createPaymentLink(page, dashboard, '60.00', false);
   const shop = await merchantSite(baseURL!, slug, paymentLink);
   try {
     // Referral links lead to the merchant's page; the Promote step gives the snippet.
@@ -77,18 +104,7 @@ test('a friend sent to the merchant’s page pays a Payment Link with another em
     const paidAt = Date.now();
 
     // Bob is Ann's friend, qualified, and Ann is credited.
-    await expect(async () => {
-      await page.goto(`${campaign}/users?q=${encodeURIComponent(work)}`);
-      await expect(page.getByRole('link', { name: 'Bob' })).toBeVisible({ timeout: 500 });
-    }).toPass({ timeout: 10_000 });
-    await page.getByRole('link', { name: 'Bob' }).click();
-    await expect(page).toHaveURL(/\/users\/par_\w+$/);
-    const status = page.locator('.qualification-status');
-    await expect(async () => {
-      await page.reload();
-      await expect(status).toContainText('Qualified', { timeout: 500 });
-    }).toPass({ timeout: 10_000 });
-    console.log(`checkout journey: payment to qualified seen in the browser in ${Date.now() - paidAt} ms`);
+    await expectQualified(page, campaign, work, 'Bob', 'client_reference_id journey', paidAt);
     await expect(page.locator('.timeline li[data-kind="attributed"]')).toContainText(
       `Attributed by client_reference_id ${code} on checkout cs_test_`,
     );
@@ -101,4 +117,55 @@ test('a friend sent to the merchant’s page pays a Payment Link with another em
   } finally {
     shop.server.close();
   }
+});
+
+test('someone who never visits Refloop pays with a person’s promotion code and becomes their qualified friend', async ({
+  page,
+  browser,
+}) => {
+  await signUp(page, 'Acme', 'Alice Example', uniqueEmail('alice'));
+  const slug = uniqueSlug('offer');
+  await createLiveCampaign(page, 'Offer', slug);
+  const builder = page.url().replace(/\?.*$/, '');
+  const campaign = builder.replace(/\/edit$/, '');
+  const dashboard = await connectSandbox(page);
+  await rewardSpend(page, builder, '50.00', '10.00');
+
+  // The friend's offer: 20% off, each person referring with their own code.
+  await page.getByLabel('Friends get').selectOption('percent');
+  await page.locator('input[name="offer_value"]').fill('20');
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
+
+  // Ann joins; her page shows her code once Stripe has made it.
+  const visitor = await browser.newPage();
+  await join(visitor, `/j/${slug}`, 'Ann', uniqueEmail('ann'));
+  await expect(visitor.getByRole('heading', { level: 1 })).toHaveText("You're in, Ann!");
+  const offer = visitor.locator('.friend-offer');
+  await expect(async () => {
+    await visitor.reload();
+    await expect(offer).toContainText(/with your code ANN-\w{4}\./, { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  const code = (await offer.textContent())!.match(/ANN-\w{4}/)![0];
+
+  // A Payment Link that takes promotion codes; Carol opens it directly and pays 70.00 with Ann's code.
+  const paymentLink = await createPaymentLink(page, dashboard, '70.00', true);
+  const carolContext = await browser.newContext();
+  const carol = await carolContext.newPage();
+  await carol.goto(paymentLink);
+  const carolEmail = uniqueEmail('carol');
+  await carol.getByLabel('Email').fill(carolEmail);
+  await carol.getByLabel('Name on card').fill('Carol Jones');
+  await carol.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await carol.getByLabel('Promotion code').fill(code);
+  await carol.getByRole('button', { name: 'Pay 70.00 USD' }).click();
+  await expect(carol.getByRole('status')).toContainText('Paid 56.00 USD');
+  const paidAt = Date.now();
+
+  // Carol is Ann's friend, made from the payment, and qualified (56.00 of 50.00).
+  await expectQualified(page, campaign, carolEmail, 'Carol', 'promotion code journey', paidAt);
+  await expect(page.locator('.timeline li[data-kind="attributed"]')).toContainText(`Attributed by promotion code ${code} on checkout cs_test_`);
+  await expect(page.locator('.participant-facts')).toContainText('Referred by');
+  await expect(page.locator('.participant-facts')).toContainText('Ann');
+  await carolContext.close();
 });

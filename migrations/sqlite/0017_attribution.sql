@@ -31,3 +31,27 @@ CREATE INDEX checkout_attributions_unattributed ON checkout_attributions (accoun
 -- Where a campaign's referral links (/r/{code}) lead: Refloop's join page when empty, else the
 -- merchant's own page (with ?ref={code}), where the snippet keeps the code for checkout.
 ALTER TABLE campaigns ADD COLUMN landing_url TEXT NOT NULL DEFAULT '';
+
+-- The friend's offer: each person referring's own promotion code for their campaign's coupon,
+-- per Stripe account and coupon (new terms make a new coupon, and new codes).
+CREATE TABLE offer_codes (
+    account_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL REFERENCES participants (id),
+    stripe_account TEXT NOT NULL,
+    coupon_id TEXT NOT NULL,
+    promotion_code_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (participant_id, stripe_account, coupon_id)
+);
+CREATE INDEX offer_codes_by_promotion_code ON offer_codes (account_id, promotion_code_id);
+
+-- One row per PaymentIntent whose charge or Checkout Session Refloop processed: processing one
+-- takes the row's lock first, so that a charge's event and its session's event, processed at
+-- once by two workers, run one after the other and the second sees what the first wrote.
+CREATE TABLE payment_turns (
+    account_id TEXT NOT NULL,
+    payment_intent TEXT NOT NULL,
+    touched_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, payment_intent)
+);

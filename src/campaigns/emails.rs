@@ -208,6 +208,7 @@ fn examples(public_url: &str, c: &CampaignRow) -> Values {
         campaign: c.name.clone(),
         friend_first_name: "Sam".into(),
         reward: "10.00 USD credit, applied to your account".into(),
+        friend_offer: "20% off at checkout with the code ANN-7K2Q".into(),
     }
 }
 
@@ -222,6 +223,7 @@ async fn sample(db: &Db, public_url: &str, c: &CampaignRow) -> Result<(Values, S
         ));
     };
     let mut values = Values::of(public_url, &c.name, &p);
+    values.friend_offer = crate::workflows::offers::offer_line(pool, c, &p).await?;
     let friend = db::participants::referred_by(pool, &c.account_id, &p.id).await?;
     values.friend_first_name = friend
         .first()

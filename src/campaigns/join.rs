@@ -61,7 +61,18 @@ pub async fn open_referral(
     if participants::note_click(db.pool(), &referrer.id, &visitor.0, now).await? {
         participants::add_event(db.pool(), &referrer, EventKind::Clicked, "", now).await?;
     }
-    Ok(page_for(&c, Some(&referrer)))
+    let mut page = page_for(&c, Some(&referrer));
+    if !c.landing_url.is_empty() {
+        let promo = crate::workflows::offers::offer_and_code(db.pool(), &c, &referrer)
+            .await?
+            .and_then(|(_, code)| code);
+        page.landing = Some(crate::domain::campaigns::landing_for(
+            &c.landing_url,
+            &referrer.code,
+            promo.as_deref(),
+        ));
+    }
+    Ok(page)
 }
 
 fn page_for(c: &CampaignRow, referrer: Option<&ParticipantRow>) -> PublicCampaign {
@@ -83,9 +94,7 @@ fn page_for(c: &CampaignRow, referrer: Option<&ParticipantRow>) -> PublicCampaig
             }
         }),
         referral_code: referrer.map(|r| r.code.clone()),
-        landing: referrer
-            .filter(|_| !c.landing_url.is_empty())
-            .map(|r| crate::domain::campaigns::landing_for(&c.landing_url, &r.code)),
+        landing: None,
     }
 }
 
@@ -224,7 +233,20 @@ pub async fn personal_page(
             }),
         None => None,
     };
+    let friend_offer = crate::workflows::offers::offer_and_code(db.pool(), &c, &p)
+        .await?
+        .map(|(offer, code)| match code {
+            Some(code) => format!(
+                "Your friends get {} at checkout with your code {code}.",
+                offer.describe()
+            ),
+            None => format!(
+                "Your friends get {} at checkout with your own code, on its way.",
+                offer.describe()
+            ),
+        });
     Ok(PersonalPage {
+        friend_offer,
         campaign_name: c.name,
         first_name: p.first_name,
         referral_link: crate::domain::participants::referral_link(public_url, &p.code),

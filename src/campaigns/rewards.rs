@@ -43,11 +43,25 @@ pub async fn save(
     let settings = check_rewards(&form, || new_id("rule")).map_err(AppError::fields)?;
     let mut tx = db.begin().await?;
     rewards::save_settings(&mut *tx, &ctx.account_id, &c.id, &settings, unix_now()).await?;
-    let described: Vec<String> = settings
+    if settings.friend_offer.is_some() {
+        // Everyone referring gets their code for the (new) offer.
+        crate::jobs::queue::enqueue(
+            &mut tx,
+            &workflows::offers::campaign_job(&ctx.account_id, &c.id),
+        )
+        .await?;
+    }
+    let mut described: Vec<String> = settings
         .rules
         .iter()
         .map(|r| format!("{} {}", r.describe(), r.describe_when()))
         .collect();
+    if let Some(offer) = &settings.friend_offer {
+        described.push(format!(
+            "friends get {} with their referrer's code",
+            offer.describe()
+        ));
+    }
     accounts::record(
         &mut *tx,
         ctx,

@@ -56,6 +56,26 @@ pub async fn record_checkout<'c>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Waits for, and takes for the rest of the transaction, the turn of one payment: the charge's
+/// event and its Checkout Session's event are then processed one after the other.
+pub async fn take_payment_turn<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    payment_intent: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payment_turns (account_id, payment_intent, touched_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id, payment_intent) DO UPDATE SET touched_at = excluded.touched_at",
+    )
+    .bind(account_id)
+    .bind(payment_intent)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
 /// The friend a session was attributed to, if it was recorded (`Some(None)`: recorded, not
 /// attributed).
 pub async fn checkout_participant<'c>(

@@ -13,6 +13,7 @@ pub mod campaigns;
 pub mod emails;
 pub mod health;
 pub mod invitations;
+pub mod offers;
 pub mod participants;
 pub mod password_resets;
 pub mod qualification;

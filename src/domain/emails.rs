@@ -48,8 +48,19 @@ impl EmailKind {
                 PersonalPage,
                 Campaign,
                 FriendFirstName,
+                FriendOffer,
             ],
-            EmailKind::RewardEarned | EmailKind::FriendReward => &[
+            EmailKind::RewardEarned => &[
+                FirstName,
+                ReferralLink,
+                Code,
+                PersonalPage,
+                Campaign,
+                FriendFirstName,
+                Reward,
+                FriendOffer,
+            ],
+            EmailKind::FriendReward => &[
                 FirstName,
                 ReferralLink,
                 Code,
@@ -58,7 +69,14 @@ impl EmailKind {
                 FriendFirstName,
                 Reward,
             ],
-            _ => &[FirstName, ReferralLink, Code, PersonalPage, Campaign],
+            _ => &[
+                FirstName,
+                ReferralLink,
+                Code,
+                PersonalPage,
+                Campaign,
+                FriendOffer,
+            ],
         }
     }
 
@@ -108,6 +126,7 @@ keyed!(
         Campaign => "campaign", "The campaign's name",
         FriendFirstName => "friend_first_name", "The friend's first name",
         Reward => "reward", "The reward (amount, and promotion code or credit)",
+        FriendOffer => "friend_offer", "What their friends get with their promotion code (with a friend's offer; empty until the code is made)",
     }
 );
 

@@ -153,6 +153,157 @@ pub struct RewardSettings {
     /// rewards" to approve it.
     pub auto_issue: bool,
     pub rules: Vec<RewardRule>,
+    /// The discount people invited get at checkout, if any.
+    #[serde(default)]
+    pub friend_offer: Option<FriendOffer>,
+}
+
+/// The friend's offer: a discount for people invited, as a Stripe coupon; each person
+/// referring gets their own promotion code for it ("ANN-7K2Q"), and a payment that redeems it
+/// is attributed to a friend of theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FriendOffer {
+    /// Whole percent off (1–100); 0 when the offer is an amount off.
+    pub percent_off: u32,
+    /// Minor units off, in `currency`, when `percent_off` is 0.
+    pub amount_off: i64,
+    pub currency: String,
+}
+
+impl FriendOffer {
+    /// "20% off", "10.00 USD off".
+    pub fn describe(&self) -> String {
+        if self.percent_off > 0 {
+            format!("{}% off", self.percent_off)
+        } else {
+            format!("{} off", format_amount(self.amount_off, &self.currency))
+        }
+    }
+
+    /// What friends get with a person's code: "20% off at checkout with the code ANN-7K2Q".
+    pub fn with_code(&self, code: &str) -> String {
+        format!("{} at checkout with the code {code}", self.describe())
+    }
+
+    /// The coupon's id in Stripe, from the campaign and the terms: the same terms find the same
+    /// coupon again, other terms make another (Stripe's coupons cannot change).
+    pub fn coupon_id(&self, campaign_id: &str) -> String {
+        if self.percent_off > 0 {
+            format!("refloop_offer_{campaign_id}_p{}", self.percent_off)
+        } else {
+            format!(
+                "refloop_offer_{campaign_id}_a{}{}",
+                self.amount_off, self.currency
+            )
+        }
+    }
+}
+
+/// The friend's offer as typed: `kind` is empty (none), "percent" or "amount".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OfferForm {
+    pub kind: String,
+    pub value: String,
+    pub currency: String,
+}
+
+impl OfferForm {
+    pub fn from_offer(offer: Option<&FriendOffer>) -> OfferForm {
+        match offer {
+            None => OfferForm::default(),
+            Some(o) if o.percent_off > 0 => OfferForm {
+                kind: "percent".into(),
+                value: o.percent_off.to_string(),
+                currency: String::new(),
+            },
+            Some(o) => OfferForm {
+                kind: "amount".into(),
+                value: format_plain(o.amount_off, &o.currency),
+                currency: o.currency.to_uppercase(),
+            },
+        }
+    }
+}
+
+/// Checks the friend's offer; problems named `offer.{field}`.
+fn check_offer(f: &OfferForm, errors: &mut Vec<(String, String)>) -> Option<FriendOffer> {
+    match f.kind.trim() {
+        "" | "none" => None,
+        "percent" => match f.value.trim().trim_end_matches('%').parse::<u32>() {
+            Ok(p) if (1..=100).contains(&p) => Some(FriendOffer {
+                percent_off: p,
+                amount_off: 0,
+                currency: String::new(),
+            }),
+            _ => {
+                errors.push((
+                    "offer.value".into(),
+                    "Enter the friend's discount as a whole percentage from 1 to 100.".into(),
+                ));
+                None
+            }
+        },
+        "amount" => {
+            let currency = f.currency.trim().to_lowercase();
+            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
+                errors.push((
+                    "offer.currency".into(),
+                    "Choose the currency of the friend's discount as its three-letter code, such as USD."
+                        .into(),
+                ));
+                return None;
+            }
+            match parse_amount(&f.value, &currency) {
+                Some(amount_off) => Some(FriendOffer {
+                    percent_off: 0,
+                    amount_off,
+                    currency,
+                }),
+                None => {
+                    errors.push((
+                        "offer.value".into(),
+                        "Enter the friend's discount, greater than zero, such as 10.00.".into(),
+                    ));
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.push((
+                "offer.kind".into(),
+                "Choose no offer, a percentage off or an amount off.".into(),
+            ));
+            None
+        }
+    }
+}
+
+/// A person referring's promotion code: their first name (letters and digits, up to 10,
+/// "FRIEND" without one), a dash and 4 characters from `seed` and `attempt` ("ANN-7K2Q"), the
+/// same each time for the same seed and attempt, so a retried request asks for the same code.
+pub fn promotion_code(first_name: &str, seed: &str, attempt: u32) -> String {
+    let name: String = first_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect::<String>()
+        .to_uppercase();
+    let name = if name.is_empty() {
+        "FRIEND".to_string()
+    } else {
+        name
+    };
+    // FNV-1a: small and stable; the code needs no secrecy, only spread.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes().chain(attempt.to_le_bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let suffix: String = (0..4)
+        .map(|i| ALPHABET[((hash >> (i * 8)) % ALPHABET.len() as u64) as usize] as char)
+        .collect();
+    format!("{name}-{suffix}")
 }
 
 /// A rule as typed in the Rewards step.
@@ -174,6 +325,8 @@ pub struct RewardRuleForm {
 pub struct RewardForm {
     pub auto_issue: bool,
     pub rules: Vec<RewardRuleForm>,
+    #[serde(default)]
+    pub offer: OfferForm,
 }
 
 pub const MAX_RULES: usize = 10;
@@ -272,10 +425,12 @@ pub fn check_rewards(
             });
         }
     }
+    let friend_offer = check_offer(&f.offer, &mut errors);
     if errors.is_empty() {
         Ok(RewardSettings {
             auto_issue: f.auto_issue,
             rules,
+            friend_offer,
         })
     } else {
         Err(errors)
@@ -346,6 +501,57 @@ pub enum RewardDecision {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_friends_offer_is_a_percentage_or_an_amount_with_its_own_coupon() {
+        let offer = |kind: &str, value: &str, currency: &str| {
+            let mut errors = Vec::new();
+            let o = check_offer(
+                &OfferForm {
+                    kind: kind.into(),
+                    value: value.into(),
+                    currency: currency.into(),
+                },
+                &mut errors,
+            );
+            (o, errors.into_iter().map(|(f, _)| f).collect::<Vec<_>>())
+        };
+        assert_eq!(offer("", "", ""), (None, vec![]));
+        let (pct, _) = offer("percent", "20%", "");
+        let pct = pct.unwrap();
+        assert_eq!(pct.describe(), "20% off");
+        assert_eq!(pct.coupon_id("cmp_1"), "refloop_offer_cmp_1_p20");
+        let (amount, _) = offer("amount", "10", "USD");
+        let amount = amount.unwrap();
+        assert_eq!(amount.describe(), "10.00 USD off");
+        assert_eq!(amount.coupon_id("cmp_1"), "refloop_offer_cmp_1_a1000usd");
+        assert_eq!(
+            OfferForm::from_offer(Some(&amount)),
+            OfferForm {
+                kind: "amount".into(),
+                value: "10.00".into(),
+                currency: "USD".into()
+            }
+        );
+        assert_eq!(offer("percent", "101", "").1, vec!["offer.value"]);
+        assert_eq!(offer("amount", "0", "usd").1, vec!["offer.value"]);
+        assert_eq!(offer("amount", "5", "dollars").1, vec!["offer.currency"]);
+        assert_eq!(offer("free", "", "").1, vec!["offer.kind"]);
+    }
+
+    #[test]
+    fn promotion_codes_start_with_the_name_and_are_stable_per_attempt() {
+        let first = promotion_code("Ann-Marie", "par_1", 0);
+        assert!(
+            first.starts_with("ANNMARIE-") && first.len() == 13,
+            "{first}"
+        );
+        assert_eq!(promotion_code("Ann-Marie", "par_1", 0), first);
+        assert_ne!(promotion_code("Ann-Marie", "par_1", 1), first);
+        assert!(promotion_code("", "par_2", 0).starts_with("FRIEND-"));
+        assert!(promotion_code("Zoë", "par_3", 0).starts_with("ZO-"));
+    }
+
     use super::*;
 
     fn rule(kind: &str, amount: &str) -> RewardRuleForm {
@@ -372,6 +578,7 @@ mod tests {
             &RewardForm {
                 auto_issue: true,
                 rules: vec![kept, rule("promotion_code", "5")],
+                ..Default::default()
             },
             &mut ids,
         )
@@ -389,6 +596,7 @@ mod tests {
             &RewardForm {
                 auto_issue: false,
                 rules: vec![rule("credit", "0"), manual, rule("gift", "1")],
+                ..Default::default()
             },
             &mut ids,
         )
@@ -415,6 +623,7 @@ mod tests {
                     every: "3".into(),
                     ..rule("credit", "30")
                 }],
+                ..Default::default()
             },
             || "rr".into(),
         )

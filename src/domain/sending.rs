@@ -22,7 +22,8 @@ pub const KEY_CAMPAIGN: &str = "campaign";
 pub const KEY_REFERRED_BY: &str = "referred_by";
 pub const KEY_REFERRALS: &str = "referrals";
 pub const KEY_QUALIFIED: &str = "qualified_referrals";
-pub const RESERVED_KEYS: [&str; 7] = [
+pub const KEY_PROMOTION_CODE: &str = "referral_promotion_code";
+pub const RESERVED_KEYS: [&str; 8] = [
     KEY_PARTICIPANT,
     KEY_LINK,
     KEY_CODE,
@@ -30,6 +31,7 @@ pub const RESERVED_KEYS: [&str; 7] = [
     KEY_REFERRED_BY,
     KEY_REFERRALS,
     KEY_QUALIFIED,
+    KEY_PROMOTION_CODE,
 ];
 
 keyed!(
@@ -349,6 +351,8 @@ pub struct WriteBack {
     pub referred_by: Option<String>,
     pub referrals: i64,
     pub qualified_referrals: i64,
+    /// Their promotion code for the campaign's friend's offer (people referring).
+    pub promotion_code: Option<String>,
 }
 
 impl WriteBack {
@@ -372,6 +376,9 @@ impl WriteBack {
                     KEY_QUALIFIED.to_string(),
                     self.qualified_referrals.to_string(),
                 );
+                if let Some(code) = &self.promotion_code {
+                    m.insert(KEY_PROMOTION_CODE.to_string(), code.clone());
+                }
             }
         }
         m
@@ -669,9 +676,11 @@ mod tests {
             referred_by: None,
             referrals: 3,
             qualified_referrals: 1,
+            promotion_code: Some("ANN-7K2Q".into()),
         };
         let m = w.metadata();
         assert_eq!(m["referrals"], "3");
+        assert_eq!(m["referral_promotion_code"], "ANN-7K2Q");
         assert!(!m.contains_key("referred_by"));
         w.referred_by = Some("xyz".into());
         let m = w.metadata();

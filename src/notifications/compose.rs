@@ -24,6 +24,8 @@ pub struct Values {
     pub campaign: String,
     pub friend_first_name: String,
     pub reward: String,
+    /// "20% off at checkout with the code ANN-7K2Q" (people referring, with a friend's offer).
+    pub friend_offer: String,
 }
 
 impl Values {
@@ -56,6 +58,7 @@ impl Values {
             Placeholder::Campaign => &self.campaign,
             Placeholder::FriendFirstName => &self.friend_first_name,
             Placeholder::Reward => &self.reward,
+            Placeholder::FriendOffer => &self.friend_offer,
         }
         .clone()
     }

@@ -95,6 +95,7 @@ pub(super) async fn run_send(ctx: Job, mailer: Mailer) -> Result<(), JobError> {
     mailer.take_turn(db).await?.map_err(JobError::Later)?;
 
     let mut values = Values::of(&ctx.app.public_url, &c.name, &p);
+    values.friend_offer = crate::workflows::offers::offer_line(ctx.db.pool(), &c, &p).await?;
     if let Some(detail) = occasion_values(&ctx, &account, kind, &occasion, &mut values).await? {
         return finish(&ctx, outcome(EmailStatus::Skipped, detail)).await;
     }

@@ -155,6 +155,7 @@ pub async fn admit_all(
             participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
         }
         sending::after_arrival(tx, person, referrer).await?;
+        super::offers::after_arrival(tx, person).await?;
         if let Some(settings) = &emails {
             notifications::after_arrival(tx, settings, person, referrer).await?;
         }

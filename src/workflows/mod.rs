@@ -5,6 +5,7 @@
 //! `registry`; its handler is given the `StripeAccess` the registry was made with.
 
 pub mod admit;
+pub mod offers;
 pub mod qualification;
 pub mod rewards;
 pub mod sending;
@@ -126,9 +127,9 @@ pub type Job = JobCtx<StripeAccess>;
 /// Every job kind the workflows run (and the queue's probe), with its handler.
 pub fn registry(stripe: StripeAccess) -> Registry<StripeAccess> {
     let registry = probe::register(Registry::new(stripe));
-    sync::register(rewards::register(qualification::register(
+    offers::register(sync::register(rewards::register(qualification::register(
         sending::register(registry),
-    )))
+    ))))
 }
 
 /// An account's Stripe connection with a client ready to use it.

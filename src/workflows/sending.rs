@@ -109,12 +109,16 @@ pub async fn after_arrival(
     Ok(())
 }
 
-/// Rewrites a referrer's counts on their Stripe customers (when they are in Stripe).
+/// Rewrites a referrer's counts on their Stripe customers (when they are in Stripe, or on
+/// their way: the job then waits for the customer).
 pub async fn refresh_metadata(
     conn: &mut AnyConnection,
     referrer: &ParticipantRow,
 ) -> Result<(), sqlx::Error> {
-    if referrer.stripe_status == StripeStatus::Sent {
+    if matches!(
+        referrer.stripe_status,
+        StripeStatus::Sent | StripeStatus::Queued
+    ) {
         queue::enqueue(conn, &metadata_job(referrer)).await?;
     }
     Ok(())
@@ -205,7 +209,26 @@ async fn write_back(
         ),
         None => None,
     };
+    let promotion_code = match &p.referrer_id {
+        Some(_) => None,
+        None => match crate::db::rewards::settings(db.pool(), &p.account_id, &c.id)
+            .await?
+            .and_then(|s| s.friend_offer)
+        {
+            Some(offer) => {
+                crate::db::offers::code_for(
+                    db.pool(),
+                    &p.account_id,
+                    &p.id,
+                    &offer.coupon_id(&c.id),
+                )
+                .await?
+            }
+            None => None,
+        },
+    };
     Ok(WriteBack {
+        promotion_code,
         participant_id: p.id.clone(),
         referral_link: access.referral_link(&p.code),
         code: p.code.clone(),
@@ -490,6 +513,13 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
     let Some((p, c)) = subject(&ctx).await? else {
         return Ok(());
     };
+    if p.stripe_status == StripeStatus::Queued {
+        // Their customer is being made (with what was true then): write once it exists.
+        return Err(JobError::Retry(format!(
+            "{} is still being sent to Stripe",
+            p.email
+        )));
+    }
     let (db, account) = (&ctx.db, p.account_id.clone());
     let Ok(Some(stripe)) = ctx.app.connect(db, &account).await else {
         return Ok(());

@@ -4,11 +4,11 @@
 //! Checkout, Payment Links and promotion codes answering as Stripe does.
 
 use refloop::{
-    db::{attribution, participants},
+    db::{attribution, offers, participants},
     domain::{
         health::{CheckId, CheckState},
         participants::Qualification,
-        rewards::RewardStatus,
+        rewards::{OfferForm, RewardForm, RewardStatus},
     },
     stripe::StripeClient,
 };
@@ -29,6 +29,7 @@ crate::on_both_backends!(
     evidence_that_counts_for_nobody_is_recorded_with_the_reason,
     the_sandboxs_checkout_answers_as_stripe_does,
     promotion_codes_apply_their_coupon_and_count_redemptions,
+    a_referrers_promotion_code_makes_a_friend_of_whoever_redeems_it,
 );
 
 const SLUG: &str = "spend";
@@ -701,4 +702,152 @@ async fn promotion_codes_apply_their_coupon_and_count_redemptions(t: &TestDb) {
     .await;
     assert_eq!(status, 422);
     assert!(body.contains("ANN-7K2Q can no longer be used."), "{body}");
+}
+
+async fn a_referrers_promotion_code_makes_a_friend_of_whoever_redeems_it(t: &TestDb) {
+    let offer = RewardForm {
+        offer: OfferForm {
+            kind: "percent".into(),
+            value: "20".into(),
+            ..Default::default()
+        },
+        ..credit("10.00", true, false)
+    };
+    let q = Qualifying::start(t, offer).await;
+    let stripe = q.stripe(t).await;
+    join_ok(&t.db, request(SLUG, "ann@x.test", "Ann", None)).await;
+    let ann = person(t, &q, "ann@x.test").await.unwrap();
+    let coupon = format!("refloop_offer_{}_p20", q.campaign);
+    // Ann gets her own code for the campaign's coupon, on her timeline and her customer.
+    let mut code = None;
+    for _ in 0..1_000 {
+        code = offers::code_for(t.db.pool(), &q.alice.account_id, &ann.id, &coupon)
+            .await
+            .unwrap();
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let code = code.expect("Ann's promotion code");
+    assert!(code.starts_with("ANN-") && code.len() == 8, "{code}");
+    let timeline = q.timeline(t, "ann@x.test").await.join("\n");
+    assert!(
+        timeline.contains(&format!(
+            "Promotion code {code} for their friends (20% off)"
+        )),
+        "{timeline}"
+    );
+    let customer = q.customer(t, "ann@x.test").await;
+    let mut metadata = Value::Null;
+    for _ in 0..500 {
+        metadata = api(
+            &stripe,
+            Method::GET,
+            &format!("/v1/customers/{customer}"),
+            json!({}),
+        )
+        .await["metadata"]
+            .clone();
+        if metadata["referral_promotion_code"] == code.as_str() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        metadata["referral_promotion_code"],
+        code.as_str(),
+        "{metadata}"
+    );
+    // Her emails may say it ({{friend_offer}}), as the preview with her data shows.
+    let welcome = refloop::domain::emails::EmailTemplate {
+        body: "Friends get {{friend_offer}}.".into(),
+        ..refloop::domain::emails::EmailKind::Welcome.default_template()
+    };
+    let preview = refloop::campaigns::emails::preview(
+        &t.db,
+        &refloop::mail::Mailer::disabled(),
+        "http://refloop.test",
+        &q.alice,
+        &q.campaign,
+        "Spring",
+        welcome,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        preview.text.lines().next(),
+        Some(format!("Friends get 20% off at checkout with the code {code}.").as_str()),
+        "{preview:?}"
+    );
+    let coupon_in_stripe = api(
+        &stripe,
+        Method::GET,
+        &format!("/v1/coupons/{coupon}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(coupon_in_stripe["percent_off"], 20.0);
+
+    // Carol never visits Refloop: she pays 70.00 with Ann's code (56.00 after 20% off).
+    let link = payment_link(&stripe, 7_000, true).await;
+    let page = open_link(&link, "").await;
+    let (status, body) = pay_page(
+        &page,
+        &[
+            ("email", "carol@x.test"),
+            ("name", "Carol"),
+            ("card", "4242 4242 4242 4242"),
+            ("promotion_code", &code.to_lowercase()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Paid 56.00"), "{body}");
+    until_person(t, &q, "carol@x.test").await;
+    let carol = q
+        .until(t, "carol@x.test", "qualified", |p| {
+            p.qualification == Qualification::Qualified
+        })
+        .await;
+    assert_eq!(carol.referrer_id.as_deref(), Some(ann.id.as_str()));
+    assert_eq!(carol.spent, 5_600);
+    let cs = session_id(&page);
+    let timeline = q.timeline(t, "carol@x.test").await.join("\n");
+    assert!(
+        timeline.contains(&format!(
+            "Attributed by promotion code {code} on checkout {cs}"
+        )),
+        "{timeline}"
+    );
+    q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+
+    // Her personal page shows the offer and the code.
+    let page =
+        refloop::campaigns::join::personal_page(&t.db, "http://refloop.test", &ann.page_token)
+            .await
+            .unwrap();
+    assert_eq!(
+        page.friend_offer.as_deref(),
+        Some(format!("Your friends get 20% off at checkout with your code {code}.").as_str())
+    );
+
+    // A client_reference_id outranks a promotion code: Dee pays with Ann's code through a
+    // link that names Carol, and the payment is Carol's.
+    let page = open_link(&link, &format!("client_reference_id={}", carol.id)).await;
+    let (status, body) = pay_page(
+        &page,
+        &[
+            ("email", "dee@x.test"),
+            ("card", "4242 4242 4242 4242"),
+            ("promotion_code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    q.until(t, "carol@x.test", "counted the second payment", |p| {
+        p.spent == 11_200
+    })
+    .await;
+    assert!(person(t, &q, "dee@x.test").await.is_none());
 }

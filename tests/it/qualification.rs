@@ -308,6 +308,7 @@ pub(crate) fn credit(amount: &str, auto_issue: bool, reverse_on_refund: bool) ->
             reverse_on_refund,
             ..Default::default()
         }],
+        ..Default::default()
     }
 }
 
@@ -712,6 +713,7 @@ async fn a_promotion_code_is_only_for_its_customer_and_shown_on_their_page(t: &T
                 every: "1".into(),
                 ..Default::default()
             }],
+            ..Default::default()
         },
     )
     .await;
@@ -885,6 +887,7 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
                 every: "2".into(),
                 ..Default::default()
             }],
+            ..Default::default()
         },
     )
     .await;

@@ -70,8 +70,9 @@ pub fn check_landing_url(raw: &str) -> Result<String, String> {
 }
 
 /// Where a referral link sends its visitor when the campaign has a landing page: the page with
-/// `ref={code}` added to its query (before any `#fragment`).
-pub fn landing_for(landing_url: &str, code: &str) -> String {
+/// `ref={code}` (and `promo={promotion code}` when the person has one) added to its query
+/// (before any `#fragment`).
+pub fn landing_for(landing_url: &str, code: &str, promo: Option<&str>) -> String {
     let (base, fragment) = match landing_url.split_once('#') {
         Some((b, f)) => (b, format!("#{f}")),
         None => (landing_url, String::new()),
@@ -83,7 +84,8 @@ pub fn landing_for(landing_url: &str, code: &str) -> String {
     } else {
         "&"
     };
-    format!("{base}{joiner}ref={code}{fragment}")
+    let promo = promo.map(|p| format!("&promo={p}")).unwrap_or_default();
+    format!("{base}{joiner}ref={code}{promo}{fragment}")
 }
 
 /// A public slug: 3–60 lowercase letters, digits and single dashes, not at either end.
@@ -185,6 +187,10 @@ pub struct PersonalPage {
     /// What they have earned so far, one line each (with promotion codes).
     pub rewards: Vec<String>,
     pub invited_by: Option<String>,
+    /// "Your friends get 20% off at checkout with your code ANN-7K2Q." (people referring, when
+    /// the campaign has a friend's offer).
+    #[serde(default)]
+    pub friend_offer: Option<String>,
 }
 
 #[cfg(test)]
@@ -208,12 +214,16 @@ mod tests {
             .unwrap_err()
             .contains("quotes"));
         assert_eq!(
-            landing_for("https://shop.example/", "ann7k2q9"),
+            landing_for("https://shop.example/", "ann7k2q9", None),
             "https://shop.example/?ref=ann7k2q9"
         );
         assert_eq!(
-            landing_for("https://shop.example/?utm=x#buy", "ann7k2q9"),
-            "https://shop.example/?utm=x&ref=ann7k2q9#buy"
+            landing_for(
+                "https://shop.example/?utm=x#buy",
+                "ann7k2q9",
+                Some("ANN-7K2Q")
+            ),
+            "https://shop.example/?utm=x&ref=ann7k2q9&promo=ANN-7K2Q#buy"
         );
     }
 

@@ -272,6 +272,7 @@ fn PersonalCard(page: PersonalPage) -> impl IntoView {
             {page.invited_by.map(|name| view! { <p class="muted">{format!("You were invited by {name}.")}</p> })}
             <label for="referral-link">"Your referral link"</label>
             <input id="referral-link" class="copy-field" readonly value=page.referral_link.clone() />
+            {page.friend_offer.clone().map(|offer| view! { <p class="friend-offer">{offer}</p> })}
             <p>"Your referral code: " <strong class="referral-code">{page.code}</strong></p>
             <div class="share row">{shares}</div>
             <div class="grid stats">

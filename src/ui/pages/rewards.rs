@@ -9,8 +9,8 @@ use crate::{
     domain::{
         permissions::{look_only, Permission},
         rewards::{
-            CampaignRewards, Recipient, RewardDecision, RewardEntry, RewardForm, RewardKind,
-            RewardRuleForm, RewardStatus,
+            CampaignRewards, OfferForm, Recipient, RewardDecision, RewardEntry, RewardForm,
+            RewardKind, RewardRuleForm, RewardStatus,
         },
         time::format_utc,
     },
@@ -108,6 +108,14 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
             .collect(),
     );
     let next_row = StoredValue::new(r.settings.rules.len() as u32);
+    let offer = OfferForm::from_offer(r.settings.friend_offer.as_ref());
+    let offer_kind = RwSignal::new(offer.kind);
+    let offer_value = RwSignal::new(offer.value);
+    let offer_currency = RwSignal::new(if offer.currency.is_empty() {
+        "USD".to_string()
+    } else {
+        offer.currency
+    });
     let error = action_error(save);
     let campaign_id = r.campaign_id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -117,6 +125,11 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
             form: RewardForm {
                 auto_issue: auto_issue.get_untracked(),
                 rules: rows.get_untracked().iter().map(RuleRow::form).collect(),
+                offer: OfferForm {
+                    kind: offer_kind.get_untracked(),
+                    value: offer_value.get_untracked(),
+                    currency: offer_currency.get_untracked(),
+                },
             },
         });
     };
@@ -205,6 +218,34 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                         })));
                     }>"Add a reward rule"</button>
                     <FieldMessage error field="rules" />
+                    <fieldset class="friend-offer">
+                        <legend>"The friend's offer"</legend>
+                        <p class="hint">"A discount for people invited, as a Stripe coupon: each person referring gets their own promotion code for it (such as ANN-7K2Q, on their personal page and their Stripe customer), and a payment that redeems it counts for a friend of theirs."</p>
+                        <div class="row">
+                            <label>"Friends get "
+                                <select name="offer_kind" on:change=move |ev| offer_kind.set(event_target_value(&ev))>
+                                    <option value="" selected=move || offer_kind.get().is_empty()>"no offer"</option>
+                                    <option value="percent" selected=move || offer_kind.get() == "percent">"a percentage off"</option>
+                                    <option value="amount" selected=move || offer_kind.get() == "amount">"an amount off"</option>
+                                </select>
+                            </label>
+                            <Show when=move || !offer_kind.get().is_empty()>
+                                <label>" of "
+                                    <input name="offer_value" inputmode="decimal" size="8" prop:value=move || offer_value.get()
+                                        on:input=move |ev| offer_value.set(event_target_value(&ev)) />
+                                </label>
+                            </Show>
+                            <Show when=move || offer_kind.get() == "amount">
+                                <label>" Currency "
+                                    <input name="offer_currency" size="4" maxlength="3" prop:value=move || offer_currency.get()
+                                        on:input=move |ev| offer_currency.set(event_target_value(&ev)) />
+                                </label>
+                            </Show>
+                        </div>
+                        <FieldMessage error field="offer.kind" />
+                        <FieldMessage error field="offer.value" />
+                        <FieldMessage error field="offer.currency" />
+                    </fieldset>
                     <label class="choice"><input type="checkbox" name="auto_issue" prop:checked=move || auto_issue.get()
                         on:change=move |ev| auto_issue.set(event_target_checked(&ev)) />
                         " Issue rewards automatically when a referral qualifies (otherwise each waits for approval by someone with “Manage rewards”)"</label>

@@ -1,7 +1,8 @@
 //! Payments through Stripe Checkout and Payment Links: a completed session whose
-//! `client_reference_id` names a Refloop referral code (or a participant id) is attributed to
-//! an invited friend: the friend it names, or the friend of the person referring who paid with
-//! this email, or a new friend made from the session's customer. Each session is recorded once,
+//! `client_reference_id` names a Refloop referral code (or a participant id), or which redeemed
+//! the promotion code of a person referring, is attributed to an invited friend: the friend it
+//! names, or the friend of the person referring who paid with this email, or a new friend made
+//! from the session's customer. Each session is recorded once,
 //! attributed or not, with the words that say what became of it.
 
 use serde_json::Value;
@@ -47,6 +48,8 @@ struct Session {
     payment_intent: Option<String>,
     /// When the payer opened the checkout.
     created: i64,
+    /// The promotion codes it redeemed (`promo_…`).
+    promotion_codes: Vec<String>,
 }
 
 fn session_of(event: &Event) -> Option<Session> {
@@ -75,6 +78,14 @@ fn session_of(event: &Event) -> Option<Session> {
         name: text(&o["customer_details"]["name"]),
         payment_intent: text(&o["payment_intent"]),
         created: o["created"].as_i64().unwrap_or_default(),
+        promotion_codes: o["discounts"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|d| d["promotion_code"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -96,29 +107,41 @@ pub(super) async fn attribute(
     let Some(s) = session_of(event).filter(|s| s.paid) else {
         return Ok(Vec::new());
     };
+    if let Some(intent) = &s.payment_intent {
+        db::attribution::take_payment_turn(&mut **tx, account_id, intent, unix_now()).await?;
+    }
     if let Some(recorded) =
         db::attribution::checkout_participant(&mut **tx, account_id, &s.id).await?
     {
         return Ok(recorded.into_iter().collect());
     }
-    let Some(reference) = s.reference.clone() else {
-        return Ok(Vec::new());
-    };
     let now = unix_now();
-    let named = if reference_shape_ok(&reference) {
-        named_by(tx, account_id, &reference).await?
-    } else {
-        None
-    };
-    let decision = match named {
-        None => Decision::SetAside(
-            None,
-            format!(
-                "client_reference_id {reference} on checkout {} names nobody in Refloop",
-                s.id
-            ),
-        ),
-        Some(person) => decide(tx, person, &s, &reference, now).await?,
+    // The strongest evidence first: the client_reference_id, then a Refloop promotion code.
+    let mut found: Option<(Evidence, String, Decision)> = None;
+    if let Some(reference) = s.reference.clone() {
+        let named = if reference_shape_ok(&reference) {
+            named_by(tx, account_id, &reference).await?
+        } else {
+            None
+        };
+        let evidence = format!("client_reference_id {reference} on checkout {}", s.id);
+        let decision = match named {
+            None => Decision::SetAside(None, format!("{evidence} names nobody in Refloop")),
+            Some(person) => decide(tx, person, &s, &evidence, now).await?,
+        };
+        found = Some((Evidence::ClientReference, reference, decision));
+    }
+    if !matches!(found, Some((_, _, Decision::Friend(..)))) {
+        if let Some((owner, code)) = promotion_code_owner(tx, account_id, &s).await? {
+            let evidence = format!("promotion code {code} on checkout {}", s.id);
+            let decision = decide(tx, owner, &s, &evidence, now).await?;
+            if found.is_none() || matches!(decision, Decision::Friend(..)) {
+                found = Some((Evidence::PromotionCode, code, decision));
+            }
+        }
+    }
+    let Some((evidence, reference, decision)) = found else {
+        return Ok(Vec::new());
     };
     let (friend, referrer, outcome) = match decision {
         Decision::Friend(friend, outcome) => (Some(friend), None, outcome),
@@ -139,7 +162,7 @@ pub(super) async fn attribute(
             payment_intent: s.payment_intent.clone(),
             customer_id: s.customer.clone(),
             email: s.email.clone(),
-            evidence: Evidence::ClientReference,
+            evidence,
             reference,
             outcome: outcome.clone(),
             created_at: now,
@@ -191,6 +214,22 @@ pub(super) async fn attribute(
     }
 }
 
+/// The person referring whose promotion code the session redeemed, with the code.
+async fn promotion_code_owner(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    s: &Session,
+) -> Result<Option<(ParticipantRow, String)>, sqlx::Error> {
+    for promo in &s.promotion_codes {
+        if let Some((owner, code)) = db::offers::owner(&mut **tx, account_id, promo).await? {
+            if let Some(p) = participants::get(&mut **tx, account_id, &owner).await? {
+                return Ok(Some((p, code)));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The participant a client_reference_id names: a referral code, or a participant id.
 async fn named_by(
     tx: &mut Transaction<'static, Any>,
@@ -211,10 +250,9 @@ async fn decide(
     tx: &mut Transaction<'static, Any>,
     named: ParticipantRow,
     s: &Session,
-    reference: &str,
+    evidence: &str,
     now: i64,
 ) -> Result<Decision, AppError> {
-    let evidence = format!("client_reference_id {reference} on checkout {}", s.id);
     if named.referrer_id.is_some() {
         // The friend's own link (or id): the payment is theirs, whatever email they paid with.
         return Ok(Decision::Friend(named, format!("Attributed by {evidence}")));

@@ -170,6 +170,10 @@ pub(super) async fn apply(
     let Some(update) = charge_update(event) else {
         return Ok(Vec::new());
     };
+    if let Some(intent) = &update.payment_intent {
+        // After its Checkout Session's processing, if that runs now (see `checkout`).
+        db::attribution::take_payment_turn(&mut *conn, account_id, intent, unix_now()).await?;
+    }
     db::qualification::merge_charge(&mut *conn, account_id, stripe_account, &update, unix_now())
         .await?;
     let Some(payer) =
