@@ -79,7 +79,8 @@ test('a friend sent to the merchant’s page pays a Payment Link with another em
 
     // Ann joins and shares her link.
     const visitor = await browser.newPage();
-    await join(visitor, `/j/${slug}`, 'Ann', uniqueEmail('ann'));
+    const ann = uniqueEmail('ann');
+    await join(visitor, `/j/${slug}`, 'Ann', ann);
     await expect(visitor.getByRole('heading', { level: 1 })).toHaveText("You're in, Ann!");
     const link = await visitor.locator('#referral-link').inputValue();
     const code = link.split('/r/')[1];
@@ -110,8 +111,9 @@ test('a friend sent to the merchant’s page pays a Payment Link with another em
     );
     await expect(async () => {
       await page.goto(dashboard);
-      const annRow = page.locator('tr[data-customer]', { hasText: 'Ann' });
-      await expect(annRow.first()).toContainText('-10.00 USD', { timeout: 500 });
+      // Ann's customer: the row whose first cell has her email.
+      const annRow = page.locator('tr[data-customer]', { has: page.locator('td:first-child', { hasText: ann }) });
+      await expect(annRow).toContainText('-10.00 USD', { timeout: 500 });
     }).toPass({ timeout: 10_000 });
     await bobContext.close();
   } finally {

@@ -608,6 +608,33 @@ async fn the_sandboxs_checkout_answers_as_stripe_does(t: &TestDb) {
     .await;
     assert_eq!(events["data"][0]["data"]["object"]["id"], cs);
 
+    // What the merchant named is shown as text, never as markup.
+    let hostile = api(
+        &stripe,
+        Method::POST,
+        "/v1/checkout/sessions",
+        json!({
+            "mode": "payment",
+            "line_items": [{ "price_data": { "currency": "usd", "unit_amount": "500", "product_data": { "name": "<script>alert(1)</script>" } }, "quantity": "1" }],
+        }),
+    )
+    .await;
+    let page = browser()
+        .get(hostile["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; × 1"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+
     // An unknown link is a page that says so, not an error page of another account.
     let res = browser()
         .get(format!("{}/sandbox/pay/plink_nope", q.base))

@@ -39,6 +39,23 @@ async fn health_reports_the_database() {
 }
 
 #[tokio::test]
+async fn the_snippet_is_served_to_any_site_as_script() {
+    let (app, _t) = app().await;
+    let (res, body) = send(&app, get("/refloop.js")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/javascript; charset=utf-8"
+    );
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
+    // It keeps the code in the site's own storage and sets no cookie.
+    assert!(body.contains("client_reference_id") && body.contains("localStorage"));
+    assert!(!body.contains("document.cookie"));
+    assert!(res.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
 async fn health_fails_when_the_database_is_gone() {
     let (app, t) = app().await;
     t.db.close().await;
