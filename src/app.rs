@@ -68,7 +68,7 @@ pub fn App() -> impl IntoView {
                 // Every page arrives complete (the public ones work without scripts). Pages under
                 // /app render once their data is loaded, so that a visitor who is not signed in
                 // gets a real redirect to /signin (see `require_user`).
-                <Routes fallback=NotFoundPage>
+                <Routes fallback=|| view! { <NotFoundPage /> <PageHydrated /> }>
                     <Route path=StaticSegment("") view={Lazy::<routes::Welcome>::new()} ssr=SsrMode::InOrder />
                     <Route path=StaticSegment("signin") view={Lazy::<routes::SignIn>::new()} ssr=SsrMode::InOrder />
                     <Route path=StaticSegment("signup") view={Lazy::<routes::SignUp>::new()} ssr=SsrMode::InOrder />
@@ -114,6 +114,18 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Marks `<body>` once the page's own (lazily loaded) code has hydrated it: every page ends with
+/// it. Effects run only in the browser, after the views before this one have taken over their
+/// part of the page.
+#[component]
+fn PageHydrated() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 /// Every page's code sits in a WASM chunk of its own (`cargo leptos build --split`), fetched when
 /// its route is first shown; the server's HTML names the chunk of the page a visit starts on, so
 /// the browser fetches it beside the main bundle. The main bundle holds only what every page
@@ -153,21 +165,10 @@ mod routes {
                 }
 
                 fn view(_this: Self) -> AnyView {
-                    view! { <$page /> <PageHydrated /> }.into_any()
+                    view! { <$page /> <super::PageHydrated /> }.into_any()
                 }
             }
         )*};
-    }
-
-    /// Marks `<body>` once the page's own (lazily loaded) code has hydrated it. Effects run only
-    /// in the browser, after the views before this one have taken over their part of the page.
-    #[component]
-    fn PageHydrated() -> impl IntoView {
-        Effect::new(|_| {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-hydrated", "true");
-            }
-        });
     }
 
     lazy_pages! {
