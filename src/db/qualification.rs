@@ -336,14 +336,15 @@ pub async fn charge_payer<'c>(
     .bind(charge_id)
     .fetch_optional(ex)
     .await?;
-    row.map(|r| {
-        Ok(Payer {
-            customer: r.try_get("customer_id")?,
-            email: r.try_get("email")?,
-            payment_intent: r.try_get("payment_intent")?,
-        })
+    row.as_ref().map(payer).transpose()
+}
+
+fn payer(r: &AnyRow) -> Result<Payer, sqlx::Error> {
+    Ok(Payer {
+        customer: r.try_get("customer_id")?,
+        email: r.try_get("email")?,
+        payment_intent: r.try_get("payment_intent")?,
     })
-    .transpose()
 }
 
 /// Who made the charges of a payment (a PaymentIntent), as far as the ledger knows.
@@ -359,15 +360,7 @@ pub async fn payers_of_intent<'c>(
     .bind(payment_intent)
     .fetch_all(ex)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Payer {
-                customer: r.try_get("customer_id")?,
-                email: r.try_get("email")?,
-                payment_intent: r.try_get("payment_intent")?,
-            })
-        })
-        .collect()
+    rows.iter().map(payer).collect()
 }
 
 /// Invited friends a payment may count for: those it was attributed to at checkout, those

@@ -59,11 +59,7 @@ async fn price_from(
         ));
     }
     let product = match (params.get("product"), params.get("product_data")) {
-        (Some(Value::String(id)), None) => store::get(&sb.db, account, "product", id)
-            .await
-            .map_err(db_error)?
-            .map(|(p, _)| p)
-            .ok_or_else(|| ApiError::missing("product", id))?,
+        (Some(Value::String(id)), None) => payments::retrieve(sb, account, "product", id).await?,
         (None, Some(data)) => {
             let product_name = data
                 .get("name")
@@ -125,11 +121,7 @@ async fn line_items(sb: &Sandbox, account: &str, params: &Value) -> Result<Vec<V
             }
         }
         let price = match (item.get("price"), item.get("price_data")) {
-            (Some(Value::String(id)), None) => store::get(&sb.db, account, "price", id)
-                .await
-                .map_err(db_error)?
-                .map(|(p, _)| p)
-                .ok_or_else(|| ApiError::missing("price", id))?,
+            (Some(Value::String(id)), None) => payments::retrieve(sb, account, "price", id).await?,
             (None, Some(data)) => {
                 price_from(sb, account, data, &format!("{at}[price_data]"), false).await?
             }
@@ -149,16 +141,7 @@ async fn line_items(sb: &Sandbox, account: &str, params: &Value) -> Result<Vec<V
                 "quantity must be at least 1.",
             ));
         }
-        let product = store::get(
-            &sb.db,
-            account,
-            "product",
-            price["product"].as_str().unwrap_or_default(),
-        )
-        .await
-        .map_err(db_error)?
-        .map(|(p, _)| p)
-        .unwrap_or(Value::Null);
+        let product = found(sb, account, "product", &price["product"]).await?;
         let amount = price["unit_amount"].as_i64().unwrap_or_default() * quantity;
         out.push(json!({
             "id": new_id("li"), "object": "item", "amount_discount": 0, "amount_subtotal": amount,
@@ -183,24 +166,41 @@ async fn save_items(
     owner: &str,
     items: &[Value],
 ) -> Result<(), ApiError> {
-    // Ids are unique across kinds: the list is kept under its owner's id and a suffix.
-    let list = json!({ "id": format!("{owner}/line_items"), "created": sb.now(), "data": items });
+    let list = json!({ "id": items_id(owner), "created": sb.now(), "data": items });
     store::insert(&sb.db, account, "line_items", &list, Default::default())
         .await
         .map_err(db_error)
 }
 
-async fn items_of(sb: &Sandbox, account: &str, owner: &str) -> Result<Vec<Value>, ApiError> {
-    Ok(store::get(
-        &sb.db,
-        account,
-        "line_items",
-        &format!("{owner}/line_items"),
-    )
-    .await
-    .map_err(db_error)?
-    .and_then(|(l, _)| l["data"].as_array().cloned())
-    .unwrap_or_default())
+/// Where an owner's line items are kept: ids are unique across kinds, so the list has its
+/// owner's id and a suffix.
+pub(super) fn items_id(owner: &str) -> String {
+    format!("{owner}/line_items")
+}
+
+/// The object an id (a JSON string, or null) names, or null when there is none.
+async fn found(sb: &Sandbox, account: &str, kind: &str, id: &Value) -> Result<Value, ApiError> {
+    let Some(id) = id.as_str() else {
+        return Ok(Value::Null);
+    };
+    Ok(store::get(&sb.db, account, kind, id)
+        .await
+        .map_err(db_error)?
+        .map(|(o, _)| o)
+        .unwrap_or(Value::Null))
+}
+
+/// The line items kept beside a session or Payment Link (empty when it has none).
+pub(super) async fn items_of(
+    sb: &Sandbox,
+    account: &str,
+    owner: &str,
+) -> Result<Vec<Value>, ApiError> {
+    Ok(store::get(&sb.db, account, "line_items", &items_id(owner))
+        .await
+        .map_err(db_error)?
+        .and_then(|(l, _)| l["data"].as_array().cloned())
+        .unwrap_or_default())
 }
 
 fn flag(params: &Value, key: &str) -> Result<bool, ApiError> {
@@ -429,17 +429,11 @@ pub async fn create_session(
 async fn discount(sb: &Sandbox, account: &str, d: &Value, i: usize) -> Result<Value, ApiError> {
     match (d.get("coupon"), d.get("promotion_code")) {
         (Some(Value::String(c)), None) => {
-            let (coupon, _) = store::get(&sb.db, account, "coupon", c)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| ApiError::missing("coupon", c))?;
+            let coupon = payments::retrieve(sb, account, "coupon", c).await?;
             Ok(json!({ "coupon": coupon["id"], "promotion_code": null }))
         }
         (None, Some(Value::String(p))) => {
-            let (promo, _) = store::get(&sb.db, account, "promotion_code", p)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| ApiError::missing("promotion_code", p))?;
+            let promo = payments::retrieve(sb, account, "promotion_code", p).await?;
             Ok(
                 json!({ "coupon": promo["promotion"]["coupon"]["id"], "promotion_code": promo["id"] }),
             )
@@ -738,24 +732,8 @@ pub async fn pay(
         }
     } else if let Some(d) = discounts.first() {
         // A discount the session was opened with.
-        let promotion = match d["promotion_code"].as_str() {
-            Some(id) => store::get(&sb.db, account, "promotion_code", id)
-                .await
-                .map_err(db_error)?
-                .map(|(p, _)| p)
-                .unwrap_or(Value::Null),
-            None => Value::Null,
-        };
-        let coupon = store::get(
-            &sb.db,
-            account,
-            "coupon",
-            d["coupon"].as_str().unwrap_or_default(),
-        )
-        .await
-        .map_err(db_error)?
-        .map(|(c, _)| c)
-        .unwrap_or(Value::Null);
+        let promotion = found(sb, account, "promotion_code", &d["promotion_code"]).await?;
+        let coupon = found(sb, account, "coupon", &d["coupon"]).await?;
         applied = Some(json!({ "promotion": promotion, "coupon": coupon }));
     }
     let off = applied

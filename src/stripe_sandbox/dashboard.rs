@@ -244,10 +244,15 @@ async fn gather(
     }
     for l in store::list(&sb.db, &account, "payment_link", &q).await?.0 {
         let id = text(&l["id"]);
-        let items = store::get(&sb.db, &account, "line_items", &format!("{id}/line_items"))
-            .await?
-            .and_then(|(items, _)| items["data"].as_array().cloned())
-            .unwrap_or_default();
+        let items = store::get(
+            &sb.db,
+            &account,
+            "line_items",
+            &super::checkout::items_id(&id),
+        )
+        .await?
+        .and_then(|(items, _)| items["data"].as_array().cloned())
+        .unwrap_or_default();
         let what = items
             .iter()
             .map(|i| {

@@ -208,12 +208,9 @@ async fn page(sb: &Sandbox, id: &str, typed: PayForm, problem: Option<String>) -
     };
     let merchant = merchant(sb, &account).await;
     let currency = session["currency"].as_str().unwrap_or("usd").to_string();
-    let items = match store::get(sb.db(), &account, "line_items", &format!("{id}/line_items")).await
-    {
-        Ok(found) => found
-            .and_then(|(l, _)| l["data"].as_array().cloned())
-            .unwrap_or_default(),
-        Err(e) => return failed(db_error(e)),
+    let items = match checkout::items_of(sb, &account, id).await {
+        Ok(items) => items,
+        Err(e) => return failed(e),
     };
     let rows: Vec<(String, String)> = items
         .iter()

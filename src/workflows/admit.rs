@@ -139,6 +139,10 @@ pub async fn admit_all(
     } else {
         None
     };
+    // Read once for the batch (a sync admits thousands): people referring get their code.
+    let offer = referrer.is_none()
+        && admitted.iter().any(Option::is_some)
+        && super::offers::has_offer(tx, c).await?;
     for (person, n) in admitted.iter().zip(&newcomers) {
         let Some(person) = person else { continue };
         if let Some(r) = referrer {
@@ -155,7 +159,10 @@ pub async fn admit_all(
             participants::add_event(&mut **tx, r, EventKind::Referred, &what, now).await?;
         }
         sending::after_arrival(tx, person, referrer).await?;
-        super::offers::after_arrival(tx, person).await?;
+        if offer {
+            crate::jobs::queue::enqueue(tx, &super::offers::code_job(&c.account_id, &person.id))
+                .await?;
+        }
         if let Some(settings) = &emails {
             notifications::after_arrival(tx, settings, person, referrer).await?;
         }

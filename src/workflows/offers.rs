@@ -44,21 +44,14 @@ pub fn campaign_job(account_id: &str, campaign_id: &str) -> NewJob {
         .dedupe(format!("{CAMPAIGN}:{campaign_id}"))
 }
 
-/// After someone joins: a person referring gets their code when the campaign has an offer.
-pub async fn after_arrival(
+/// Whether a campaign has a friend's offer (people referring who join then get their code).
+pub async fn has_offer(
     conn: &mut AnyConnection,
-    person: &participants::ParticipantRow,
-) -> Result<(), sqlx::Error> {
-    if person.referrer_id.is_some() {
-        return Ok(());
-    }
-    let offer = db::rewards::settings(&mut *conn, &person.account_id, &person.campaign_id)
+    c: &db::campaigns::CampaignRow,
+) -> Result<bool, sqlx::Error> {
+    Ok(db::rewards::settings(&mut *conn, &c.account_id, &c.id)
         .await?
-        .and_then(|s| s.friend_offer);
-    if offer.is_some() {
-        queue::enqueue(conn, &code_job(&person.account_id, &person.id)).await?;
-    }
-    Ok(())
+        .is_some_and(|s| s.friend_offer.is_some()))
 }
 
 /// The campaign's friend's offer and, once it is made, the person's code for it (people
