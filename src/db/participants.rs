@@ -500,6 +500,45 @@ pub async fn add_event<'c>(
     Ok(())
 }
 
+/// Timeline entries gathered while one change is worked out, then written together in one
+/// statement, in the same transaction as the change.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    entries: Vec<(ParticipantRow, EventKind, String)>,
+}
+
+impl Timeline {
+    /// An entry on `p`'s timeline.
+    pub fn add(&mut self, p: &ParticipantRow, kind: EventKind, text: impl Into<String>) {
+        self.entries.push((p.clone(), kind, text.into()));
+    }
+
+    /// An entry on `p`'s timeline, and its echo on `other`'s: "{p's email}: {text}".
+    pub fn echoed(
+        &mut self,
+        p: &ParticipantRow,
+        kind: EventKind,
+        text: &str,
+        other: Option<&ParticipantRow>,
+        echo: EventKind,
+    ) {
+        self.add(p, kind, text);
+        if let Some(o) = other {
+            self.add(o, echo, format!("{}: {text}", p.email));
+        }
+    }
+
+    /// Writes what was gathered, all at `at`, in the order it was added.
+    pub async fn write(self, conn: &mut AnyConnection, at: i64) -> Result<(), sqlx::Error> {
+        let events: Vec<_> = self
+            .entries
+            .iter()
+            .map(|(p, kind, text)| (p, *kind, text.as_str()))
+            .collect();
+        add_events(conn, &events, at).await
+    }
+}
+
 /// Appends to several timelines, many entries a statement: (whose, what, detail).
 pub async fn add_events(
     conn: &mut AnyConnection,

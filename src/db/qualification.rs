@@ -4,6 +4,7 @@
 
 use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
 
+use super::participants::ParticipantRow;
 use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
 
 use crate::domain::{participants::Qualification, qualification::QualificationSettings};
@@ -411,18 +412,23 @@ pub async fn pending_friends<'c>(
     .await
 }
 
-/// Takes the row lock on a participant for the rest of the transaction (PostgreSQL; SQLite's
-/// writers are serialised already), so that two evaluations of one friend run one after the
-/// other and the second sees what the first wrote.
+/// Reads a participant of `account_id` and takes their row lock for the rest of the
+/// transaction, in one statement (PostgreSQL; SQLite's writers are serialised already), so that
+/// two evaluations of one friend run one after the other and the second sees what the first
+/// wrote.
 pub async fn lock_participant<'c>(
     ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
     participant_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE participants SET spent = spent WHERE id = $1")
-        .bind(participant_id)
-        .execute(ex)
-        .await?;
-    Ok(())
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE participants SET spent = spent WHERE id = $1 AND account_id = $2 RETURNING {}",
+        super::participants::COLUMNS
+    ))
+    .bind(participant_id)
+    .bind(account_id)
+    .fetch_optional(ex)
+    .await
 }
 
 /// Where a friend stands now.

@@ -188,6 +188,25 @@ pub async fn complete(conn: &mut AnyConnection, job: &Claimed) -> Result<bool, s
     Ok(done.rows_affected() == 1)
 }
 
+/// Marks done, in the caller's transaction, the job with this dedupe key that is waiting to
+/// run: its work was done another way. A job already running is left to finish (and find
+/// nothing to do). True when there was one.
+pub async fn complete_waiting(
+    conn: &mut AnyConnection,
+    dedupe_key: &str,
+) -> Result<bool, sqlx::Error> {
+    // The partial index's own condition spelled out, so that SQLite uses it.
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'done', finished_ms = $1 \
+         WHERE dedupe_key = $2 AND status IN ('queued', 'running') AND status = 'queued'",
+    )
+    .bind(now_ms())
+    .bind(dedupe_key)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Records a failure: again after `retry_in_ms`, or dead when out of attempts or `permanent`.
 pub async fn fail(
     db: &Db,

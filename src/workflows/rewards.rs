@@ -1,7 +1,8 @@
 //! Rewards: granted in the transaction that qualifies a referral (one ledger row per
-//! referral, rule and recipient), issued in Stripe by `reward.issue` (customer credit as a
-//! balance transaction, or a promotion code restricted to the customer) with an idempotency
-//! key per reward, reversed by `reward.reverse` when a refund undoes the referral, and
+//! referral, rule and recipient), issued in Stripe (customer credit as a balance transaction,
+//! or a promotion code restricted to the customer) with an idempotency key per reward — by the
+//! work that granted them as soon as its transaction commits (`issue_now`), else by
+//! `reward.issue` — reversed by `reward.reverse` when a refund undoes the referral, and
 //! approved, rejected or marked fulfilled by teammates with "Manage rewards".
 
 use serde_json::json;
@@ -9,7 +10,7 @@ use sqlx::AnyConnection;
 
 use crate::{
     db::{
-        participants::{self, ParticipantRow},
+        participants::{self, ParticipantRow, Timeline},
         rewards::{self, RewardRow},
         sending, unix_now, Db,
     },
@@ -34,10 +35,19 @@ pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
         .register(REVERSE, run_reverse)
 }
 
+/// How long the job of a reward granted by an evaluation waits before issuing it: the
+/// evaluation's own work issues it as soon as its transaction commits, and the job is there
+/// for when that did not happen (the process stopped, Stripe asked to retry).
+const ISSUE_FALLBACK_MS: i64 = 15_000;
+
+fn issue_key(reward_id: &str) -> String {
+    format!("{ISSUE}:{reward_id}")
+}
+
 fn issue_job(account_id: &str, reward_id: &str) -> NewJob {
     NewJob::new(ISSUE, json!({ "reward": reward_id }))
         .account(account_id)
-        .dedupe(format!("{ISSUE}:{reward_id}"))
+        .dedupe(issue_key(reward_id))
 }
 
 fn reverse_job(r: &RewardRow) -> NewJob {
@@ -57,7 +67,51 @@ pub fn reversible(r: &RewardRow, settings: &RewardSettings) -> bool {
             .any(|rule| rule.id == r.rule_id && rule.reverse_on_refund)
 }
 
-/// Adds an entry to the recipient's timeline, and its echo to the other person's.
+/// A referral and the people it concerns: the friend and, while they have one, the person who
+/// referred them.
+#[derive(Clone, Copy)]
+pub struct Referral<'a> {
+    pub friend: &'a ParticipantRow,
+    pub referrer: Option<&'a ParticipantRow>,
+}
+
+impl<'a> Referral<'a> {
+    /// A reward's recipient, and the other person of its referral.
+    fn parties(self, r: &RewardRow) -> (Option<&'a ParticipantRow>, Option<&'a ParticipantRow>) {
+        if r.recipient_id == self.friend.id {
+            (Some(self.friend), self.referrer)
+        } else {
+            (
+                self.referrer.filter(|p| p.id == r.recipient_id),
+                Some(self.friend),
+            )
+        }
+    }
+
+    /// Adds an entry to the reward's recipient's timeline, and its echo to the other person's.
+    fn note(self, timeline: &mut Timeline, r: &RewardRow, kind: EventKind, text: &str) {
+        if let (Some(recipient), other) = self.parties(r) {
+            timeline.echoed(recipient, kind, text, other, EventKind::RewardUpdate);
+        }
+    }
+}
+
+/// The friend of a reward's referral and who referred them, read.
+async fn people_of(
+    conn: &mut AnyConnection,
+    r: &RewardRow,
+) -> Result<Option<(ParticipantRow, Option<ParticipantRow>)>, sqlx::Error> {
+    let Some(friend) = participants::get(&mut *conn, &r.account_id, &r.referral_id).await? else {
+        return Ok(None);
+    };
+    let referrer = match &friend.referrer_id {
+        Some(id) => participants::get(&mut *conn, &r.account_id, id).await?,
+        None => None,
+    };
+    Ok(Some((friend, referrer)))
+}
+
+/// As `Referral::note`, reading the people first, and writing it.
 async fn tell(
     conn: &mut AnyConnection,
     r: &RewardRow,
@@ -65,37 +119,34 @@ async fn tell(
     text: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let recipient = participants::get(&mut *conn, &r.account_id, &r.recipient_id).await?;
-    let friend = participants::get(&mut *conn, &r.account_id, &r.referral_id).await?;
-    let other = if r.recipient_id == r.referral_id {
-        match friend.as_ref().and_then(|f| f.referrer_id.clone()) {
-            Some(id) => participants::get(&mut *conn, &r.account_id, &id).await?,
-            None => None,
+    if let Some((friend, referrer)) = people_of(conn, r).await? {
+        let mut timeline = Timeline::default();
+        Referral {
+            friend: &friend,
+            referrer: referrer.as_ref(),
         }
-    } else {
-        friend
-    };
-    if let Some(p) = &recipient {
-        participants::add_event(&mut *conn, p, kind, text, now).await?;
-        if let Some(o) = &other {
-            let echo = format!("{}: {text}", p.email);
-            participants::add_event(&mut *conn, o, EventKind::RewardUpdate, &echo, now).await?;
-        }
+        .note(&mut timeline, r, kind, text);
+        timeline.write(conn, now).await?;
     }
     Ok(())
 }
 
 /// Grants what a newly qualified referral earns: for each rule that applies (the referrer's
 /// milestones counted with `qualified_count`), a ledger row — awaiting approval, to fulfil, or
-/// queued to be issued — once per (referral, rule, recipient).
+/// queued to be issued — once per (referral, rule, recipient). Returns the rewards queued for
+/// Stripe, for the caller to `issue_now` once its transaction commits.
 pub async fn grant(
     conn: &mut AnyConnection,
+    timeline: &mut Timeline,
     settings: &RewardSettings,
-    friend: &ParticipantRow,
-    referrer: &ParticipantRow,
+    referral: Referral<'_>,
     qualified_count: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<RewardRow>, sqlx::Error> {
+    let (friend, mut queued) = (referral.friend, Vec::new());
+    let Some(referrer) = referral.referrer else {
+        return Ok(queued);
+    };
     for rule in &settings.rules {
         let recipient = match rule.recipient {
             Recipient::Referrer if !rule.earned_at(qualified_count) => continue,
@@ -157,18 +208,23 @@ pub async fn grant(
             }
         }
         let text = format!("Reward: {} — {note}", row.description);
-        tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+        referral.note(timeline, &row, EventKind::RewardUpdate, &text);
         if status == RewardStatus::Queued {
-            queue::enqueue(conn, &issue_job(&row.account_id, &row.id)).await?;
+            let fallback =
+                issue_job(&row.account_id, &row.id).at(queue::now_ms() + ISSUE_FALLBACK_MS);
+            queue::enqueue(conn, &fallback).await?;
+            queued.push(row);
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// A referral went back to pending: what was not given yet is cancelled, what can be
 /// reversed is.
 pub async fn undo(
     conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
     settings: &RewardSettings,
     given: &[RewardRow],
     now: i64,
@@ -186,7 +242,7 @@ pub async fn undo(
                     "Reward cancelled: {} (the referral went back to pending)",
                     r.description
                 );
-                tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+                referral.note(timeline, &row, EventKind::RewardUpdate, &text);
             }
         } else if reversible(r, settings) {
             queue::enqueue(conn, &reverse_job(r)).await?;
@@ -198,6 +254,8 @@ pub async fn undo(
 /// A referral kept qualified after a refund, with rewards already given: flagged for the team.
 pub async fn flag(
     conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
     given: &[RewardRow],
     spent_text: &str,
     now: i64,
@@ -214,7 +272,7 @@ pub async fn flag(
         };
         if rewards::update(&mut *conn, &row, r.status).await? {
             let text = format!("Reward flagged: {} — {}", r.description, row.note);
-            tell(conn, &row, EventKind::RewardUpdate, &text, now).await?;
+            referral.note(timeline, &row, EventKind::RewardUpdate, &text);
         }
     }
     Ok(())
@@ -232,28 +290,47 @@ pub async fn on_linked(
     Ok(())
 }
 
-/// Moves a reward from the status it was read in, with a timeline entry, completing the job
-/// in the same transaction.
+/// Who finishes an issue or a reversal: the job that ran it, or the work that granted the
+/// reward (`issue_now`), whose waiting job is then done too.
+enum Finish<'a> {
+    Job(&'a Job),
+    Inline,
+}
+
+/// Moves a reward from the status it was read in, with a timeline entry, finishing the job in
+/// the same transaction.
 async fn settle(
-    ctx: &Job,
+    db: &Db,
+    finish: Finish<'_>,
     from: RewardStatus,
     row: RewardRow,
     event: Option<(EventKind, String)>,
 ) -> Result<(), JobError> {
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = db.begin().await?;
     if rewards::update(&mut *tx, &row, from).await? {
-        if let Some((kind, text)) = event {
-            tell(&mut tx, &row, kind, &text, row.updated_at).await?;
-        }
-        if row.status == RewardStatus::Issued {
-            if let Some(recipient) =
-                participants::get(&mut *tx, &row.account_id, &row.recipient_id).await?
+        if let Some((friend, referrer)) = people_of(&mut tx, &row).await? {
+            let referral = Referral {
+                friend: &friend,
+                referrer: referrer.as_ref(),
+            };
+            if let Some((kind, text)) = event {
+                let mut timeline = Timeline::default();
+                referral.note(&mut timeline, &row, kind, &text);
+                timeline.write(&mut tx, row.updated_at).await?;
+            }
+            if let (RewardStatus::Issued, (Some(recipient), _)) =
+                (row.status, referral.parties(&row))
             {
-                crate::notifications::after_reward(&mut tx, &recipient, &row).await?;
+                crate::notifications::after_reward(&mut tx, recipient, &row).await?;
             }
         }
     }
-    ctx.complete_in(&mut tx).await?;
+    match finish {
+        Finish::Job(ctx) => ctx.complete_in(&mut tx).await?,
+        Finish::Inline => {
+            queue::complete_waiting(&mut tx, &issue_key(&row.id)).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -271,10 +348,10 @@ async fn done(ctx: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
-/// A Stripe error: retried while it may pass, then the reward is marked failed with Stripe's
-/// words.
-fn failed(ctx: &Job, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobError> {
-    if e.is_retryable() && ctx.job.attempts < ctx.job.max_attempts {
+/// A Stripe error: retried while it may pass and `may_retry`, else the reward is marked failed
+/// with Stripe's words.
+fn failed(may_retry: bool, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobError> {
+    if e.is_retryable() && may_retry {
         return Err(JobError::Retry(e.to_string()));
     }
     Ok(RewardRow {
@@ -285,16 +362,48 @@ fn failed(ctx: &Job, r: &RewardRow, e: StripeError) -> Result<RewardRow, JobErro
     })
 }
 
+/// Issues in Stripe the rewards an evaluation granted, once its transaction has committed: a
+/// job fewer for each, and the credit in Stripe as soon as the referral qualifies. What does
+/// not go through now (Stripe asks to retry, the database is busy) is left to the reward's
+/// waiting job.
+pub async fn issue_now(app: &StripeAccess, db: &Db, granted: Vec<RewardRow>) {
+    for r in granted {
+        let issued = match attempt(app, db, &r, true).await {
+            Ok(Some((row, event))) => settle(db, Finish::Inline, r.status, row, event).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = issued {
+            tracing::info!(reward = %r.id, error = %e.message(), "reward left to its job");
+        }
+    }
+}
+
 async fn run_issue(ctx: Job) -> Result<(), JobError> {
     let Some(r) = load(&ctx).await? else {
         return done(&ctx).await;
     };
+    let may_retry = ctx.job.attempts < ctx.job.max_attempts;
+    match attempt(&ctx.app, &ctx.db, &r, may_retry).await? {
+        Some((row, event)) => settle(&ctx.db, Finish::Job(&ctx), r.status, row, event).await,
+        None => done(&ctx).await,
+    }
+}
+
+/// Issues a queued or waiting reward in Stripe: what it becomes (issued, waiting for a
+/// customer or a connection, failed) with its timeline entry, or `None` when there is nothing
+/// to issue.
+async fn attempt(
+    app: &StripeAccess,
+    db: &Db,
+    r: &RewardRow,
+    may_retry: bool,
+) -> Result<Option<(RewardRow, Option<(EventKind, String)>)>, JobError> {
     if !matches!(r.status, RewardStatus::Queued | RewardStatus::Waiting) || !r.kind.in_stripe() {
-        return done(&ctx).await;
+        return Ok(None);
     }
     let now = unix_now();
-    let recipient = participants::get(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
-    let customers = sending::customers_of(ctx.db.pool(), &r.account_id, &r.recipient_id).await?;
+    let customers = sending::customers_of(db.pool(), &r.account_id, &r.recipient_id).await?;
     let wait = |why: String| RewardRow {
         status: RewardStatus::Waiting,
         note: why,
@@ -302,6 +411,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
         ..r.clone()
     };
     let Some(customer) = customers.first().cloned() else {
+        let recipient = participants::get(db.pool(), &r.account_id, &r.recipient_id).await?;
         let email = recipient.map(|p| p.email).unwrap_or_default();
         let row = wait(format!(
             "Waiting: {email} is not linked to a Stripe customer yet; it is issued as soon as they are"
@@ -312,13 +422,13 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
                 format!("Reward: {} — {}", r.description, row.note),
             )
         });
-        return settle(&ctx, r.status, row, event).await;
+        return Ok(Some((row, event)));
     };
-    let stripe = match ctx.app.connect(&ctx.db, &r.account_id).await {
+    let stripe = match app.connect(db, &r.account_id).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             let row = wait("Waiting: Stripe is not connected; it is issued once it is".into());
-            return settle(&ctx, r.status, row, None).await;
+            return Ok(Some((row, None)));
         }
         Err(message) => {
             let row = RewardRow {
@@ -327,7 +437,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
                 updated_at: now,
                 ..r.clone()
             };
-            return settle(&ctx, r.status, row, None).await;
+            return Ok(Some((row, None)));
         }
     };
     let key = format!("refloop-reward-{}", r.id);
@@ -343,7 +453,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
             )
             .await
             .map(|t| (t.id, None)),
-        _ => match coupon_for(&stripe, &r).await {
+        _ => match coupon_for(&stripe, r).await {
             Ok(coupon) => stripe
                 .client
                 .create_promotion_code(&coupon, None, Some(&customer), &key)
@@ -362,7 +472,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
             updated_at: now,
             ..r.clone()
         },
-        Err(e) => failed(&ctx, &r, e)?,
+        Err(e) => failed(may_retry, r, e)?,
     };
     let event = match row.status {
         RewardStatus::Issued => (
@@ -382,7 +492,7 @@ async fn run_issue(ctx: Job) -> Result<(), JobError> {
             format!("Reward: {} — {}", r.description, row.note),
         ),
     };
-    settle(&ctx, r.status, row, Some(event)).await
+    Ok(Some((row, Some(event))))
 }
 
 /// The campaign coupon a promotion-code rule issues codes from, created once (its id is
@@ -449,7 +559,8 @@ async fn run_reverse(ctx: Job) -> Result<(), JobError> {
         },
     };
     let text = format!("Reward: {} — {}", r.description, row.note);
-    settle(&ctx, r.status, row, Some((EventKind::RewardUpdate, text))).await
+    let event = Some((EventKind::RewardUpdate, text));
+    settle(&ctx.db, Finish::Job(&ctx), r.status, row, event).await
 }
 
 /// A teammate's decision on a reward of `account_id` (the caller checked "Manage rewards").

@@ -43,6 +43,7 @@ crate::on_both_backends!(
     a_promotion_code_is_only_for_its_customer_and_shown_on_their_page,
     after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing,
     friends_qualifying_at_once_earn_exactly_their_milestones,
+    a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job,
 );
 
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
@@ -369,6 +370,13 @@ async fn a_payment_that_reaches_the_target_qualifies_and_rewards_within_seconds(
         .unwrap()
         .unwrap();
     assert_eq!(ann.qualified_referrals, 1);
+    // The payment's own job issued the credit once it had qualified Bob: the reward's job,
+    // there in case it had not, never ran.
+    assert_eq!(
+        issue_job(t, &reward.id).await,
+        ("done".to_string(), 0),
+        "the reward's job ran"
+    );
 
     // A third payment changes the spend, not the qualification or the reward.
     q.pay(t, &customer, 1_000).await;
@@ -957,4 +965,95 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
     assert_eq!(ann.qualified_referrals, 8);
     let rewards = q.rewards_of(t, "ann@x.test").await;
     assert_eq!(rewards.len(), 4, "{rewards:?}");
+}
+
+/// The status and attempts of the job that issues a reward if nothing else does.
+async fn issue_job(t: &TestDb, reward_id: &str) -> (String, i64) {
+    sqlx::query_as("SELECT status, attempts FROM jobs WHERE dedupe_key = $1")
+        .bind(format!("reward.issue:{reward_id}"))
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let customer = q.pair(t, "ann@x.test", "bob@x.test").await;
+    let bob = participants::by_email(t.db.pool(), &q.campaign, "bob@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let stripe_account =
+        refloop::db::stripe_connections::current_stripe_account(t.db.pool(), &q.alice.account_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let charge = ledger::ChargeUpdate {
+        charge_id: "ch_before_the_stop".into(),
+        customer_id: Some(customer),
+        amount: 6_000,
+        currency: Some("usd".into()),
+        created: refloop::db::unix_now(),
+        paid: true,
+        ..Default::default()
+    };
+    // Bob's payment is evaluated and committed; then the process stops before it issues the
+    // reward it granted.
+    let mut tx = t.db.begin().await.unwrap();
+    ledger::merge_charge(
+        &mut *tx,
+        &q.alice.account_id,
+        &stripe_account,
+        &charge,
+        refloop::db::unix_now(),
+    )
+    .await
+    .unwrap();
+    let granted = refloop::workflows::qualification::evaluate(
+        &mut tx,
+        &q.alice.account_id,
+        &bob.id,
+        refloop::db::unix_now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(granted.len(), 1);
+    let reward = &granted[0];
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting = q.rewards_of(t, "ann@x.test").await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].status, RewardStatus::Queued, "{waiting:?}");
+    assert_eq!(issue_job(t, &reward.id).await, ("queued".to_string(), 0));
+    let due_in: i64 = sqlx::query_scalar("SELECT run_at_ms FROM jobs WHERE dedupe_key = $1")
+        .bind(format!("reward.issue:{}", reward.id))
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        due_in - refloop::jobs::queue::now_ms() > 10_000,
+        "the job waits for the granting work to issue it first"
+    );
+
+    // Its time comes (moved forward here instead of waiting 15 s): the job issues it, once.
+    sqlx::query("UPDATE jobs SET run_at_ms = 0 WHERE dedupe_key = $1")
+        .bind(format!("reward.issue:{}", reward.id))
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    q.queue.wake();
+    let issued = q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+    let ann_customer = q.customer(t, "ann@x.test").await;
+    assert_eq!(issued.customer_id.as_deref(), Some(ann_customer.as_str()));
+    assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+    assert_eq!(issue_job(t, &reward.id).await, ("done".to_string(), 1));
+    let timeline = q.timeline(t, "ann@x.test").await;
+    assert_eq!(
+        timeline
+            .iter()
+            .filter(|d| d.starts_with("Reward: 10.00 USD credit issued to"))
+            .count(),
+        1,
+        "{timeline:?}"
+    );
 }

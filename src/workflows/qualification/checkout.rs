@@ -8,13 +8,12 @@
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use super::evaluation::tell_both;
 use crate::{
     db::{
         self,
         attribution::CheckoutRow,
         campaigns,
-        participants::{self, ParticipantRow},
+        participants::{self, ParticipantRow, Timeline},
         unix_now,
     },
     domain::{
@@ -179,15 +178,11 @@ pub(super) async fn attribute(
                 Some(id) => participants::get(&mut **tx, account_id, id).await?,
                 None => None,
             };
-            tell_both(
-                tx,
-                &friend,
-                referrer.as_ref(),
-                EventKind::Attributed,
-                &outcome,
-                now,
-            )
-            .await?;
+            let mut timeline = Timeline::default();
+            let echo = EventKind::FriendUpdate;
+            let (kind, other) = (EventKind::Attributed, referrer.as_ref());
+            timeline.echoed(&friend, kind, &outcome, other, echo);
+            timeline.write(tx, now).await?;
             // Whoever counted this payment by weaker evidence (its customer, its email) is
             // evaluated again: it is the friend's now.
             let mut friends = vec![friend.id];

@@ -3,13 +3,12 @@
 use sqlx::AnyConnection;
 
 use super::evaluate_job;
-use crate::workflows::{rewards, sending, Job};
+use crate::workflows::{
+    rewards::{self, Referral},
+    sending, Job,
+};
 use crate::{
-    db::{
-        self,
-        participants::{self, ParticipantRow},
-        unix_now, Db,
-    },
+    db::{self, participants::Timeline, rewards::RewardRow, unix_now, Db},
     domain::{
         participants::{EventKind, Qualification},
         qualification::{
@@ -27,53 +26,44 @@ pub(super) async fn run_evaluate(ctx: Job) -> Result<(), JobError> {
         .unwrap_or_default()
         .to_string();
     let mut tx = ctx.db.begin().await?;
-    evaluate(&mut tx, &account_id, &id, unix_now()).await?;
+    let granted = evaluate(&mut tx, &account_id, &id, unix_now()).await?;
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Adds an entry to the friend's timeline and its echo to the referrer's.
-pub(super) async fn tell_both(
-    conn: &mut AnyConnection,
-    friend: &ParticipantRow,
-    referrer: Option<&ParticipantRow>,
-    kind: EventKind,
-    text: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    participants::add_event(&mut *conn, friend, kind, text, now).await?;
-    if let Some(r) = referrer {
-        let echo = format!("{}: {text}", friend.email);
-        participants::add_event(&mut *conn, r, EventKind::FriendUpdate, &echo, now).await?;
-    }
+    rewards::issue_now(&ctx.app, &ctx.db, granted).await;
     Ok(())
 }
 
 /// Decides where an invited friend stands from the ledger, and records any change: their
 /// standing and note, both timelines, the referrer's count, and rewards earned or undone.
 /// Runs in the caller's transaction, holding the friend's and then the referrer's row lock.
+/// Returns the rewards granted for Stripe, for the caller to `rewards::issue_now` once the
+/// transaction has committed (their jobs issue them a little later if it does not).
 pub async fn evaluate(
     conn: &mut AnyConnection,
     account_id: &str,
     participant_id: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    db::qualification::lock_participant(&mut *conn, participant_id).await?;
-    let Some(p) = participants::get(&mut *conn, account_id, participant_id).await? else {
-        return Ok(());
+) -> Result<Vec<RewardRow>, sqlx::Error> {
+    let Some(p) =
+        db::qualification::lock_participant(&mut *conn, account_id, participant_id).await?
+    else {
+        return Ok(Vec::new());
     };
     let Some(referrer_id) = p.referrer_id.clone() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let Some(s) = db::qualification::settings(&mut *conn, account_id, &p.campaign_id).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     // The referrer's row is locked too (after the friend's, always in that order): their count
     // of qualified friends decides milestone rewards, so two friends qualifying at once must
     // count one after the other.
-    db::qualification::lock_participant(&mut *conn, &referrer_id).await?;
-    let referrer = participants::get(&mut *conn, account_id, &referrer_id).await?;
+    let referrer =
+        db::qualification::lock_participant(&mut *conn, account_id, &referrer_id).await?;
+    let referral = Referral {
+        friend: &p,
+        referrer: referrer.as_ref(),
+    };
     let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
     let charges = db::attribution::attributed(&mut *conn, account_id, &p.id, email).await?;
     let total = spend(&s, p.created_at, &charges.counted);
@@ -87,16 +77,14 @@ pub async fn evaluate(
         .iter()
         .any(|r| r.status.given() && !rewards::reversible(r, &rules));
     let was_qualified = p.qualification == Qualification::Qualified;
+    // Every timeline entry of this evaluation, written in one statement at the end; the
+    // friend's entries echo on the referrer's timeline.
+    let mut timeline = Timeline::default();
+    let tell_both = |timeline: &mut Timeline, kind: EventKind, text: &str| {
+        timeline.echoed(&p, kind, text, referrer.as_ref(), EventKind::FriendUpdate)
+    };
     if spent_changed {
-        tell_both(
-            conn,
-            &p,
-            referrer.as_ref(),
-            EventKind::Spent,
-            &spent_text,
-            now,
-        )
-        .await?;
+        tell_both(&mut timeline, EventKind::Spent, &spent_text);
     }
     // Where they stand now, in one place; then what changing to it sets off.
     let before = Recorded {
@@ -137,45 +125,34 @@ pub async fn evaluate(
         )
         .await?;
     }
+    let mut granted = Vec::new();
     match change {
         StandingChange::None => {}
         StandingChange::Qualified(text) => {
-            tell_both(
-                conn,
-                &p,
-                referrer.as_ref(),
-                EventKind::Qualified,
-                &text,
-                now,
-            )
-            .await?;
+            tell_both(&mut timeline, EventKind::Qualified, &text);
             if let Some(r) = &referrer {
                 db::qualification::add_qualified(&mut *conn, &r.id, 1).await?;
-                rewards::grant(conn, &rules, &p, r, r.qualified_referrals + 1, now).await?;
+                let count = r.qualified_referrals + 1;
+                granted = rewards::grant(conn, &mut timeline, &rules, referral, count, now).await?;
                 sending::refresh_metadata(conn, r).await?;
                 crate::notifications::after_qualified(conn, &p, r).await?;
             }
         }
         StandingChange::BackToPending => {
             let text = format!("Back to pending: {spent_text} after a refund or dispute");
-            tell_both(
-                conn,
-                &p,
-                referrer.as_ref(),
-                EventKind::Unqualified,
-                &text,
-                now,
-            )
-            .await?;
+            tell_both(&mut timeline, EventKind::Unqualified, &text);
             if let Some(r) = &referrer {
                 db::qualification::add_qualified(&mut *conn, &r.id, -1).await?;
                 sending::refresh_metadata(conn, r).await?;
             }
-            rewards::undo(conn, &rules, &given, now).await?;
+            rewards::undo(conn, &mut timeline, referral, &rules, &given, now).await?;
         }
-        StandingChange::FlagRewards => rewards::flag(conn, &given, &spent_text, now).await?,
+        StandingChange::FlagRewards => {
+            rewards::flag(conn, &mut timeline, referral, &given, &spent_text, now).await?
+        }
     }
-    Ok(())
+    timeline.write(conn, now).await?;
+    Ok(granted)
 }
 
 /// Everyone in a campaign whose standing may change with new settings.

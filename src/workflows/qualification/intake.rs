@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use sqlx::AnyConnection;
 
 use super::{evaluate, event_job};
-use crate::workflows::{sending, Job};
+use crate::workflows::{rewards, sending, Job};
 use crate::{
     db::{self, qualification::ChargeUpdate, stripe_connections, unix_now, Db},
     jobs::{queue, JobError},
@@ -196,6 +196,7 @@ pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let event_id = ctx.job.payload["event"].as_str().unwrap_or_default();
     let mut tx = ctx.db.begin().await?;
+    let mut granted = Vec::new();
     // An event from a Stripe account switched away from since is left as it is.
     if let Some((raw, stripe_account)) =
         db::qualification::event_payload(&mut *tx, &account_id, event_id).await?
@@ -208,7 +209,7 @@ pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
                         .map_err(|e| JobError::Retry(e.to_string()))?;
                 friends.extend(apply(&mut tx, &account_id, &stripe_account, &event).await?);
                 for id in friends {
-                    evaluate(&mut tx, &account_id, &id, unix_now()).await?;
+                    granted.extend(evaluate(&mut tx, &account_id, &id, unix_now()).await?);
                 }
             }
             Err(e) => {
@@ -218,5 +219,6 @@ pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
     }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
+    rewards::issue_now(&ctx.app, &ctx.db, granted).await;
     Ok(())
 }

@@ -141,10 +141,11 @@ pub async fn reconcile(
                 .await
                 .map_err(db_err)?;
             }
-            evaluate(&mut tx, account_id, &id, unix_now())
+            let granted = evaluate(&mut tx, account_id, &id, unix_now())
                 .await
                 .map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
+            crate::workflows::rewards::issue_now(access, db, granted).await;
         }
         found.friends_checked += 1;
     }
