@@ -59,10 +59,16 @@ pub fn send_job(p: &ParticipantRow) -> NewJob {
         .dedupe(format!("{SEND}:{}", p.id))
 }
 
+/// How long a refresh of a referrer's metadata waits before it runs: every change to their
+/// counts within it is written once, and payments' own jobs, which a person waits for, go
+/// first.
+const METADATA_BATCH_MS: i64 = 1_000;
+
 fn metadata_job(p: &ParticipantRow) -> NewJob {
     NewJob::new(METADATA, json!({ "participant": p.id }))
         .account(&p.account_id)
         .dedupe(format!("{METADATA}:{}", p.id))
+        .at(queue::now_ms() + METADATA_BATCH_MS)
 }
 
 pub(crate) fn watch_job(account_id: &str) -> NewJob {
@@ -542,6 +548,17 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
             sending::raise_alert(db.pool(), &account, &message, unix_now()).await?;
             return Err(JobError::Permanent(message));
         }
+    }
+    // A refresh asked for while this one ran was not queued (one job per person): if their
+    // counts moved meanwhile, this job runs again to write them.
+    let now_p = participants::get(db.pool(), &account, &p.id).await?;
+    if now_p.is_some_and(|n| {
+        (n.referrals, n.qualified_referrals) != (p.referrals, p.qualified_referrals)
+    }) {
+        return Err(JobError::Retry(format!(
+            "{}'s counts changed while they were written",
+            p.email
+        )));
     }
     Ok(())
 }

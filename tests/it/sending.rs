@@ -222,6 +222,22 @@ async fn people_who_join_become_customers_with_their_referral_metadata(t: &TestD
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(referrals, "1");
+
+    // Friends arriving together: their referrer's refreshes, batched, end on the true count,
+    // including one that arrives while a refresh is being written.
+    for i in 0..3 {
+        let email = format!("friend{i}@x.test");
+        join_ok(&t.db, request("spring", &email, "Friend", Some(&code))).await;
+        tokio::time::sleep(Duration::from_millis(400 * i)).await;
+    }
+    for _ in 0..400 {
+        referrals = s.customers(t, "ann@x.test").await[0].metadata["referrals"].clone();
+        if referrals == "4" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(referrals, "4");
 }
 
 async fn existing_customers_are_linked_by_policy(t: &TestDb) {
