@@ -160,11 +160,13 @@ async fn join_all(db: &Db, emails: Vec<String>, codes: &[Option<String>]) {
     }
 }
 
-/// Each kind of job done since `since_ms`: how many, and p99 of waiting and of running.
+/// Each kind of job run since `since_ms`: how many, and p99 of waiting (from when it was due)
+/// and of running. A reward's job that its payment's job made unnecessary never ran, and is
+/// not counted.
 async fn job_times(db: &Db, since_ms: i64) -> String {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT kind, started_ms - created_ms, finished_ms - started_ms FROM jobs \
-         WHERE status = 'done' AND created_ms >= $1",
+        "SELECT kind, started_ms - run_at_ms, finished_ms - started_ms FROM jobs \
+         WHERE status = 'done' AND started_ms IS NOT NULL AND created_ms >= $1",
     )
     .bind(since_ms)
     .fetch_all(db.pool())
