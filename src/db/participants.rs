@@ -417,15 +417,13 @@ pub async fn search(
         count.fetch_one(db.pool()).await
     };
     let n = binds.len();
-    let page_sql = |page_filter: String| {
-        format!(
+    let offset = i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE);
+    let page = |page_filter: String| async move {
+        let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM participants WHERE {page_filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
-        )
-    };
-    let offset = i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE);
-    let page = |sql: String| async move {
+        );
         let mut page = sqlx::query_as::<_, SummaryRow>(&sql);
         for b in binds {
             page = page.bind(b);
@@ -441,12 +439,11 @@ pub async fn search(
         if total == 0 {
             return Ok((Vec::new(), 0));
         }
-        let page_filter = in_campaign(total <= SORT_MATCHES_UP_TO);
-        (page(page_sql(page_filter)).await?, total)
+        (page(in_campaign(total <= SORT_MATCHES_UP_TO)).await?, total)
     } else {
         // The count and the page at once, on two connections: a deep page of a large campaign
         // waits for the slower of the two instead of both.
-        let (total, rows) = tokio::try_join!(count, page(page_sql(in_campaign(false))))?;
+        let (total, rows) = tokio::try_join!(count, page(in_campaign(false)))?;
         (rows, total)
     };
     Ok((rows.into_iter().map(|r| r.0).collect(), total))

@@ -550,15 +550,14 @@ async fn run_metadata(ctx: Job) -> Result<(), JobError> {
         }
     }
     // A refresh asked for while this one ran was not queued (one job per person): if their
-    // counts moved meanwhile, this job runs again to write them.
+    // counts moved meanwhile, this job goes back in the queue for the next batch, without
+    // using an attempt (a long sync moves a referrer's counts for minutes).
     let now_p = participants::get(db.pool(), &account, &p.id).await?;
     if now_p.is_some_and(|n| {
         (n.referrals, n.qualified_referrals) != (p.referrals, p.qualified_referrals)
     }) {
-        return Err(JobError::Retry(format!(
-            "{}'s counts changed while they were written",
-            p.email
-        )));
+        let batch = std::time::Duration::from_millis(METADATA_BATCH_MS as u64);
+        return Err(JobError::Later(batch));
     }
     Ok(())
 }

@@ -214,6 +214,37 @@ impl Qualifying {
         .unwrap()
     }
 
+    /// A 60.00 USD payment by `customer` merged straight into the ledger, as its delivered
+    /// `charge.succeeded` would be, without evaluating anyone.
+    pub(crate) async fn paid_in_ledger(
+        &self,
+        t: &TestDb,
+        conn: &mut sqlx::AnyConnection,
+        charge_id: &str,
+        customer: &str,
+    ) {
+        let stripe_account = refloop::db::stripe_connections::current_stripe_account(
+            t.db.pool(),
+            &self.alice.account_id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let charge = ledger::ChargeUpdate {
+            charge_id: charge_id.into(),
+            customer_id: Some(customer.into()),
+            amount: 6_000,
+            currency: Some("usd".into()),
+            created: refloop::db::unix_now(),
+            paid: true,
+            ..Default::default()
+        };
+        let now = refloop::db::unix_now();
+        ledger::merge_charge(conn, &self.alice.account_id, &stripe_account, &charge, now)
+            .await
+            .unwrap();
+    }
+
     /// A payment by the customer; its charge id.
     pub(crate) async fn pay(&self, t: &TestDb, customer: &str, amount: i64) -> String {
         let key = format!("pay-{}", refloop::db::new_id("k"));
@@ -912,31 +943,12 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
         friends.push((p.id, customer));
     }
     // Their payments are in the ledger; then all eight are evaluated at once.
-    let stripe_account =
-        refloop::db::stripe_connections::current_stripe_account(t.db.pool(), &q.alice.account_id)
-            .await
-            .unwrap()
-            .unwrap();
+    let mut conn = t.db.pool().acquire().await.unwrap();
     for (i, (_, customer)) in friends.iter().enumerate() {
-        let charge = ledger::ChargeUpdate {
-            charge_id: format!("ch_at_once_{i}"),
-            customer_id: Some(customer.clone()),
-            amount: 6_000,
-            currency: Some("usd".into()),
-            created: refloop::db::unix_now(),
-            paid: true,
-            ..Default::default()
-        };
-        ledger::merge_charge(
-            t.db.pool(),
-            &q.alice.account_id,
-            &stripe_account,
-            &charge,
-            refloop::db::unix_now(),
-        )
-        .await
-        .unwrap();
+        q.paid_in_ledger(t, &mut conn, &format!("ch_at_once_{i}"), customer)
+            .await;
     }
+    drop(conn);
     let runs: Vec<_> = friends
         .iter()
         .map(|(id, _)| {
@@ -967,13 +979,21 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
     assert_eq!(rewards.len(), 4, "{rewards:?}");
 }
 
+/// The status and attempts of the job that issues a reward if nothing else does, and when it
+/// is due.
+async fn issue_job_due(t: &TestDb, reward_id: &str) -> ((String, i64), i64) {
+    let (status, attempts, due): (String, i64, i64) =
+        sqlx::query_as("SELECT status, attempts, run_at_ms FROM jobs WHERE dedupe_key = $1")
+            .bind(format!("reward.issue:{reward_id}"))
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    ((status, attempts), due)
+}
+
 /// The status and attempts of the job that issues a reward if nothing else does.
 async fn issue_job(t: &TestDb, reward_id: &str) -> (String, i64) {
-    sqlx::query_as("SELECT status, attempts FROM jobs WHERE dedupe_key = $1")
-        .bind(format!("reward.issue:{reward_id}"))
-        .fetch_one(t.db.pool())
-        .await
-        .unwrap()
+    issue_job_due(t, reward_id).await.0
 }
 
 async fn a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job(t: &TestDb) {
@@ -983,32 +1003,11 @@ async fn a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job(t: &Tes
         .await
         .unwrap()
         .unwrap();
-    let stripe_account =
-        refloop::db::stripe_connections::current_stripe_account(t.db.pool(), &q.alice.account_id)
-            .await
-            .unwrap()
-            .unwrap();
-    let charge = ledger::ChargeUpdate {
-        charge_id: "ch_before_the_stop".into(),
-        customer_id: Some(customer),
-        amount: 6_000,
-        currency: Some("usd".into()),
-        created: refloop::db::unix_now(),
-        paid: true,
-        ..Default::default()
-    };
     // Bob's payment is evaluated and committed; then the process stops before it issues the
     // reward it granted.
     let mut tx = t.db.begin().await.unwrap();
-    ledger::merge_charge(
-        &mut *tx,
-        &q.alice.account_id,
-        &stripe_account,
-        &charge,
-        refloop::db::unix_now(),
-    )
-    .await
-    .unwrap();
+    q.paid_in_ledger(t, &mut tx, "ch_before_the_stop", &customer)
+        .await;
     let granted = refloop::workflows::qualification::evaluate(
         &mut tx,
         &q.alice.account_id,
@@ -1024,12 +1023,8 @@ async fn a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job(t: &Tes
     let waiting = q.rewards_of(t, "ann@x.test").await;
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].status, RewardStatus::Queued, "{waiting:?}");
-    assert_eq!(issue_job(t, &reward.id).await, ("queued".to_string(), 0));
-    let due_in: i64 = sqlx::query_scalar("SELECT run_at_ms FROM jobs WHERE dedupe_key = $1")
-        .bind(format!("reward.issue:{}", reward.id))
-        .fetch_one(t.db.pool())
-        .await
-        .unwrap();
+    let (job, due_in) = issue_job_due(t, &reward.id).await;
+    assert_eq!(job, ("queued".to_string(), 0));
     assert!(
         due_in - refloop::jobs::queue::now_ms() > 10_000,
         "the job waits for the granting work to issue it first"

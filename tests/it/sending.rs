@@ -121,6 +121,20 @@ impl Sending {
             .client
     }
 
+    /// The `referrals` count on `email`'s Stripe customer, once it reads `want` (or what it
+    /// read last, after 8 s).
+    async fn referrals_in_stripe(&self, t: &TestDb, email: &str, want: &str) -> String {
+        let mut referrals = String::new();
+        for _ in 0..400 {
+            referrals = self.customers(t, email).await[0].metadata["referrals"].clone();
+            if referrals == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        referrals
+    }
+
     async fn customers(&self, t: &TestDb, email: &str) -> Vec<refloop::stripe::types::Customer> {
         self.merchant(t)
             .await
@@ -213,15 +227,7 @@ async fn people_who_join_become_customers_with_their_referral_metadata(t: &TestD
         s.customers(t, "bob@x.test").await[0].metadata["referred_by"],
         "ann@x.test"
     );
-    let mut referrals = String::new();
-    for _ in 0..200 {
-        referrals = s.customers(t, "ann@x.test").await[0].metadata["referrals"].clone();
-        if referrals == "1" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(referrals, "1");
+    assert_eq!(s.referrals_in_stripe(t, "ann@x.test", "1").await, "1");
 
     // Friends arriving together: their referrer's refreshes, batched, end on the true count,
     // including one that arrives while a refresh is being written.
@@ -230,14 +236,7 @@ async fn people_who_join_become_customers_with_their_referral_metadata(t: &TestD
         join_ok(&t.db, request("spring", &email, "Friend", Some(&code))).await;
         tokio::time::sleep(Duration::from_millis(400 * i)).await;
     }
-    for _ in 0..400 {
-        referrals = s.customers(t, "ann@x.test").await[0].metadata["referrals"].clone();
-        if referrals == "4" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(referrals, "4");
+    assert_eq!(s.referrals_in_stripe(t, "ann@x.test", "4").await, "4");
 }
 
 async fn existing_customers_are_linked_by_policy(t: &TestDb) {

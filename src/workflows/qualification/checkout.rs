@@ -179,9 +179,8 @@ pub(super) async fn attribute(
                 None => None,
             };
             let mut timeline = Timeline::default();
-            let echo = EventKind::FriendUpdate;
-            let (kind, other) = (EventKind::Attributed, referrer.as_ref());
-            timeline.echoed(&friend, kind, &outcome, other, echo);
+            let (kind, echo) = (EventKind::Attributed, EventKind::FriendUpdate);
+            timeline.echoed(&friend, kind, &outcome, referrer.as_ref(), echo);
             timeline.write(tx, now).await?;
             // Whoever counted this payment by weaker evidence (its customer, its email) is
             // evaluated again: it is the friend's now.
