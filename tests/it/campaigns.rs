@@ -704,26 +704,19 @@ async fn the_dashboard_counts_by_day(t: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_pages_work_without_javascript() {
     use axum::{
-        body::{to_bytes, Body},
+        body::Body,
         http::{header, Request, StatusCode},
     };
-    use refloop::{config::Config, server::router::router, state::AppState};
-    use tower::ServiceExt;
+    use refloop::{config::Config, state::AppState};
+
+    use crate::support::{answer, router};
 
     let t = TestDb::sqlite().await;
-    let app = router(AppState::new(Config::defaults(), t.db.clone()).unwrap());
+    let app = router(AppState::new(Config::defaults(), t.db.clone()).unwrap()).await;
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     live_campaign(&t.db, &alice, "spring").await;
     let ann = join_ok(&t.db, request("spring", "ann@example.com", "Ann", None)).await;
-    let send = |req: Request<Body>| {
-        let app = app.clone();
-        async move {
-            let res = app.oneshot(req).await.unwrap();
-            let (parts, body) = res.into_parts();
-            let text = String::from_utf8(to_bytes(body, 4 << 20).await.unwrap().to_vec()).unwrap();
-            (parts, text)
-        }
-    };
+    let send = |req: Request<Body>| answer(&app, req);
 
     let (res, html) = send(Request::get("/j/spring").body(Body::empty()).unwrap()).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -799,14 +792,15 @@ async fn the_public_pages_work_without_javascript() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csv_export_is_a_download_for_those_allowed() {
     use axum::{
-        body::{to_bytes, Body},
+        body::Body,
         http::{header, Request, StatusCode},
     };
-    use refloop::{config::Config, server::router::router, state::AppState};
-    use tower::ServiceExt;
+    use refloop::{config::Config, state::AppState};
+
+    use crate::support::{answer, router};
 
     let t = TestDb::sqlite().await;
-    let app = router(AppState::new(Config::defaults(), t.db.clone()).unwrap());
+    let app = router(AppState::new(Config::defaults(), t.db.clone()).unwrap()).await;
     let (alice, alice_session) = owner(&t.db, "Acme", "alice@acme.test").await;
     let (_, vera_session) = teammate(&t.db, &alice, "vera@acme.test", Role::Viewer).await;
     let (_, olga_session) = owner(&t.db, "Other", "olga@other.test").await;
@@ -817,13 +811,7 @@ async fn the_csv_export_is_a_download_for_those_allowed() {
         if let Some(s) = session {
             req = req.header(header::COOKIE, format!("refloop_session={s}"));
         }
-        let app = app.clone();
-        async move {
-            let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-            let (parts, body) = res.into_parts();
-            let text = String::from_utf8(to_bytes(body, 1 << 20).await.unwrap().to_vec()).unwrap();
-            (parts, text)
-        }
+        answer(&app, req.body(Body::empty()).unwrap())
     };
     let (res, csv) = export(Some(&alice_session)).await;
     assert_eq!(res.status, StatusCode::OK);

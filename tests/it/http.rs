@@ -1,26 +1,23 @@
 //! The router answered in-process (tower's `oneshot`), against a real SQLite database.
 
 use axum::{
-    body::{to_bytes, Body},
+    body::Body,
     http::{Request, StatusCode},
     response::Response,
     Router,
 };
-use refloop::{config::Config, server::router::router, state::AppState};
-use tower::ServiceExt;
+use refloop::{config::Config, state::AppState};
 
-use crate::support::TestDb;
+use crate::support::{answer, router, TestDb};
 
 async fn app() -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
     let state = AppState::new(Config::defaults(), t.db.clone()).unwrap();
-    (router(state), t)
+    (router(state).await, t)
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (Response, String) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let text = String::from_utf8(to_bytes(body, 4 << 20).await.unwrap().to_vec()).unwrap();
+    let (parts, text) = answer(app, request).await;
     (Response::from_parts(parts, Body::empty()), text)
 }
 
@@ -116,7 +113,7 @@ async fn responses_are_compressed_for_browsers_that_ask() {
         .header("accept-encoding", "gzip")
         .body(Body::empty())
         .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
+    let (res, _) = send(&app, req).await;
     assert_eq!(res.headers()["content-encoding"], "gzip");
 }
 
@@ -128,7 +125,7 @@ async fn metrics_are_prometheus_text_for_the_token_or_the_private_address() {
         ..Config::defaults()
     };
     let state = AppState::new(config, t.db.clone()).unwrap();
-    let app = router(state.clone());
+    let app = router(state.clone()).await;
     refloop::jobs::Queue::new(t.db.clone())
         .push(&refloop::jobs::probe::new("metrics", 0))
         .await
@@ -179,29 +176,15 @@ async fn without_a_metrics_token_the_public_address_has_no_metrics() {
     assert!(!body.contains("refloop_jobs"));
 }
 
-// The pages are asked for over real HTTP from the server as `refloop serve` runs it: rendered
-// in the connection's task on the runtime's workers. (Rendered inline through `oneshot`, in the
-// test's own task, this check hung now and then when the whole suite ran at once.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
-    let t = TestDb::sqlite().await;
-    let app = crate::support::Served::start(&t, Config::defaults()).await;
-    let page = |path: &'static str| {
-        let request = app.request(reqwest::Method::GET, path, None);
-        async move {
-            let res = tokio::time::timeout(std::time::Duration::from_secs(30), request.send())
-                .await
-                .unwrap_or_else(|_| panic!("{path} answered within 30 s"))
-                .unwrap();
-            let status = res.status();
-            (status, res.text().await.unwrap())
-        }
-    };
+    let (app, _t) = app().await;
     for path in ["/j/spring", "/r/ANN123", "/p/some-token"] {
-        let (status, body) = page(path).await;
+        let (res, body) = send(&app, get(path)).await;
         assert!(
-            status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
-            "{path}: {status}"
+            res.status().is_success() || res.status() == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            res.status()
         );
         assert!(
             body.contains("/pkg/refloop.css"),
@@ -214,7 +197,7 @@ async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
         );
     }
     for path in ["/", "/signin"] {
-        let (_, body) = page(path).await;
+        let (_, body) = send(&app, get(path)).await;
         assert!(
             body.contains("/pkg/refloop.wasm"),
             "{path} hydrates: {body}"
@@ -244,7 +227,7 @@ async fn app_serving(site: &tempfile::TempDir, hashed: bool) -> (Router, TestDb)
     };
     let mut state = AppState::new(config, t.db.clone()).unwrap();
     state.leptos_options.hash_files = hashed;
-    (router(state), t)
+    (router(state).await, t)
 }
 
 #[tokio::test]
@@ -303,7 +286,7 @@ async fn the_unsubscribe_link_shows_one_button_and_a_post_unsubscribes() {
     let t = TestDb::sqlite().await;
     let state = AppState::new(Config::defaults(), t.db.clone()).unwrap();
     let sealer = state.stripe.sealer.clone();
-    let app = router(state);
+    let app = router(state).await;
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let campaign = live_campaign(&t.db, &alice, "unsub").await;
     join_ok(&t.db, request("unsub", "ann@x.test", "Ann", None)).await;

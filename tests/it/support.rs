@@ -137,6 +137,52 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Building a router renders the app once to list its pages (`generate_route_list`). While that
+/// ran in one test, a page rendering in another test now and then never finished (the suite then
+/// hung until CI gave up): something Leptos keeps for the whole process is shared between the two.
+/// A server builds its router once, before it serves (one process answered 15,000 page requests,
+/// 24 at a time, without a miss), so only tests meet it: they build routers one at a time, and
+/// never while one of theirs renders a page.
+static ROUTE_LISTING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Refloop's router for `state`, built while no test renders a page.
+pub async fn router(state: refloop::state::AppState) -> axum::Router {
+    let _listing = ROUTE_LISTING.write().await;
+    refloop::server::router::router(state)
+}
+
+/// `app`'s answer to `request`, in-process: the head, and the body read to the end as text.
+pub async fn answer(
+    app: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> (axum::http::response::Parts, String) {
+    use tower::ServiceExt;
+    let _rendering = ROUTE_LISTING.read().await;
+    let (parts, body) = app.clone().oneshot(request).await.unwrap().into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap();
+    (parts, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A request's whole answer, its body included, made while no test builds a router (see
+/// `ROUTE_LISTING`). The built-in sandbox and the webhook route render no page, and are left
+/// out: a page's server function may call the sandbox on this same server while it renders.
+async fn rendered_apart(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if path.starts_with("/sandbox/") || path.starts_with("/webhooks/") {
+        return next.run(request).await;
+    }
+    let _rendering = ROUTE_LISTING.read().await;
+    let (parts, body) = next.run(request).await.into_parts();
+    let body = match axum::body::to_bytes(body, 16 << 20).await {
+        Ok(bytes) => axum::body::Body::from(bytes),
+        Err(e) => axum::body::Body::from(format!("the body could not be read: {e}")),
+    };
+    axum::response::Response::from_parts(parts, body)
+}
+
 /// The whole Refloop served on a free loopback port, as `refloop serve` would (no workers):
 /// real HTTP between it and its built-in sandbox.
 pub struct Served {
@@ -155,7 +201,9 @@ impl Served {
             ..config
         };
         let state = refloop::state::AppState::new(config, t.db.clone()).unwrap();
-        let app = refloop::server::router::router(state.clone());
+        let app = router(state.clone())
+            .await
+            .layer(axum::middleware::from_fn(rendered_apart));
         tokio::spawn(async move {
             axum::serve(
                 listener,
