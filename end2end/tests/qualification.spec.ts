@@ -80,7 +80,7 @@ test('a friend qualifies by spend within seconds, the referrer is credited, and 
     await page.reload();
     await expect(status).toContainText('Pending', { timeout: 500 });
   }).toPass({ timeout: 10_000 });
-  await expect(page.locator('.timeline li[data-kind="unqualified"]')).toContainText('Back to pending: Spent 35.00 USD of 50.00 USD');
+  await expect(page.locator('.timeline li[data-kind="unqualified"]')).toContainText('Back to pending — Spent 35.00 USD of 50.00 USD');
   await expect(async () => {
     await page.goto(dashboard!);
     await expect(annRow).not.toContainText('-10.00 USD', { timeout: 500 });

@@ -132,6 +132,52 @@ pub async fn unlinked_payers<'c>(
         .collect()
 }
 
+/// A paid charge by a customer who has a friend's email but is not linked to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnlinkedCharge {
+    pub charge_id: String,
+    pub customer_id: String,
+    /// What was paid, less what was refunded, in the currency's minor unit.
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// The paid charges (newest first, at most `limit`) of the connected Stripe account made by
+/// customers with this `email` who are not linked to the participant: what Check 10 counts,
+/// for one person.
+pub async fn unlinked_charges_of<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    participant_id: &str,
+    email: &str,
+    limit: i64,
+) -> Result<Vec<UnlinkedCharge>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT ch.charge_id, ch.customer_id, ch.amount - ch.refunded AS amount, ch.currency \
+         FROM stripe_charges ch \
+         WHERE ch.account_id = $1 AND ch.email = $2 AND ch.customer_id IS NOT NULL AND ch.paid <> 0 \
+         AND ch.stripe_account = {CURRENT_STRIPE_ACCOUNT} \
+         AND ch.customer_id NOT IN (SELECT pc.customer_id FROM participant_customers pc WHERE pc.participant_id = $3) \
+         ORDER BY ch.created DESC, ch.charge_id DESC LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(email)
+    .bind(participant_id)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UnlinkedCharge {
+                charge_id: r.try_get("charge_id")?,
+                customer_id: r.try_get("customer_id")?,
+                amount: r.try_get("amount")?,
+                currency: r.try_get("currency")?,
+            })
+        })
+        .collect()
+}
+
 /// Join refusals of the account for `reason` since `since`: how many, and the latest.
 pub async fn refusals_since<'c>(
     ex: impl Executor<'c, Database = Any>,

@@ -218,6 +218,29 @@ pub struct TimelineEntry {
     pub at: i64,
 }
 
+impl TimelineEntry {
+    /// The entry as read, its kind named once: `(kind, rest)`, `rest` following the kind
+    /// directly. A detail that starts with its kind is a sentence of its own ("Qualified on 3 Dec
+    /// …"); one that repeats it before a colon ("Reward: 10.00 USD credit …") loses the repeat;
+    /// any other follows `separator` ("Joined" — "through the referral link of …").
+    pub fn phrased(&self, separator: &str) -> (&str, String) {
+        let label = self.label.as_str();
+        let detail = self.detail.as_str();
+        if detail.is_empty() {
+            return (label, String::new());
+        }
+        if let Some(rest) = detail.strip_prefix(label) {
+            if let Some(after_colon) = rest.strip_prefix(": ") {
+                return (label, format!("{separator}{after_colon}"));
+            }
+            if rest.starts_with(' ') {
+                return (label, rest.to_string());
+            }
+        }
+        (label, format!("{separator}{detail}"))
+    }
+}
+
 /// A participant's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantDetail {
@@ -360,6 +383,51 @@ pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(label: &str, detail: &str) -> TimelineEntry {
+        TimelineEntry {
+            kind: "k".into(),
+            label: label.into(),
+            detail: detail.into(),
+            at: 0,
+        }
+    }
+
+    fn read(e: &TimelineEntry) -> String {
+        let (kind, rest) = e.phrased(" — ");
+        format!("{kind}{rest}")
+    }
+
+    #[test]
+    fn a_timeline_entry_names_its_kind_once() {
+        assert_eq!(
+            read(&entry(
+                "Qualified",
+                "Qualified on 3 Dec 2026 (target reached by ch_1)"
+            )),
+            "Qualified on 3 Dec 2026 (target reached by ch_1)"
+        );
+        assert_eq!(
+            read(&entry("Reward", "Reward: 10.00 USD credit issued to cus_1")),
+            "Reward — 10.00 USD credit issued to cus_1"
+        );
+        assert_eq!(
+            read(&entry("Joined", "through the referral link of ann@x.test")),
+            "Joined — through the referral link of ann@x.test"
+        );
+        assert_eq!(read(&entry("Joined", "")), "Joined");
+        // A word that merely begins like the kind is not taken for it.
+        assert_eq!(
+            read(&entry("Email", "Emailed twice")),
+            "Email — Emailed twice"
+        );
+        let back = entry("Back to pending", "Back to pending: Spent 35.00 USD");
+        let (kind, rest) = back.phrased(": ");
+        assert_eq!(
+            (kind, rest.as_str()),
+            ("Back to pending", ": Spent 35.00 USD")
+        );
+    }
 
     #[test]
     fn the_query_round_trips_through_its_address() {

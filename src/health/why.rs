@@ -11,6 +11,7 @@ use crate::{
     domain::{
         emails::{EmailKind, EmailSettings},
         health::{WhyAnswer, WhyStep},
+        money::format_amount,
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
         qualification::{explain_spend, CustomerScope},
         sending::audience_label,
@@ -37,9 +38,12 @@ pub async fn why(
         // The timeline is newest first; the answer reads oldest first.
         .rev()
         .filter(|e| e.kind != EventKind::Clicked.key())
-        .map(|e| WhyStep {
-            at: e.at,
-            text: format!("{}: {}", e.label, e.detail),
+        .map(|e| {
+            let (kind, rest) = e.phrased(": ");
+            WhyStep {
+                at: e.at,
+                text: format!("{kind}{rest}"),
+            }
         })
         .collect();
     steps.sort_by_key(|s| s.at);
@@ -101,6 +105,28 @@ pub async fn why(
                 text.push_str(". They are linked to no Stripe customer, so no payment can be seen yet");
             }
             text.push('.');
+            if s.scope != CustomerScope::SameEmail {
+                let elsewhere =
+                    db::health::unlinked_charges_of(db.pool(), account, &p.id, &p.email, 10)
+                        .await?;
+                if !elsewhere.is_empty() {
+                    let charges: Vec<String> = elsewhere
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} ({} by {})",
+                                c.charge_id,
+                                format_amount(c.amount, &c.currency),
+                                c.customer_id
+                            )
+                        })
+                        .collect();
+                    text.push_str(&format!(
+                        " Not counted: {}, paid by another Stripe customer with their email; this campaign counts only the customers linked to them (its qualification settings can count every customer with the email).",
+                        charges.join(", ")
+                    ));
+                }
+            }
             text
         }
         (ParticipantKind::Invited, ..) => {

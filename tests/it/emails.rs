@@ -630,9 +630,9 @@ async fn why_says_what_became_of_each_email(t: &TestDb) {
         w.emails
     );
     assert!(
-        w.steps.iter().any(|s| s
-            .text
-            .starts_with("Email: Email “Welcome”: Sent to ann@x.test")),
+        w.steps
+            .iter()
+            .any(|s| s.text.starts_with("Email “Welcome”: Sent to ann@x.test")),
         "the timeline's entry is a step: {:?}",
         w.steps
     );

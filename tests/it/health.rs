@@ -450,7 +450,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         ..Default::default()
     };
     let second = stripe.create_customer(&params, "fay-second").await.unwrap();
-    q.pay(t, &second.id, 1_000).await;
+    let paid_elsewhere = q.pay(t, &second.id, 1_000).await;
     let c = until(
         t,
         access,
@@ -466,6 +466,25 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         ),
         "{c:?}"
     );
+    // Her own "Why?" names that payment and why it did not count.
+    let fay = participants::by_email(db.pool(), &q.campaign, "fay@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = why(db, alice, &q.campaign, &fay.id).await.unwrap();
+    assert!(
+        answer
+            .qualification
+            .contains("so far: Spent 0.00 USD of 50.00 USD within 30 days (0 payments)"),
+        "{answer:?}"
+    );
+    assert!(
+        answer.qualification.contains(&format!(
+            "Not counted: {paid_elsewhere} (10.00 USD by {}), paid by another Stripe customer with their email; this campaign counts only the customers linked to them",
+            second.id
+        )),
+        "{answer:?}"
+    );
     let every = QualificationForm {
         scope: CustomerScope::SameEmail.key().into(),
         ..target_50_in_30_days()
@@ -475,6 +494,9 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         .unwrap();
     let c = check(t, access, alice, CheckId::SharedEmailSpend).await;
     assert_eq!(c.state, CheckState::Pass, "{c:?}");
+    // Counted now, her "Why?" no longer sets it aside.
+    let answer = why(db, alice, &q.campaign, &fay.id).await.unwrap();
+    assert!(!answer.qualification.contains("Not counted"), "{answer:?}");
 }
 
 async fn sync_checks_fail_then_pass(t: &TestDb) {

@@ -311,12 +311,16 @@ pub fn ParticipantPage() -> impl IntoView {
                 let timeline = d
                     .timeline
                     .into_iter()
-                    .map(|e| view! {
-                        <li data-kind=e.kind>
-                            <time>{format_utc(e.at)}</time>
-                            " " <strong>{e.label}</strong>
-                            {(!e.detail.is_empty()).then(|| view! { <span class="muted">{format!(" — {}", e.detail)}</span> })}
-                        </li>
+                    .map(|e| {
+                        let (kind, rest) = e.phrased(" — ");
+                        let kind = kind.to_string();
+                        view! {
+                            <li data-kind=e.kind>
+                                <time>{format_utc(e.at)}</time>
+                                " " <strong>{kind}</strong>
+                                {(!rest.is_empty()).then(|| view! { <span class="muted">{rest}</span> })}
+                            </li>
+                        }
                     })
                     .collect_view();
                 view! {
