@@ -114,9 +114,19 @@ test('Promote toggles explain what blocks them, save at once, survive a reload a
     await expect(item.getByRole('switch')).toBeEnabled();
     // Flipped at once (optimistically), saved in the background.
     const saved = page.waitForResponse((r) => r.url().endsWith('/api/set_promote_toggle') && r.ok());
-    await item.getByRole('switch').check();
+    if (key === 'send_referrers') {
+      // A switch works from the keyboard, as a checkbox does.
+      await item.getByRole('switch').focus();
+      await page.keyboard.press('Space');
+    } else {
+      await item.getByRole('switch').check();
+    }
     await expect(item.locator('.switch-state')).toHaveText('On');
     await saved;
+    // The state is a badge of its own, beside the label, not glued to its last word.
+    const label = (await item.locator('label').boundingBox())!;
+    const badge = (await item.locator('.switch-state').boundingBox())!;
+    expect(badge.x).toBeGreaterThanOrEqual(label.x + label.width + 4);
   }
   // The ongoing sync needs its settings first: the blocker leads to the sync wizard.
   const ongoing = page.locator('li[data-toggle="ongoing_sync"]');

@@ -89,7 +89,9 @@ pub fn PromoteSwitch(campaign_id: String, state: ToggleState) -> impl IntoView {
                     } />
                 " " {state.toggle.label()}
             </label>
-            <span class="switch-state" aria-live="polite">{move || if on.get() { "On" } else { "Off" }}</span>
+            <span class=move || if on.get() { "switch-state on" } else { "switch-state" } aria-live="polite">
+                {move || if on.get() { "On" } else { "Off" }}
+            </span>
             {blocker}
             {move || problem.get().map(|m| view! { <p class="notice notice-error" role="alert">{m}</p> })}
         </li>
