@@ -134,7 +134,12 @@ test('someone who never visits Refloop pays with a person’s promotion code and
   await rewardSpend(page, builder, '50.00', '10.00');
 
   // The friend's offer: 20% off, each person referring with their own code.
-  await page.getByLabel('Friends get').selectOption('percent');
+  // (The form is drawn again when the rewards just saved are read back; a choice made before
+  // that is drawn over, so it is made again until its field shows.)
+  await expect(async () => {
+    await page.getByLabel('Friends get').selectOption('percent');
+    await expect(page.locator('input[name="offer_value"]')).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
   await page.locator('input[name="offer_value"]').fill('20');
   await page.getByRole('button', { name: 'Save rewards' }).click();
   await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
