@@ -106,26 +106,7 @@ pub async fn why(
             }
             text.push('.');
             if s.scope != CustomerScope::SameEmail {
-                let elsewhere =
-                    db::health::unlinked_charges_of(db.pool(), account, &p.id, &p.email, 10)
-                        .await?;
-                if !elsewhere.is_empty() {
-                    let charges: Vec<String> = elsewhere
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} ({} by {})",
-                                c.charge_id,
-                                format_amount(c.amount, &c.currency),
-                                c.customer_id
-                            )
-                        })
-                        .collect();
-                    text.push_str(&format!(
-                        " Not counted: {}, paid by another Stripe customer with their email; this campaign counts only the customers linked to them (its qualification settings can count every customer with the email).",
-                        charges.join(", ")
-                    ));
-                }
+                text.push_str(&paid_by_other_customers(db, &p, a).await?);
             }
             text
         }
@@ -179,6 +160,37 @@ pub async fn why(
         rewards,
         steps,
     })
+}
+
+/// " Not counted: ch_… (10.00 USD by cus_…), paid by another Stripe customer with their email; …"
+/// for a friend of a campaign counting only linked customers (Check 10, for one person), or
+/// empty. A charge that counts for them anyway (by a checkout's evidence) is not named.
+async fn paid_by_other_customers(
+    db: &Db,
+    p: &ParticipantRow,
+    attributed: &crate::domain::attribution::Attributed,
+) -> Result<String, AppError> {
+    let charges: Vec<String> =
+        db::health::unlinked_charges_of(db.pool(), &p.account_id, &p.id, &p.email, 10)
+            .await?
+            .into_iter()
+            .filter(|c| !attributed.counted.iter().any(|k| k.id == c.charge_id))
+            .map(|c| {
+                format!(
+                    "{} ({} by {})",
+                    c.charge_id,
+                    format_amount(c.amount, &c.currency),
+                    c.customer_id
+                )
+            })
+            .collect();
+    if charges.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        " Not counted: {}, paid by another Stripe customer with their email; this campaign counts only the customers linked to them (its qualification settings can count every customer with the email).",
+        charges.join(", ")
+    ))
 }
 
 /// Each email of the campaign that concerns them: the last that went (or did not, and why),

@@ -8,10 +8,10 @@ use refloop::{
     accounts,
     auth::Ctx,
     campaigns::{self, qualification, sending, sync},
-    db::{self, participants},
+    db::{self, participants, Db},
     domain::{
         campaigns::PromoteToggle,
-        health::{CheckId, CheckState, HealthAction, HealthCheck, HealthFix},
+        health::{CheckId, CheckState, HealthAction, HealthCheck, HealthFix, WhyAnswer},
         integrations::StripeMode,
         participants::{ParticipantKind, StripeStatus},
         permissions::{Permission, Role},
@@ -421,11 +421,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         "{c:?}"
     );
     // His "Why?" says the same, in order.
-    let bob_row = participants::by_email(db.pool(), &q.campaign, "bob@x.test")
-        .await
-        .unwrap()
-        .unwrap();
-    let answer = why(db, alice, &q.campaign, &bob_row.id).await.unwrap();
+    let answer = why_of(db, alice, &q.campaign, "bob@x.test").await;
     assert!(
         answer.stripe.starts_with(&format!("In Stripe as {bob}")),
         "{answer:?}"
@@ -467,11 +463,7 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
         "{c:?}"
     );
     // Her own "Why?" names that payment and why it did not count.
-    let fay = participants::by_email(db.pool(), &q.campaign, "fay@x.test")
-        .await
-        .unwrap()
-        .unwrap();
-    let answer = why(db, alice, &q.campaign, &fay.id).await.unwrap();
+    let answer = why_of(db, alice, &q.campaign, "fay@x.test").await;
     assert!(
         answer
             .qualification
@@ -495,8 +487,17 @@ async fn sending_and_qualification_checks_fail_then_pass(t: &TestDb) {
     let c = check(t, access, alice, CheckId::SharedEmailSpend).await;
     assert_eq!(c.state, CheckState::Pass, "{c:?}");
     // Counted now, her "Why?" no longer sets it aside.
-    let answer = why(db, alice, &q.campaign, &fay.id).await.unwrap();
+    let answer = why_of(db, alice, &q.campaign, "fay@x.test").await;
     assert!(!answer.qualification.contains("Not counted"), "{answer:?}");
+}
+
+/// The "Why?" of the participant of `campaign` with this email.
+async fn why_of(db: &Db, alice: &Ctx, campaign: &str, email: &str) -> WhyAnswer {
+    let p = participants::by_email(db.pool(), campaign, email)
+        .await
+        .unwrap()
+        .unwrap();
+    why(db, alice, campaign, &p.id).await.unwrap()
 }
 
 async fn sync_checks_fail_then_pass(t: &TestDb) {
