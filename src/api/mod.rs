@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod dashboard;
 pub mod emails;
 pub mod health;
 pub mod instance;

@@ -10,6 +10,7 @@ pub mod activity;
 pub mod attribution;
 mod campaign_json;
 pub mod campaigns;
+pub mod dashboard;
 pub mod emails;
 pub mod health;
 pub mod invitations;

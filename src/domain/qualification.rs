@@ -169,6 +169,17 @@ pub struct ChargeEntry {
     pub disputed: i64,
 }
 
+impl ChargeEntry {
+    /// What the payment brought in: nothing unless paid, less refunds and disputes lost.
+    pub fn net(&self) -> i64 {
+        if self.paid {
+            (self.amount - self.refunded - self.disputed).max(0)
+        } else {
+            0
+        }
+    }
+}
+
 /// What a person's ledger adds up to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spend {

@@ -1,9 +1,10 @@
 //! Downloads: `GET /export/campaigns/{id}/participants.csv` (a campaign's participants) and
 //! `GET /export/campaigns/{id}/syncs/{run}/skipped.csv` (the customers a sync skipped, with
-//! why). Plain routes rather than server functions, so the browser saves the file itself.
+//! why), and `GET /export/dashboard.csv?table=…` (a table of the dashboard, for the period and
+//! campaign in the query as the page has them). Plain routes rather than server functions, so the browser saves the file itself.
 
 use axum::{
-    extract::{Path, Request, State},
+    extract::{Path, Query, Request, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -11,8 +12,9 @@ use axum::{
 use crate::state::AppState;
 use crate::{
     auth::{client_ip, require_from, Ctx},
-    campaigns::{people, sync},
-    domain::permissions::Permission,
+    campaigns::{dashboard, people, sync},
+    db::unix_now,
+    domain::{dashboard::Period, permissions::Permission},
     error::AppError,
 };
 
@@ -70,6 +72,34 @@ pub async fn sync_skipped_csv(
 ) -> Response {
     download(match caller(&state, request).await {
         Ok(ctx) => sync::skipped_csv_file(&state.db, &ctx, &id, &run).await,
+        Err(e) => Err(e),
+    })
+}
+
+/// What the dashboard's download asks for: the page's own query, and which table.
+#[derive(Debug, serde::Deserialize)]
+pub struct DashboardTable {
+    table: String,
+    #[serde(default)]
+    campaign: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn dashboard_csv(
+    State(state): State<AppState>,
+    Query(q): Query<DashboardTable>,
+    request: Request,
+) -> Response {
+    download(match caller(&state, request).await {
+        Ok(ctx) => match Period::parse(&q.period, &q.from, &q.to, unix_now()) {
+            Ok(period) => dashboard::csv_file(&state.db, &ctx, &q.campaign, period, &q.table).await,
+            Err(message) => Err(AppError::invalid("period", message)),
+        },
         Err(e) => Err(e),
     })
 }

@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/syncs/{run}/skipped.csv",
             get(export::sync_skipped_csv),
         )
+        .route("/export/dashboard.csv", get(export::dashboard_csv))
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
         .route("/refloop.js", get(snippet::refloop_js))
         .route(

@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod attribution;
 mod campaigns;
+mod dashboard;
 mod db_campaigns;
 mod db_settings;
 mod emails;

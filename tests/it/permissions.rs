@@ -156,7 +156,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 36] = [
+const FORM_MATRIX: [(&str, &[Role]); 37] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -186,6 +186,7 @@ const FORM_MATRIX: [(&str, &[Role]); 36] = [
     ("participant", &[Owner, Admin, Manager, Viewer]),
     ("why_participant", &[Owner, Admin, Manager, Viewer]),
     ("campaign_stats", &[Owner, Admin, Manager, Viewer]),
+    ("dashboard", &[Owner, Admin, Manager, Viewer]),
     ("integration_health", &[Owner, Admin, Manager, Viewer]),
     ("participant_usage", &[Owner, Admin, Manager, Viewer]),
     ("import_participants", &[Owner, Admin, Manager]),
@@ -327,6 +328,12 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                     vec![("campaign_id", campaign.clone())]
                 }
                 "campaign_stats" => vec![("campaign_id", campaign.clone())],
+                "dashboard" => vec![
+                    ("campaign", campaign.clone()),
+                    ("period", "90d".into()),
+                    ("from", String::new()),
+                    ("to", String::new()),
+                ],
                 "sync_skipped" => vec![
                     ("campaign_id", campaign.clone()),
                     ("run_id", "run_none".into()),

@@ -54,6 +54,8 @@ pub(crate) struct Qualifying {
     pub(crate) queue: Queue,
     pub(crate) access: StripeAccess,
     pub(crate) alice: Ctx,
+    /// Alice's session cookie, for requests made as her over HTTP.
+    pub(crate) alice_session: String,
     pub(crate) campaign: String,
     pub(crate) http: reqwest::Client,
     pub(crate) stop: tokio::sync::watch::Sender<bool>,
@@ -104,7 +106,7 @@ impl Qualifying {
             .send()
             .await
             .unwrap();
-        let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+        let (alice, alice_session) = owner(&t.db, "Acme", "alice@acme.test").await;
         integrations::connect_stripe(&t.db, &access, &alice, StripeMode::Sandbox, "")
             .await
             .unwrap();
@@ -148,6 +150,7 @@ impl Qualifying {
             queue,
             access,
             alice,
+            alice_session,
             campaign,
             http,
             stop,

@@ -3,6 +3,7 @@
 
 pub mod campaign;
 pub mod chart;
+pub mod dashboard;
 pub mod error_view;
 pub mod form;
 pub mod layout;

@@ -14,6 +14,7 @@ use crate::{
     ui::components::{
         campaign::{status_badge, CampaignTabs, Tab},
         chart::DailyChart,
+        dashboard::{dashboard_resource, figures},
         form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
@@ -91,11 +92,13 @@ pub fn CampaignPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let campaign = Resource::new(id, get_campaign);
     let stats = Resource::new(id, get_campaign_stats);
+    let dashboard = dashboard_resource(id);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let me = or_view!(require_user(user.await));
                 let c = or_view!(loaded(campaign.await));
+                let data = dashboard.await;
                 let numbers = match (me.explain(Permission::ViewParticipants), stats.await) {
                     (Some(why), _) => view! { <Explanation text=Some(why) /> }.into_any(),
                     (None, Err(e)) => error_notice(&e),
@@ -125,6 +128,7 @@ pub fn CampaignPage() -> impl IntoView {
                         };
                         view! {
                             <div class="grid stats">{cards}</div>
+                            {figures(data, c.id.clone(), format!("/app/campaigns/{}", c.id))}
                             <section class="card">
                                 <h2>"Last 30 days"</h2>
                                 <DailyChart days=s.days />

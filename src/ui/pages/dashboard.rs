@@ -1,49 +1,58 @@
-//! `/app`: the dashboard.
+//! `/app`: the dashboard. What the referral program earned and cost, and what to do next when
+//! there is nothing to show yet.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::ui::components::layout::{require_user, UserResource};
+use crate::{
+    api::{campaigns::list_campaigns, integrations::get_stripe_connection},
+    domain::permissions::Permission,
+    ui::components::{
+        dashboard::{dashboard_resource, figures},
+        form::Explanation,
+        layout::{loaded, require_user, UserResource},
+    },
+};
 
 /// The first page after signing in.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    let stripe = Resource::new(|| (), |_| get_stripe_connection());
+    let dashboard = dashboard_resource(String::new);
     view! {
         <Title text="Dashboard" />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let me = or_view!(require_user(user.await));
-                let permissions = me
-                    .permissions
-                    .iter()
-                    .map(|p| view! { <li class="chip">{p.label()}</li> })
-                    .collect_view();
+                let campaigns = or_view!(loaded(campaigns.await));
+                let stripe = or_view!(loaded(stripe.await));
+                let data = dashboard.await;
+                let connect = stripe.is_none().then(|| view! {
+                    <section class="card empty-state" data-next="stripe">
+                        <h2>"Stripe is not connected"</h2>
+                        <p>"Connect Stripe (or the built-in sandbox to try Refloop) so that the people who join become customers and their friends' payments count."</p>
+                        <a class="button" href="/app/integrations">"Connect Stripe"</a>
+                    </section>
+                });
+                let create = campaigns.is_empty().then(|| view! {
+                    <section class="card empty-state" data-next="campaign">
+                        <h2>"No campaign yet"</h2>
+                        <p>"A campaign gives people a join page and a referral link to share with their friends."</p>
+                        <a class="button" href="/app/campaigns">"Create a campaign"</a>
+                    </section>
+                });
+                let numbers = match me.explain(Permission::ViewParticipants) {
+                    Some(why) => view! { <Explanation text=Some(why) /> }.into_any(),
+                    None => figures(data, String::new(), "/app".into()),
+                };
                 view! {
                     <h1>{format!("Welcome, {}", me.name)}</h1>
                     <p class="lead">{format!("{} · you are {}", me.account_name, me.role)}</p>
-                    <div class="grid">
-                        <a class="card link-card" href="/app/campaigns">
-                            <h2>"Campaigns"</h2>
-                            <p>"Build referral programs, share their pages, and see who joined."</p>
-                        </a>
-                        <a class="card link-card" href="/app/integrations">
-                            <h2>"Integrations"</h2>
-                            <p>"Connect Stripe so the people who join become customers."</p>
-                        </a>
-                        <a class="card link-card" href="/app/team">
-                            <h2>"Team"</h2>
-                            <p>"Invite teammates and decide what each may do."</p>
-                        </a>
-                        <a class="card link-card" href="/app/activity">
-                            <h2>"Activity"</h2>
-                            <p>"Every change made in this account: who, what, when and from where."</p>
-                        </a>
-                    </div>
-                    <section class="card">
-                        <h2>"What you can do"</h2>
-                        <ul class="chips">{permissions}</ul>
-                    </section>
+                    {connect}
+                    {create}
+                    {numbers}
                 }
                 .into_any()
             })}

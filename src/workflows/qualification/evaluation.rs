@@ -66,6 +66,7 @@ pub async fn evaluate(
     };
     let email = (s.scope == CustomerScope::SameEmail).then_some(p.email.as_str());
     let charges = db::attribution::attributed(&mut *conn, account_id, &p.id, email).await?;
+    db::dashboard::record_payments(&mut *conn, &p, &referrer_id, &charges.counted).await?;
     let total = spend(&s, p.created_at, &charges.counted);
     let spent_text = explain_spend(&s, &total);
     let spent_changed = total.counted != p.spent;

@@ -1,0 +1,167 @@
+//! The dashboard: what the referral program earned and cost over a period, for the whole
+//! account (the page after sign-in) or one campaign (its Overview), and its tables as CSV.
+
+use super::load;
+use crate::{
+    auth::Ctx,
+    db::{dashboard as ledger, Db},
+    domain::{
+        dashboard::{Dashboard, Period, Revenue, TimeToQualify, TopReferrer},
+        money::{format_amount, format_plain},
+        participants::csv_field,
+        time::format_date_input,
+    },
+    error::AppError,
+};
+
+/// How many people referring the dashboard lists.
+const TOP_REFERRERS: i64 = 10;
+
+/// The tables a dashboard offers as CSV.
+pub const TABLES: [&str; 3] = ["revenue", "funnel", "referrers"];
+
+/// The dashboard of the account, or of its campaign `campaign` when not empty, over `period`.
+pub async fn dashboard(
+    db: &Db,
+    ctx: &Ctx,
+    campaign: &str,
+    period: Period,
+) -> Result<Dashboard, AppError> {
+    if !campaign.is_empty() {
+        load(db, ctx, campaign).await?;
+    }
+    let account = ctx.account_id.as_str();
+    let (from, to) = (period.from, period.to);
+    let mut conn = db.pool().acquire().await?;
+    let now = ledger::revenue(&mut *conn, account, campaign, from, to).await?;
+    let before = match period.previous() {
+        Some(p) => Some(ledger::revenue(&mut *conn, account, campaign, p.from, p.to).await?),
+        None => None,
+    };
+    let mut revenue: Vec<Revenue> = now
+        .into_iter()
+        .map(|a| Revenue {
+            previous: before.as_ref().map(|b| {
+                b.iter()
+                    .find(|x| x.currency == a.currency)
+                    .map_or(0, |x| x.amount)
+            }),
+            currency: a.currency,
+            amount: a.amount,
+        })
+        .collect();
+    // A currency earned before but not now still shows, at zero, with its fall.
+    for b in before.iter().flatten() {
+        if !revenue.iter().any(|r| r.currency == b.currency) {
+            revenue.push(Revenue {
+                currency: b.currency.clone(),
+                amount: 0,
+                previous: Some(b.amount),
+            });
+        }
+    }
+    let top = ledger::top_referrers(&mut conn, account, campaign, from, to, TOP_REFERRERS).await?;
+    let ids: Vec<String> = top.iter().map(|r| r.id.clone()).collect();
+    let paid = ledger::revenue_by_referrer(&mut conn, account, &ids, from, to).await?;
+    let rewarded = ledger::rewards_by_recipient(&mut conn, account, &ids, from, to).await?;
+    let of = |list: &[(String, crate::domain::dashboard::Amount)], id: &str| {
+        list.iter()
+            .filter(|(who, _)| who == id)
+            .map(|(_, a)| a.clone())
+            .collect()
+    };
+    let top_referrers = top
+        .into_iter()
+        .map(|r| TopReferrer {
+            revenue: of(&paid, &r.id),
+            rewards: of(&rewarded, &r.id),
+            id: r.id,
+            campaign_id: r.campaign_id,
+            email: r.email,
+            name: r.name,
+            friends: r.friends,
+            paying: r.paying,
+        })
+        .collect();
+    Ok(Dashboard {
+        revenue,
+        cost: ledger::cost(&mut *conn, account, campaign, from, to).await?,
+        funnel: ledger::funnel(&mut conn, account, campaign, from, to).await?,
+        top_referrers,
+        time_to_qualify: TimeToQualify::of(
+            ledger::seconds_to_qualify(&mut *conn, account, campaign, from, to).await?,
+        ),
+        days: ledger::revenue_days(&mut *conn, account, campaign, from, to).await?,
+        period,
+    })
+}
+
+/// One of the dashboard's tables as a CSV file: its name and text.
+pub async fn csv_file(
+    db: &Db,
+    ctx: &Ctx,
+    campaign: &str,
+    period: Period,
+    table: &str,
+) -> Result<(String, String), AppError> {
+    if !TABLES.contains(&table) {
+        return Err(AppError::invalid(
+            "table",
+            format!("There is no table “{table}”: choose revenue, funnel or referrers."),
+        ));
+    }
+    let d = dashboard(db, ctx, campaign, period).await?;
+    let amounts = |list: &[crate::domain::dashboard::Amount]| {
+        list.iter()
+            .map(|a| format_amount(a.amount, &a.currency))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = String::new();
+    match table {
+        "revenue" => {
+            out.push_str("day,currency,revenue\n");
+            for d in &d.days {
+                out.push_str(&format!(
+                    "{},{},{}\n",
+                    format_date_input(d.day),
+                    d.currency,
+                    format_plain(d.amount, &d.currency)
+                ));
+            }
+        }
+        "funnel" => {
+            out.push_str("step,people,rate_from_previous\n");
+            for (step, n, rate) in d.funnel.steps() {
+                out.push_str(&format!("{step},{n},{}\n", rate.unwrap_or_default()));
+            }
+        }
+        _ => {
+            out.push_str("email,name,friends,paying_friends,revenue,rewards\n");
+            for r in &d.top_referrers {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    csv_field(&r.email),
+                    csv_field(&r.name),
+                    r.friends,
+                    r.paying,
+                    csv_field(&amounts(&r.revenue)),
+                    csv_field(&amounts(&r.rewards)),
+                ));
+            }
+        }
+    }
+    let scope = if campaign.is_empty() {
+        "account"
+    } else {
+        campaign
+    };
+    Ok((
+        format!(
+            "refloop-{scope}-{table}-{}-{}.csv",
+            format_date_input(d.period.from),
+            format_date_input(d.period.to - 86_400)
+        ),
+        out,
+    ))
+}
