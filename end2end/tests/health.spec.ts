@@ -29,8 +29,19 @@ test('the health page shows the webhook check failing once the endpoint is delet
   await hydrated(page);
   await expect(webhook.locator('.badge')).toHaveText('Failing');
   await expect(webhook.locator('.health-summary')).toContainText('The endpoint was deleted in Stripe');
-  // The banner tells the people who can fix it, on every page.
-  await expect(page.locator('.health-banner')).toContainText('Qualification settings and webhook');
+  // The banner tells the people who can fix it, on every page, in the alert bar below the
+  // header; dismissed, it stays away for the rest of the session.
+  const banner = page.locator('.health-banner');
+  await expect(banner).toContainText('Qualification settings and webhook');
+  const header = await page.locator('.site-header').boundingBox();
+  expect((await banner.boundingBox())!.y).toBeGreaterThanOrEqual(header!.y + header!.height);
+  await banner.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(banner).toBeHidden();
+  await page.goto('/app/campaigns');
+  await hydrated(page);
+  await expect(page.locator('.health-banner')).toBeHidden();
+  await page.goto('/app/health');
+  await hydrated(page);
 
   await webhook.getByRole('button', { name: 'Repair' }).click();
   await expect(page.getByText(/The webhook endpoint .* is enabled\./)).toBeVisible();

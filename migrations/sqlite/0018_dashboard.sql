@@ -42,6 +42,8 @@ CREATE INDEX participant_events_by_account ON participant_events (account_id, ki
 
 -- Friends who joined before this release are counted again once, by the evaluation job.
 INSERT INTO jobs (id, kind, payload, account_id, status, attempts, max_attempts, run_at_ms, dedupe_key, created_ms)
-SELECT 'dashboard-' || id, 'referral.evaluate', '{"participant":"' || id || '"}', account_id,
-       'queued', 0, 10, 0, 'referral.evaluate:' || id, 0
-FROM participants WHERE referrer_id IS NOT NULL;
+SELECT 'dashboard-' || p.id, 'referral.evaluate', '{"participant":"' || p.id || '"}', p.account_id,
+       'queued', 0, 10, 0, 'referral.evaluate:' || p.id, 0
+FROM participants p WHERE p.referrer_id IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM jobs j WHERE j.dedupe_key = 'referral.evaluate:' || p.id AND j.status IN ('queued', 'running')
+);

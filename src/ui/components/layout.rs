@@ -15,7 +15,10 @@ use crate::{
     },
     domain::team::CurrentUser,
     error::AppError,
-    ui::components::form::error_notice,
+    ui::components::{
+        alerts::{Alert, AlertBar},
+        form::error_notice,
+    },
 };
 
 /// The signed-in person, loaded once per navigation by the layout and shared with every page.
@@ -56,8 +59,6 @@ pub fn Layout(children: Children) -> impl IntoView {
             </a>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let banner_text = banner.await.ok().flatten();
-                    let failing = health.await.ok().flatten();
                     match user.await {
                         Ok(Some(u)) => view! {
                             <nav aria-label="Main">
@@ -77,16 +78,6 @@ pub fn Layout(children: Children) -> impl IntoView {
                                     <button type="submit" class="secondary small">"Sign out"</button>
                                 </ActionForm>
                             </div>
-                            {banner_text.map(|text| view! {
-                                <div class="notice notice-warn limit-banner" role="status">
-                                    {text} " " <a href="/app/team">"Participant limit"</a>
-                                </div>
-                            })}
-                            {failing.map(|b| view! {
-                                <aside class="notice notice-error health-banner" aria-label="Integration health">
-                                    {b.text()} " " <a href="/app/health">"See integration health"</a>
-                                </aside>
-                            })}
                         }
                         .into_any(),
                         _ => view! {
@@ -103,6 +94,22 @@ pub fn Layout(children: Children) -> impl IntoView {
                 })}
             </Transition>
         </header>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let limit = banner.await.ok().flatten().map(|text| Alert {
+                    class: "notice-warn limit-banner",
+                    text,
+                    link: ("/app/team", "Participant limit"),
+                });
+                let failing = health.await.ok().flatten().map(|b| Alert {
+                    class: "notice-error health-banner",
+                    text: b.text(),
+                    link: ("/app/health", "See integration health"),
+                });
+                let alerts: Vec<Alert> = limit.into_iter().chain(failing).collect();
+                (!alerts.is_empty()).then(|| view! { <AlertBar alerts /> })
+            })}
+        </Transition>
         <main id="main" class="page">{children()}</main>
         <footer class="site-footer">
             "Refloop " {env!("CARGO_PKG_VERSION")} " · referral programs on your own Stripe data"

@@ -22,6 +22,7 @@ use crate::{
     error::AppError,
     ui::components::{
         campaign::{CampaignTabs, PromoteSwitch, Tab},
+        copy::CopyField,
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
@@ -556,14 +557,14 @@ fn PromoteStep(campaign: CampaignDetail, sync: Result<CampaignSync, AppError>) -
     view! {
         <section class="card" aria-labelledby="promote-heading">
             <h2 id="promote-heading">"Promote"</h2>
-            <label for="join-link">"Join link (people referring)"</label>
-            <input id="join-link" class="copy-field" readonly value=campaign.join_link.clone() />
-            <label for="referral-format">"Referral link format (each person gets their own code)"</label>
-            <input id="referral-format" class="copy-field" readonly value=campaign.referral_link_format.clone() />
-            <label for="snippet">"Embed on your site"</label>
-            <textarea id="snippet" class="copy-field" readonly rows="2">{snippet}</textarea>
-            <label for="share-text">"Share text (edit it in Setup)"</label>
-            <input id="share-text" class="copy-field" readonly value=share />
+            <CopyField id="join-link" label="Join link (people referring)".into() value=campaign.join_link.clone() />
+            <CopyField
+                id="referral-format"
+                label="Referral link format (each person gets their own code)".into()
+                value=campaign.referral_link_format.clone()
+            />
+            <CopyField id="snippet" label="Embed on your site".into() value=snippet rows=3 />
+            <CopyField id="share-text" label="Share text (edit it in Setup)".into() value=share />
         </section>
         <section class="card" aria-labelledby="checkout-heading">
             <h2 id="checkout-heading">"Checkout and Payment Links"</h2>
@@ -572,12 +573,14 @@ fn PromoteStep(campaign: CampaignDetail, sync: Result<CampaignSync, AppError>) -
                 <code>"client_reference_id"</code>
                 ". Someone new becomes the friend of the person whose code it is."
             </p>
-            <label for="site-snippet">"On your site: keeps the code from ?ref=… and adds it to every Payment Link, Buy Button and element marked data-refloop-checkout"</label>
-            <textarea id="site-snippet" class="copy-field" readonly rows="2">{campaign.snippet.clone()}</textarea>
-            <label for="link-parameters">"Or add to a Payment Link's URL yourself"</label>
-            <input id="link-parameters" class="copy-field" readonly value=PAYMENT_LINK_PARAMETERS />
-            <label for="link-example">"Example"</label>
-            <input id="link-example" class="copy-field" readonly value=PAYMENT_LINK_EXAMPLE />
+            <CopyField
+                id="site-snippet"
+                label="On your site: keeps the code from ?ref=… and adds it to every Payment Link, Buy Button and element marked data-refloop-checkout".into()
+                value=campaign.snippet.clone()
+                rows=3
+            />
+            <CopyField id="link-parameters" label="Or add to a Payment Link's URL yourself".into() value=PAYMENT_LINK_PARAMETERS.into() />
+            <CopyField id="link-example" label="Example".into() value=PAYMENT_LINK_EXAMPLE.into() />
             <p class="hint">
                 "Creating Checkout Sessions on your server? Pass the code as "
                 <code>"client_reference_id"</code>

@@ -35,7 +35,12 @@ pub fn CampaignsPage() -> impl IntoView {
                 let list = or_view!(loaded(campaigns.await));
                 let explanation = me.explain(Permission::EditCampaigns);
                 let listing = if list.is_empty() {
-                    view! { <p class="muted">"No campaigns yet. Start one below: it stays a draft until you launch it."</p> }.into_any()
+                    view! {
+                        <div class="notice empty-state">
+                            <p>"No campaign yet. Start one below: name it and choose its link, then launch it when it is ready (it stays a draft until then)."</p>
+                        </div>
+                    }
+                    .into_any()
                 } else {
                     let rows = list
                         .into_iter()
@@ -128,7 +133,7 @@ pub fn CampaignPage() -> impl IntoView {
                         };
                         view! {
                             <div class="grid stats">{cards}</div>
-                            {figures(data, c.id.clone(), format!("/app/campaigns/{}", c.id))}
+                            {figures(data, format!("/app/campaigns/{}", c.id))}
                             <section class="card">
                                 <h2>"Last 30 days"</h2>
                                 <DailyChart days=s.days />

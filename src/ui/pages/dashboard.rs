@@ -45,7 +45,7 @@ pub fn DashboardPage() -> impl IntoView {
                 });
                 let numbers = match me.explain(Permission::ViewParticipants) {
                     Some(why) => view! { <Explanation text=Some(why) /> }.into_any(),
-                    None => figures(data, String::new(), "/app".into()),
+                    None => figures(data, "/app".into()),
                 };
                 view! {
                     <h1>{format!("Welcome, {}", me.name)}</h1>

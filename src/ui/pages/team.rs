@@ -16,6 +16,7 @@ use crate::{
     },
     error::AppError,
     ui::components::{
+        copy::CopyField,
         form::{action_error, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
@@ -201,7 +202,7 @@ fn InvitationLink(invite: ServerAction<InviteTeammate>) -> impl IntoView {
                             format!("Send this single-use link to {} (no mail server is configured):", sent.email)
                         }}
                     </p>
-                    <input class="copy-field" readonly value=sent.link aria-label="Invitation link" />
+                    <CopyField id="invitation-link" label="Invitation link".into() value=sent.link />
                     <p class="hint">{format!("It works once, until {}.", format_utc(sent.expires_at))}</p>
                 </div>
             }

@@ -72,7 +72,15 @@ pub fn UsersPage() -> impl IntoView {
                                 </nav>
                             }
                         };
-                        if p.rows.is_empty() {
+                        if p.rows.is_empty() && q == ParticipantQuery::default() {
+                            view! {
+                                <div class="notice empty-state">
+                                    <p>"Nobody has joined yet. Share the campaign's join link, or import people below."</p>
+                                    <a class="button" href=format!("/app/campaigns/{}/edit?step=promote", c.id)>"Get the join link"</a>
+                                </div>
+                            }
+                            .into_any()
+                        } else if p.rows.is_empty() {
                             view! { <p class="muted">"Nobody matches. Clear the search or filters to see everyone."</p> {pager} }.into_any()
                         } else {
                             view! { <ParticipantTable base rows=p.rows /> {pager} }.into_any()

@@ -94,16 +94,13 @@ pub fn WelcomePage() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
-            <ol
-                class="steps"
-                id="how-panel"
-                role="tabpanel"
-                aria-labelledby=move || format!("tab-{}", selected.get().slug())
-            >
-                {move || {
-                    selected.get().steps().into_iter().map(|step| view! { <li>{step}</li> }).collect_view()
-                }}
-            </ol>
+            <div id="how-panel" role="tabpanel" aria-labelledby=move || format!("tab-{}", selected.get().slug())>
+                <ol class="steps">
+                    {move || {
+                        selected.get().steps().into_iter().map(|step| view! { <li>{step}</li> }).collect_view()
+                    }}
+                </ol>
+            </div>
         </section>
 
         <section class="card" aria-labelledby="instance-heading">
