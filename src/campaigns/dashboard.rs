@@ -6,7 +6,7 @@ use crate::{
     auth::Ctx,
     db::{dashboard as ledger, Db},
     domain::{
-        dashboard::{Dashboard, Period, Revenue, TimeToQualify, TopReferrer},
+        dashboard::{Amount, Dashboard, Period, Revenue, TimeToQualify, TopReferrer},
         money::{format_amount, format_plain},
         participants::csv_field,
         time::format_date_input,
@@ -32,12 +32,25 @@ pub async fn dashboard(
     }
     let account = ctx.account_id.as_str();
     let (from, to) = (period.from, period.to);
-    let mut conn = db.pool().acquire().await?;
-    let now = ledger::revenue(&mut *conn, account, campaign, from, to).await?;
-    let before = match period.previous() {
-        Some(p) => Some(ledger::revenue(&mut *conn, account, campaign, p.from, p.to).await?),
-        None => None,
+    let pool = db.pool();
+    // The reads are independent: each on a connection of its own, at once.
+    let previous = async {
+        match period.previous() {
+            Some(p) => ledger::revenue(pool, account, campaign, p.from, p.to)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     };
+    let (now, before, top, cost, funnel, seconds, days) = tokio::try_join!(
+        ledger::revenue(pool, account, campaign, from, to),
+        previous,
+        ledger::top_referrers(pool, account, campaign, from, to, TOP_REFERRERS),
+        ledger::cost(pool, account, campaign, from, to),
+        ledger::funnel(pool, account, campaign, from, to),
+        ledger::seconds_to_qualify(pool, account, campaign, from, to),
+        ledger::revenue_days(pool, account, campaign, from, to),
+    )?;
     let mut revenue: Vec<Revenue> = now
         .into_iter()
         .map(|a| Revenue {
@@ -60,11 +73,12 @@ pub async fn dashboard(
             });
         }
     }
-    let top = ledger::top_referrers(&mut conn, account, campaign, from, to, TOP_REFERRERS).await?;
     let ids: Vec<String> = top.iter().map(|r| r.id.clone()).collect();
-    let paid = ledger::revenue_by_referrer(&mut conn, account, &ids, from, to).await?;
-    let rewarded = ledger::rewards_by_recipient(&mut conn, account, &ids, from, to).await?;
-    let of = |list: &[(String, crate::domain::dashboard::Amount)], id: &str| {
+    let (paid, rewarded) = tokio::try_join!(
+        ledger::revenue_by_referrer(pool, account, &ids, from, to),
+        ledger::rewards_by_recipient(pool, account, &ids, from, to),
+    )?;
+    let of = |list: &[(String, Amount)], id: &str| {
         list.iter()
             .filter(|(who, _)| who == id)
             .map(|(_, a)| a.clone())
@@ -85,13 +99,11 @@ pub async fn dashboard(
         .collect();
     Ok(Dashboard {
         revenue,
-        cost: ledger::cost(&mut *conn, account, campaign, from, to).await?,
-        funnel: ledger::funnel(&mut conn, account, campaign, from, to).await?,
+        cost,
+        funnel,
         top_referrers,
-        time_to_qualify: TimeToQualify::of(
-            ledger::seconds_to_qualify(&mut *conn, account, campaign, from, to).await?,
-        ),
-        days: ledger::revenue_days(&mut *conn, account, campaign, from, to).await?,
+        time_to_qualify: TimeToQualify::of(seconds),
+        days,
         period,
     })
 }
@@ -111,7 +123,7 @@ pub async fn csv_file(
         ));
     }
     let d = dashboard(db, ctx, campaign, period).await?;
-    let amounts = |list: &[crate::domain::dashboard::Amount]| {
+    let amounts = |list: &[Amount]| {
         list.iter()
             .map(|a| format_amount(a.amount, &a.currency))
             .collect::<Vec<_>>()

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 use super::{in_list, participants::ParticipantRow};
 use crate::domain::{
@@ -196,37 +196,39 @@ pub async fn cost<'c>(
     Ok(costs.into_values().collect())
 }
 
-/// Clicks and joins in `[from, to)`, and how far the friends who joined in it got.
+/// Clicks and joins in `[from, to)`, and how far the friends who joined in it got (two
+/// queries, at once).
 pub async fn funnel(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     account_id: &str,
     campaign: &str,
     from: i64,
     to: i64,
 ) -> Result<Funnel, sqlx::Error> {
-    let (clicks,): (i64,) = sqlx::query_as(&format!(
+    let clicks_sql = format!(
         "SELECT COUNT(*) FROM participant_events \
          WHERE account_id = $1 AND {CAMPAIGN} AND kind = $5 AND at >= $3 AND at < $4"
-    ))
-    .bind(account_id)
-    .bind(campaign)
-    .bind(from)
-    .bind(to)
-    .bind(EventKind::Clicked.key())
-    .fetch_one(&mut *conn)
-    .await?;
-    let (joined, invited, paying, qualified): (i64, i64, i64, i64) = sqlx::query_as(&format!(
+    );
+    let clicks = sqlx::query_as::<_, (i64,)>(&clicks_sql)
+        .bind(account_id)
+        .bind(campaign)
+        .bind(from)
+        .bind(to)
+        .bind(EventKind::Clicked.key())
+        .fetch_one(pool);
+    let people_sql = format!(
         "SELECT COUNT(*), COUNT(referrer_id), \
            CAST(COALESCE(SUM(CASE WHEN referrer_id IS NOT NULL THEN paying ELSE 0 END), 0) AS BIGINT), \
            CAST(COALESCE(SUM(CASE WHEN qualification = 'qualified' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM participants WHERE account_id = $1 AND {CAMPAIGN} AND created_at >= $3 AND created_at < $4"
-    ))
-    .bind(account_id)
-    .bind(campaign)
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut *conn)
-    .await?;
+    );
+    let people = sqlx::query_as::<_, (i64, i64, i64, i64)>(&people_sql)
+        .bind(account_id)
+        .bind(campaign)
+        .bind(from)
+        .bind(to)
+        .fetch_one(pool);
+    let ((clicks,), (joined, invited, paying, qualified)) = tokio::try_join!(clicks, people)?;
     Ok(Funnel {
         clicks,
         joined,
@@ -250,7 +252,7 @@ pub struct ReferrerCounts {
 /// The `limit` people referring whose friends who joined in `[from, to)` pay most often, then
 /// are most.
 pub async fn top_referrers(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     account_id: &str,
     campaign: &str,
     from: i64,
@@ -267,7 +269,7 @@ pub async fn top_referrers(
     .bind(from)
     .bind(to)
     .bind(limit)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
     if counts.is_empty() {
         return Ok(Vec::new());
@@ -281,7 +283,7 @@ pub async fn top_referrers(
     for (id, _, _) in &counts {
         q = q.bind(id);
     }
-    let people: Vec<(String, String, String, String, String)> = q.fetch_all(&mut *conn).await?;
+    let people: Vec<(String, String, String, String, String)> = q.fetch_all(pool).await?;
     Ok(counts
         .into_iter()
         .filter_map(|(id, friends, paying)| {
@@ -300,7 +302,7 @@ pub async fn top_referrers(
 
 /// What these people's friends paid in `[from, to)`, per person and currency.
 pub async fn revenue_by_referrer(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     account_id: &str,
     referrer_ids: &[String],
     from: i64,
@@ -319,7 +321,7 @@ pub async fn revenue_by_referrer(
     for id in referrer_ids {
         q = q.bind(id);
     }
-    let rows: Vec<(String, String, i64)> = q.fetch_all(&mut *conn).await?;
+    let rows: Vec<(String, String, i64)> = q.fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|(id, currency, amount)| (id, Amount { currency, amount }))
@@ -328,7 +330,7 @@ pub async fn revenue_by_referrer(
 
 /// What the rewards granted to these people in `[from, to)` cost, per person and currency.
 pub async fn rewards_by_recipient(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     account_id: &str,
     recipient_ids: &[String],
     from: i64,
@@ -347,7 +349,7 @@ pub async fn rewards_by_recipient(
     for id in recipient_ids {
         q = q.bind(id);
     }
-    let rows: Vec<(String, String, String, i64)> = q.fetch_all(&mut *conn).await?;
+    let rows: Vec<(String, String, String, i64)> = q.fetch_all(pool).await?;
     let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (id, status, currency, amount) in rows {
         if RewardStatus::from_key(&status)

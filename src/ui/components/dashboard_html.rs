@@ -136,7 +136,12 @@ fn Figures(d: Dashboard, campaign: String, base: String) -> impl IntoView {
     let time = match d.time_to_qualify {
         Some(t) => view! {
             <span class="stat-value" data-figure="time-to-qualify">{format_duration(t.median)}</span>
-            <span class="change">{format!("median of {} friends; 90% within {}", t.friends, format_duration(t.p90))}</span>
+            <span class="change">{format!(
+                "median of {} friend{}; 90% within {}",
+                t.friends,
+                if t.friends == 1 { "" } else { "s" },
+                format_duration(t.p90)
+            )}</span>
         }
         .into_any(),
         None => view! {
