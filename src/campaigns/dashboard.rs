@@ -6,7 +6,7 @@ use crate::{
     auth::Ctx,
     db::{dashboard as ledger, Db},
     domain::{
-        dashboard::{Amount, Dashboard, Period, Revenue, TimeToQualify, TopReferrer},
+        dashboard::{totals, Amount, Dashboard, Period, Revenue, TimeToQualify},
         money::{format_amount, format_plain},
         participants::csv_field,
         time::format_date_input,
@@ -36,69 +36,36 @@ pub async fn dashboard(
     // The reads are independent: each on a connection of its own, at once.
     let previous = async {
         match period.previous() {
-            Some(p) => ledger::revenue(pool, account, campaign, p.from, p.to)
+            Some(p) => ledger::revenue_days(pool, account, campaign, p.from, p.to)
                 .await
                 .map(Some),
             None => Ok(None),
         }
     };
-    let (now, before, top, cost, funnel, seconds, days) = tokio::try_join!(
-        ledger::revenue(pool, account, campaign, from, to),
+    let (days, before, mut top_referrers, cost, funnel, seconds) = tokio::try_join!(
+        ledger::revenue_days(pool, account, campaign, from, to),
         previous,
         ledger::top_referrers(pool, account, campaign, from, to, TOP_REFERRERS),
         ledger::cost(pool, account, campaign, from, to),
         ledger::funnel(pool, account, campaign, from, to),
         ledger::seconds_to_qualify(pool, account, campaign, from, to),
-        ledger::revenue_days(pool, account, campaign, from, to),
     )?;
-    let mut revenue: Vec<Revenue> = now
-        .into_iter()
-        .map(|a| Revenue {
-            previous: before.as_ref().map(|b| {
-                b.iter()
-                    .find(|x| x.currency == a.currency)
-                    .map_or(0, |x| x.amount)
-            }),
-            currency: a.currency,
-            amount: a.amount,
-        })
-        .collect();
-    // A currency earned before but not now still shows, at zero, with its fall.
-    for b in before.iter().flatten() {
-        if !revenue.iter().any(|r| r.currency == b.currency) {
-            revenue.push(Revenue {
-                currency: b.currency.clone(),
-                amount: 0,
-                previous: Some(b.amount),
-            });
-        }
-    }
-    let ids: Vec<String> = top.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<String> = top_referrers.iter().map(|r| r.id.clone()).collect();
     let (paid, rewarded) = tokio::try_join!(
         ledger::revenue_by_referrer(pool, account, &ids, from, to),
         ledger::rewards_by_recipient(pool, account, &ids, from, to),
     )?;
-    let of = |list: &[(String, Amount)], id: &str| {
-        list.iter()
-            .filter(|(who, _)| who == id)
-            .map(|(_, a)| a.clone())
-            .collect()
-    };
-    let top_referrers = top
-        .into_iter()
-        .map(|r| TopReferrer {
-            revenue: of(&paid, &r.id),
-            rewards: of(&rewarded, &r.id),
-            id: r.id,
-            campaign_id: r.campaign_id,
-            email: r.email,
-            name: r.name,
-            friends: r.friends,
-            paying: r.paying,
-        })
-        .collect();
+    for r in &mut top_referrers {
+        let of = |list: &[(String, Amount)]| {
+            list.iter()
+                .filter(|(who, _)| *who == r.id)
+                .map(|(_, a)| a.clone())
+                .collect()
+        };
+        (r.revenue, r.rewards) = (of(&paid), of(&rewarded));
+    }
     Ok(Dashboard {
-        revenue,
+        revenue: Revenue::compared(totals(&days), before.map(|b| totals(&b))),
         cost,
         funnel,
         top_referrers,

@@ -9,7 +9,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 use super::{in_list, participants::ParticipantRow};
 use crate::domain::{
-    dashboard::{Amount, Cost, CostBucket, Funnel, RevenueDay},
+    dashboard::{Amount, Cost, CostBucket, Funnel, RevenueDay, TopReferrer},
     participants::EventKind,
     qualification::ChargeEntry,
     rewards::RewardStatus,
@@ -106,32 +106,7 @@ pub async fn record_payments(
     Ok(())
 }
 
-/// What invited friends paid in `[from, to)`, per currency.
-pub async fn revenue<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    account_id: &str,
-    campaign: &str,
-    from: i64,
-    to: i64,
-) -> Result<Vec<Amount>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT currency, CAST(SUM(revenue) AS BIGINT) FROM referred_revenue_days \
-         WHERE account_id = $1 AND {CAMPAIGN} AND day >= $3 AND day < $4 \
-         GROUP BY currency ORDER BY currency"
-    ))
-    .bind(account_id)
-    .bind(campaign)
-    .bind(from)
-    .bind(to)
-    .fetch_all(ex)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, amount)| Amount { currency, amount })
-        .collect())
-}
-
-/// The same, day by day, for the chart.
+/// What invited friends paid in `[from, to)`, per day and currency.
 pub async fn revenue_days<'c>(
     ex: impl Executor<'c, Database = Any>,
     account_id: &str,
@@ -238,19 +213,9 @@ pub async fn funnel(
     })
 }
 
-/// A person referring, by their friends who joined in the period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferrerCounts {
-    pub id: String,
-    pub campaign_id: String,
-    pub email: String,
-    pub name: String,
-    pub friends: i64,
-    pub paying: i64,
-}
-
 /// The `limit` people referring whose friends who joined in `[from, to)` pay most often, then
-/// are most.
+/// are most; their revenue and rewards are left for `revenue_by_referrer` and
+/// `rewards_by_recipient`.
 pub async fn top_referrers(
     pool: &AnyPool,
     account_id: &str,
@@ -258,7 +223,7 @@ pub async fn top_referrers(
     from: i64,
     to: i64,
     limit: i64,
-) -> Result<Vec<ReferrerCounts>, sqlx::Error> {
+) -> Result<Vec<TopReferrer>, sqlx::Error> {
     let counts: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT referrer_id, COUNT(*) AS friends, CAST(SUM(paying) AS BIGINT) AS paid FROM participants \
          WHERE account_id = $1 AND referrer_id IS NOT NULL AND {CAMPAIGN} AND created_at >= $3 AND created_at < $4 \
@@ -288,13 +253,15 @@ pub async fn top_referrers(
         .into_iter()
         .filter_map(|(id, friends, paying)| {
             let (_, campaign_id, email, first, last) = people.iter().find(|p| p.0 == id)?;
-            Some(ReferrerCounts {
+            Some(TopReferrer {
                 campaign_id: campaign_id.clone(),
                 email: email.clone(),
                 name: format!("{first} {last}").trim().to_string(),
                 id,
                 friends,
                 paying,
+                revenue: Vec::new(),
+                rewards: Vec::new(),
             })
         })
         .collect())

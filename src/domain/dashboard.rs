@@ -113,6 +113,36 @@ pub struct Revenue {
 }
 
 impl Revenue {
+    /// The period's revenue per currency beside the period before's (none for all time); a
+    /// currency earned before but not now shows at zero, with its fall.
+    pub fn compared(now: Vec<Amount>, before: Option<Vec<Amount>>) -> Vec<Revenue> {
+        let earlier = |currency: &str| {
+            before.as_ref().map(|b| {
+                b.iter()
+                    .find(|x| x.currency == currency)
+                    .map_or(0, |x| x.amount)
+            })
+        };
+        let mut revenue: Vec<Revenue> = now
+            .iter()
+            .map(|a| Revenue {
+                previous: earlier(&a.currency),
+                currency: a.currency.clone(),
+                amount: a.amount,
+            })
+            .collect();
+        for b in before.iter().flatten() {
+            if !now.iter().any(|a| a.currency == b.currency) {
+                revenue.push(Revenue {
+                    currency: b.currency.clone(),
+                    amount: 0,
+                    previous: Some(b.amount),
+                });
+            }
+        }
+        revenue
+    }
+
     /// "+20%" against the period before; "new" when there was nothing before.
     pub fn change(&self) -> Option<String> {
         let previous = self.previous?;
@@ -276,6 +306,22 @@ pub struct RevenueDay {
     pub day: i64,
     pub currency: String,
     pub amount: i64,
+}
+
+/// The days' revenue summed per currency.
+pub fn totals(days: &[RevenueDay]) -> Vec<Amount> {
+    let mut sums: Vec<Amount> = Vec::new();
+    for d in days {
+        match sums.iter_mut().find(|a| a.currency == d.currency) {
+            Some(a) => a.amount += d.amount,
+            None => sums.push(Amount {
+                currency: d.currency.clone(),
+                amount: d.amount,
+            }),
+        }
+    }
+    sums.sort_by(|a, b| a.currency.cmp(&b.currency));
+    sums
 }
 
 /// Everything the dashboard shows for a period, for the account or one campaign.

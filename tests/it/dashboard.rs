@@ -36,8 +36,9 @@ fn period(key: &str) -> Period {
     Period::parse(key, "", "", unix_now()).unwrap()
 }
 
-/// Ann refers Bob and Cara; Bob pays 60.00 (past the 50.00 target), Cara 20.00.
-async fn journey(t: &TestDb) -> Qualifying {
+/// Ann refers Bob and Cara; Bob pays 60.00 (past the 50.00 target), Cara 20.00 (her charge id
+/// is returned beside the harness).
+async fn journey(t: &TestDb) -> (Qualifying, String) {
     let q = Qualifying::start(t, credit("10.00", true, false)).await;
     let code = join_ok(&t.db, request("spend", "ann@x.test", "Ann", None)).await;
     join_ok(&t.db, request("spend", "bob@x.test", "Bob", Some(&code))).await;
@@ -45,7 +46,7 @@ async fn journey(t: &TestDb) -> Qualifying {
     let bob = q.customer(t, "bob@x.test").await;
     let cara = q.customer(t, "cara@x.test").await;
     q.pay(t, &bob, 6_000).await;
-    q.pay(t, &cara, 2_000).await;
+    let cara_charge = q.pay(t, &cara, 2_000).await;
     q.until(t, "bob@x.test", "qualified", |p| {
         p.qualification == Qualification::Qualified
     })
@@ -55,11 +56,11 @@ async fn journey(t: &TestDb) -> Qualifying {
     })
     .await;
     q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
-    q
+    (q, cara_charge)
 }
 
 async fn the_dashboard_adds_up_the_journey_and_follows_refunds(t: &TestDb) {
-    let q = journey(t).await;
+    let (q, cara_charge) = journey(t).await;
     let d = dashboard(&t.db, &q.alice, "", period("30d")).await.unwrap();
     assert_eq!(d.revenue.len(), 1, "{:?}", d.revenue);
     assert_eq!(
@@ -117,19 +118,6 @@ async fn the_dashboard_adds_up_the_journey_and_follows_refunds(t: &TestDb) {
 
     // A refund lowers the revenue where it was counted; Cara stops paying once refunded in full.
     let stripe = q.stripe(t).await;
-    let cara_charge = {
-        let cara = refloop::db::participants::by_email(t.db.pool(), &q.campaign, "cara@x.test")
-            .await
-            .unwrap()
-            .unwrap();
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT charge_id FROM referred_payments WHERE participant_id = $1")
-                .bind(&cara.id)
-                .fetch_all(t.db.pool())
-                .await
-                .unwrap();
-        rows[0].0.clone()
-    };
     stripe
         .refund(&cara_charge, None, "refund-cara")
         .await
@@ -149,7 +137,7 @@ async fn the_dashboard_adds_up_the_journey_and_follows_refunds(t: &TestDb) {
 }
 
 async fn the_dashboard_is_the_callers_own_and_downloads_as_csv(t: &TestDb) {
-    let q = journey(t).await;
+    let (q, _) = journey(t).await;
     // Another account sees nothing of it, and not its campaign at all.
     let (olga, olga_session) = owner(&t.db, "Other", "olga@other.test").await;
     let theirs = dashboard(&t.db, &olga, "", period("all")).await.unwrap();

@@ -13,8 +13,8 @@ use crate::{
     ui::components::chart::{FunnelChart, RevenueChart},
 };
 
-/// The figures of `d` for the page at `base` (`/app`, or a campaign's Overview when `campaign`
-/// is not empty).
+/// The figures of `d` for the account's dashboard (`/app`), or for a campaign's Overview when
+/// `campaign` is not empty.
 pub fn render(d: Dashboard, campaign: &str) -> String {
     let base = if campaign.is_empty() {
         "/app".to_string()
@@ -28,12 +28,12 @@ pub fn render(d: Dashboard, campaign: &str) -> String {
 /// The links to each period and the form for a custom one (plain GET: works without scripts).
 #[component]
 fn PeriodPicker(base: String, active: (PeriodChoice, String, String)) -> impl IntoView {
-    let choice = Some(active.0);
+    let choice = active.0;
     let links = PeriodChoice::ALL
         .into_iter()
         .filter(|c| *c != PeriodChoice::Custom)
         .map(|c| {
-            let current = (choice == Some(c)).then_some("page");
+            let current = (choice == c).then_some("page");
             view! {
                 <a class="period" href=format!("{base}?period={}", c.key()) aria-current=current>
                     {c.label()}
@@ -49,7 +49,7 @@ fn PeriodPicker(base: String, active: (PeriodChoice, String, String)) -> impl In
                 <input type="hidden" name="period" value="custom" />
                 <label>"From" <input type="date" name="from" value=from required /></label>
                 <label>"To" <input type="date" name="to" value=to required /></label>
-                <button type="submit" class="secondary small" aria-current=(choice == Some(PeriodChoice::Custom)).then_some("page")>
+                <button type="submit" class="secondary small" aria-current=(choice == PeriodChoice::Custom).then_some("page")>
                     "Show"
                 </button>
             </form>
@@ -66,6 +66,26 @@ fn amounts(list: &[Amount]) -> String {
         .map(|a| format_amount(a.amount, &a.currency))
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// One card's figures (`data-figure=key`): each a value with a note under it, or `none` when
+/// there is nothing to show.
+fn figure_lines(key: &'static str, lines: Vec<(String, String)>, none: (&str, &str)) -> AnyView {
+    let lines = if lines.is_empty() {
+        vec![(none.0.to_string(), none.1.to_string())]
+    } else {
+        lines
+    };
+    lines
+        .into_iter()
+        .map(|(value, note)| {
+            view! {
+                <span class="stat-value" data-figure=key>{value}</span>
+                {(!note.is_empty()).then(|| view! { <span class="change">{note}</span> })}
+            }
+        })
+        .collect_view()
+        .into_any()
 }
 
 /// The address of one table's CSV, for this page's campaign and period.
@@ -88,68 +108,61 @@ fn Figures(d: Dashboard, campaign: String, base: String) -> impl IntoView {
         format_date_input(d.period.from),
         format_date_input(d.period.to - 86_400),
     );
-    let revenue = if d.revenue.is_empty() {
-        view! { <span class="stat-value" data-figure="revenue">"0.00"</span> }.into_any()
-    } else {
+    let revenue = figure_lines(
+        "revenue",
         d.revenue
             .iter()
             .map(|r| {
-                let change = r.change().map(|c| view! { <span class="change">{format!("{c} on the period before")}</span> });
-                view! {
-                    <span class="stat-value" data-figure="revenue">{format_amount(r.amount, &r.currency)}</span>
-                    {change}
-                }
+                let change = r.change().map(|c| format!("{c} on the period before"));
+                (
+                    format_amount(r.amount, &r.currency),
+                    change.unwrap_or_default(),
+                )
             })
-            .collect_view()
-            .into_any()
-    };
-    let cost = if d.cost.is_empty() {
-        view! { <span class="stat-value" data-figure="cost">"0.00"</span> }.into_any()
-    } else {
+            .collect(),
+        ("0.00", ""),
+    );
+    let cost = figure_lines(
+        "cost",
         d.cost
             .iter()
             .map(|c| {
                 let money = |n| format_amount(n, &c.currency);
-                view! {
-                    <span class="stat-value" data-figure="cost">{money(c.total())}</span>
-                    <span class="change">
-                        {format!("{} issued · {} held · {} awaiting approval", money(c.issued), money(c.held), money(c.pending_approval))}
-                    </span>
-                }
+                let split = format!(
+                    "{} issued · {} held · {} awaiting approval",
+                    money(c.issued),
+                    money(c.held),
+                    money(c.pending_approval)
+                );
+                (money(c.total()), split)
             })
-            .collect_view()
-            .into_any()
-    };
-    let returns = d.returns();
-    let returns = if returns.is_empty() {
-        view! { <span class="stat-value" data-figure="return">"—"</span> }.into_any()
-    } else {
-        returns
+            .collect(),
+        ("0.00", ""),
+    );
+    let returns = figure_lines(
+        "return",
+        d.returns()
             .into_iter()
-            .map(|(currency, r)| view! {
-                <span class="stat-value" data-figure="return">{r}</span>
-                <span class="change">{format!("revenue ÷ cost in {}", currency.to_uppercase())}</span>
+            .map(|(currency, r)| (r, format!("revenue ÷ cost in {}", currency.to_uppercase())))
+            .collect(),
+        ("—", ""),
+    );
+    let time = figure_lines(
+        "time-to-qualify",
+        d.time_to_qualify
+            .map(|t| {
+                let note = format!(
+                    "median of {} friend{}; 90% within {}",
+                    t.friends,
+                    if t.friends == 1 { "" } else { "s" },
+                    format_duration(t.p90)
+                );
+                (format_duration(t.median), note)
             })
-            .collect_view()
-            .into_any()
-    };
-    let time = match d.time_to_qualify {
-        Some(t) => view! {
-            <span class="stat-value" data-figure="time-to-qualify">{format_duration(t.median)}</span>
-            <span class="change">{format!(
-                "median of {} friend{}; 90% within {}",
-                t.friends,
-                if t.friends == 1 { "" } else { "s" },
-                format_duration(t.p90)
-            )}</span>
-        }
-        .into_any(),
-        None => view! {
-            <span class="stat-value" data-figure="time-to-qualify">"—"</span>
-            <span class="change">"nobody qualified in this period"</span>
-        }
-        .into_any(),
-    };
+            .into_iter()
+            .collect(),
+        ("—", "nobody qualified in this period"),
+    );
     let steps = d.funnel.steps();
     let funnel_rows = steps
         .iter()
