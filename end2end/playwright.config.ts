@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-// The suite starts its own Refloop: the release build, on a free port, with a fresh SQLite
-// database (and secret key) in a temporary folder and the front end from LEPTOS_SITE_ROOT; and
+// The suite starts its own Refloop: the one-file build (dist/refloop), on a free port, with a fresh SQLite
+// database (and secret key) in a temporary folder and the front end carried inside it; and
 // a second one whose emails go to maildev (a real SMTP server with a REST API), for the
 // journeys that read their email (`mailed.spec.ts`). Values are kept in the environment so that
 // Playwright's worker processes, which load this file again, agree.
@@ -21,17 +21,18 @@ env.REFLOOP_E2E_PORT ??= freePort();
 env.REFLOOP_E2E_MAILED_PORT ??= freePort();
 env.REFLOOP_E2E_SMTP_PORT ??= freePort();
 env.REFLOOP_E2E_MAILDEV_PORT ??= freePort();
+env.REFLOOP_E2E_HTTPS_PORT ??= freePort();
+env.REFLOOP_E2E_UPSTREAM_PORT ??= freePort();
 env.REFLOOP_E2E_DATA ??= mkdtempSync(join(tmpdir(), 'refloop-e2e-'));
 env.REFLOOP_E2E_MAILED_DATA ??= mkdtempSync(join(tmpdir(), 'refloop-e2e-mailed-'));
 
-const targetDir = env.CARGO_TARGET_DIR ?? resolve(__dirname, '..', 'target');
 const baseURL = `http://127.0.0.1:${env.REFLOOP_E2E_PORT}`;
 const maildevURL = `http://127.0.0.1:${env.REFLOOP_E2E_MAILDEV_PORT}`;
 
 /** A Refloop release binary on `port`, with its own SQLite database in `data`. */
 function refloop(port: string, data: string, extra: Record<string, string> = {}) {
   return {
-    command: env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'),
+    command: env.REFLOOP_BIN ?? resolve(__dirname, '..', 'dist', 'refloop'),
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -39,7 +40,6 @@ function refloop(port: string, data: string, extra: Record<string, string> = {})
     stderr: 'pipe' as const,
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: env.LEPTOS_SITE_ROOT ?? join(targetDir, 'site'),
       DATABASE_URL: `sqlite://${data}/refloop.db`,
       REFLOOP_SECRET_KEY_FILE: `${data}/secret.key`,
       // Every test joins and signs up from 127.0.0.1: lift the per-address limits, and let every
@@ -101,5 +101,16 @@ export default defineConfig({
       REFLOOP_SMTP_URL: `smtp://127.0.0.1:${env.REFLOOP_E2E_SMTP_PORT}`,
       REFLOOP_SMTP_FROM: 'Refloop <hello@refloop.test>',
     }),
+    // As deployed: dist/refloop alone in an empty folder with deploy/refloop.service's
+    // settings, behind caddy with deploy/Caddyfile over HTTPS (deploy.spec.ts).
+    {
+      command: `node deployed.mjs ${env.REFLOOP_E2E_HTTPS_PORT} ${env.REFLOOP_E2E_UPSTREAM_PORT}`,
+      url: `https://localhost:${env.REFLOOP_E2E_HTTPS_PORT}/healthz`,
+      ignoreHTTPSErrors: true,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe' as const,
+      stderr: 'pipe' as const,
+    },
   ],
 });

@@ -10,7 +10,6 @@ export REFLOOP_CACHE="${REFLOOP_CACHE:-$HOME/.cache/refloop}"
 # Builds live outside the clone, keyed by the compiler, so a fresh clone (CI) builds warm.
 _rustc_tag=$(rustc --version 2>/dev/null | awk '{print $2}')
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REFLOOP_CACHE/target-${_rustc_tag:-unknown}}"
-export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$CARGO_TARGET_DIR/site}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER:-$(ls /usr/lib/llvm-*/bin/wasm-ld 2>/dev/null | sort -V | tail -n1)}"
 [ -n "$CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER" ] || unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"

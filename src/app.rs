@@ -1,7 +1,7 @@
 //! The HTML shell and the route table. Pages live in `ui::pages`.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Outlet, ParentRoute, Route, Router, Routes},
     Lazy, ParamSegment, SsrMode, StaticSegment,
@@ -20,7 +20,7 @@ pub fn hydrates(path: &str) -> bool {
 
 /// The document around every server-rendered page. Its Content-Security-Policy allows scripts
 /// only from this origin and the inline hydration script carrying this response's nonce. The
-/// stylesheet and bundle have content-hashed names when the build wrote them (see `assets`).
+/// stylesheet and bundle have content-hashed names when the build wrote them (`front_end_head`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let interactive = use_context::<axum::http::request::Parts>()
@@ -42,17 +42,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta http-equiv="Content-Security-Policy" content=csp />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HashedStylesheet id="leptos" options=options.clone() />
-                {interactive.then(|| view! {
-                    <AutoReload options=options.clone() />
-                    <HydrationScripts options />
-                })}
+                {front_end_head(interactive)}
+                {interactive.then(|| view! { <AutoReload options /> })}
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The stylesheet and, on pages that hydrate, the bundle's scripts, under the names the server's
+/// front end has (`server::front_end`). Only the server renders the shell.
+fn front_end_head(interactive: bool) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::state::AppState>()
+            .map(|state| crate::server::front_end::head(state.front_end.names(), interactive))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = interactive;
     }
 }
 

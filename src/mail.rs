@@ -156,6 +156,18 @@ impl Mailer {
         })
     }
 
+    /// Whether the mail server accepts a connection (and the login, when the URL has one).
+    pub async fn test_connection(&self) -> Result<(), String> {
+        let Some(transport) = &self.transport else {
+            return Err("no mail server is configured (REFLOOP_SMTP_URL)".into());
+        };
+        match transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the mail server did not answer as SMTP".into()),
+            Err(e) => Err(format!("cannot be reached (REFLOOP_SMTP_URL): {e}")),
+        }
+    }
+
     pub fn disabled() -> Mailer {
         Mailer::new(None, "Refloop <refloop@localhost>").expect("a valid mailbox")
     }

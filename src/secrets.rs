@@ -27,31 +27,59 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// From a base64 key, or the key file (created with a new random key if missing).
     pub fn load(key_b64: Option<&str>, key_file: &Path) -> Result<Sealer, String> {
-        let key = match key_b64.filter(|k| !k.is_empty()) {
-            Some(k) => decode_key(k).map_err(|e| format!("REFLOOP_SECRET_KEY {e}"))?,
-            None if key_file.exists() => {
-                let text = std::fs::read_to_string(key_file).map_err(|e| {
-                    format!(
-                        "cannot read {} (REFLOOP_SECRET_KEY_FILE): {e}",
-                        key_file.display()
-                    )
-                })?;
-                decode_key(text.trim())
-                    .map_err(|e| format!("{} (REFLOOP_SECRET_KEY_FILE) {e}", key_file.display()))?
-            }
-            None => {
-                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-                write_key_file(key_file, &STANDARD.encode(key)).map_err(|e| {
-                    format!(
-                        "cannot create {} (REFLOOP_SECRET_KEY_FILE): {e}",
-                        key_file.display()
-                    )
-                })?;
+        if let Some(sealer) = Sealer::load_existing(key_b64, key_file)? {
+            return Ok(sealer);
+        }
+        let (sealer, key) = Sealer::generate();
+        match write_key_file(key_file, &key) {
+            Ok(()) => {
                 tracing::info!(file = %key_file.display(), "generated the secret key for secrets at rest");
-                key.to_vec()
+                Ok(sealer)
             }
-        };
-        Ok(Sealer::from_key(&key))
+            // Another process starting at the same moment made it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                Sealer::load_existing(None, key_file)?
+                    .ok_or_else(|| format!("{} vanished", key_file.display()))
+            }
+            Err(e) => Err(format!(
+                "cannot create {} (REFLOOP_SECRET_KEY_FILE): {e}",
+                key_file.display()
+            )),
+        }
+    }
+
+    /// From a base64 key, or the key file if there is one; `None` when neither exists (the
+    /// operator's commands must not make up a key a database was never sealed with).
+    pub fn load_existing(key_b64: Option<&str>, key_file: &Path) -> Result<Option<Sealer>, String> {
+        if let Some(k) = key_b64.filter(|k| !k.is_empty()) {
+            return Sealer::from_base64(k)
+                .map(Some)
+                .map_err(|e| format!("REFLOOP_SECRET_KEY {e}"));
+        }
+        if !key_file.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(key_file).map_err(|e| {
+            format!(
+                "cannot read {} (REFLOOP_SECRET_KEY_FILE): {e}",
+                key_file.display()
+            )
+        })?;
+        Sealer::from_base64(text.trim())
+            .map(Some)
+            .map_err(|e| format!("{} (REFLOOP_SECRET_KEY_FILE) {e}", key_file.display()))
+    }
+
+    /// From 32 bytes in base64; the error says what is wrong with it.
+    pub fn from_base64(key: &str) -> Result<Sealer, String> {
+        Ok(Sealer::from_key(&decode_key(key)?))
+    }
+
+    /// A new random key, and the key in base64 (to keep in a file or a setting).
+    pub fn generate() -> (Sealer, String) {
+        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        (Sealer::from_key(&key), STANDARD.encode(key))
     }
 
     fn from_key(key: &[u8]) -> Sealer {
@@ -131,7 +159,8 @@ fn decode_key(text: &str) -> Result<Vec<u8>, String> {
     Ok(key)
 }
 
-fn write_key_file(path: &Path, content: &str) -> std::io::Result<()> {
+/// Writes a key file readable by its owner only; never over an existing file.
+pub fn write_key_file(path: &Path, content: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

@@ -13,6 +13,7 @@ use crate::{
     jobs::Queue,
     mail::Mailer,
     secrets::Sealer,
+    server::front_end::FrontEnd,
     stripe::{rate_limit::RateLimiters, StripeClient},
     stripe_sandbox::{Access, Gate, Member, Members, Sandbox},
     workflows::StripeAccess,
@@ -30,6 +31,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The built-in Stripe sandbox, served at /sandbox/stripe (none with `--sandbox off`).
     pub sandbox: Option<Sandbox>,
+    /// The front end's files (carried in the binary, or `--site-root`).
+    pub front_end: FrontEnd,
     pub config: Arc<Config>,
 }
 
@@ -44,6 +47,7 @@ impl AppState {
             sandbox: (config.sandbox == SandboxMode::On)
                 .then(|| Sandbox::start(db.clone(), sandbox_access(&config, &db, &stripe))),
             queue: Queue::new(db.clone()),
+            front_end: FrontEnd::new(config.site_root.clone()),
             stripe,
             db,
             config: Arc::new(config),
@@ -126,6 +130,12 @@ pub fn stripe_access(config: &Config) -> Result<StripeAccess, String> {
         public_url: config.public_url(),
         http: StripeClient::http_client(),
     })
+}
+
+impl FromRef<AppState> for FrontEnd {
+    fn from_ref(state: &AppState) -> Self {
+        state.front_end.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -19,8 +19,7 @@ async function signUp(page: import('@playwright/test').Page, name: string, email
 /** The operator's `refloop admin reset-password EMAIL`, run against the suite's database. */
 function operatorResetLink(email: string): string {
   const env = process.env;
-  const targetDir = env.CARGO_TARGET_DIR ?? join(__dirname, '..', '..', 'target');
-  const out = execFileSync(env.REFLOOP_BIN ?? join(targetDir, 'release', 'refloop'), ['admin', 'reset-password', email], {
+  const out = execFileSync(env.REFLOOP_BIN ?? join(__dirname, '..', '..', 'dist', 'refloop'), ['admin', 'reset-password', email], {
     env: {
       ...env,
       DATABASE_URL: `sqlite://${env.REFLOOP_E2E_DATA}/refloop.db`,

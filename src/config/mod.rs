@@ -25,7 +25,7 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Serve the web app (the default).
     Serve,
@@ -42,7 +42,7 @@ pub enum Command {
     Admin(AdminCommand),
 }
 
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum AdminCommand {
     /// Prints a one-time link (valid 7 days) with which EMAIL chooses a new password.
     ResetPassword {
@@ -62,6 +62,34 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Copies the database to FILE while Refloop runs (SQLite: VACUUM INTO; PostgreSQL:
+    /// pg_dump), with FILE.json naming the secret key its secrets are sealed with.
+    Backup {
+        /// Where to write the backup (never over an existing file).
+        file: PathBuf,
+    },
+    /// Puts the backup FILE back as the database DATABASE_URL names (stop Refloop first). The
+    /// secret key must be the backup's; a SQLite database already there is moved aside.
+    Restore {
+        /// A backup written by `refloop admin backup`, with its FILE.json beside it.
+        file: PathBuf,
+    },
+    /// Applies the migrations this version brings, and exits (for upgrade scripts).
+    Migrate,
+    /// Deletes now what the hourly prune deletes: finished jobs older than
+    /// REFLOOP_JOB_RETENTION_DAYS, expired sessions and links, old throttles and clicks.
+    Prune,
+    /// Checks the configuration, the database, its migrations, the secret key, Stripe's API
+    /// and the mail server: one line each; exits 1 when one fails (for monitoring).
+    Check,
+    /// Re-seals every secret (Stripe keys, webhook secrets, queued emails) under a new secret
+    /// key in one transaction. Stop every Refloop process first; start them with the new key.
+    RotateSecretKey {
+        /// The new key, 32 bytes in base64; generated when not given. With the key in
+        /// REFLOOP_SECRET_KEY_FILE, the file is replaced and the old key kept beside it.
+        #[arg(long, env = "REFLOOP_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<Redacted>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -74,9 +102,10 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/refloop.db", value_parser = parse_database_url)]
     pub database_url: String,
 
-    /// Folder holding the built front end (pkg/ with the WASM bundle, styles, public files).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// A folder to read the front end from (pkg/ with the WASM bundle and styles, the public
+    /// files) instead of the files carried in the binary: for development.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// Log format: `text` for people, `json` for log collectors. Levels come from RUST_LOG.
     #[arg(long, env = "REFLOOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -325,12 +354,12 @@ impl Config {
         self.public_url().starts_with("https://")
     }
 
+    /// Leptos's options. The front end's files and their names come from `FrontEnd`
+    /// (`server::front_end`), not from these.
     pub fn leptos_options(&self) -> LeptosOptions {
         LeptosOptions::builder()
             .output_name("refloop")
-            .site_root(self.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
-            .hash_files(front_end_hashed())
             .site_addr(self.addr)
             .env(match self.mode {
                 RunMode::Production => Env::PROD,
@@ -338,33 +367,6 @@ impl Config {
             })
             .build()
     }
-
-    /// Pages still render without the WASM bundle, but do not become interactive: say so.
-    pub fn warn_if_front_end_missing(&self) {
-        let pkg = self.site_root.join("pkg");
-        let built = std::fs::read_dir(&pkg).is_ok_and(|files| {
-            files.flatten().any(|f| {
-                let name = f.file_name().to_string_lossy().into_owned();
-                name.starts_with("refloop") && name.ends_with(".wasm")
-            })
-        });
-        if !built {
-            tracing::warn!(
-                "no front-end bundle at {} (LEPTOS_SITE_ROOT): pages will render but not hydrate; \
-                 build it with `make run`",
-                pkg.display()
-            );
-        }
-    }
-}
-
-/// Whether the build gave the front end's files content-hashed names: cargo-leptos then writes
-/// `hash.txt` beside the server binary, from which the HTML shell names them.
-fn front_end_hashed() -> bool {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").exists()))
-        .unwrap_or(false)
 }
 
 /// A database URL with its password replaced, for messages and logs.

@@ -32,15 +32,37 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client of a connection from `peer` carrying `headers`: the address the trusted proxy
-    /// says it forwarded for (the rightmost one, which that proxy wrote itself), else the peer.
+    /// The client of a connection from `peer` carrying `headers`. A trusted proxy vouches for
+    /// the address it appended to `X-Forwarded-For` (the rightmost); when that address is a
+    /// trusted proxy too (a CDN in front of the reverse proxy), it vouches for the one before,
+    /// and so on: the client is the rightmost address no trusted proxy is at. What the client
+    /// wrote itself, left of that, is never believed. Without `X-Forwarded-For`, the rightmost
+    /// `Forwarded: for=`; without either, or from anyone else, the peer.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        client_ip::rightmost_forwarded(headers)
-            .or_else(|_| client_ip::rightmost_x_forwarded_for(headers))
-            .unwrap_or(peer)
+        let chain: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        if chain.is_empty() {
+            return client_ip::rightmost_forwarded(headers).unwrap_or(peer);
+        }
+        let mut client = peer;
+        for entry in chain.iter().rev() {
+            let Ok(addr) = entry.parse::<IpAddr>() else {
+                break;
+            };
+            client = addr;
+            if !self.trusts(addr) {
+                break;
+            }
+        }
+        client
     }
 }
 
@@ -82,6 +104,21 @@ mod tests {
             trusted.client(proxy, &headers(&[("x-forwarded-for", "nonsense")])),
             proxy
         );
+        // Through a CDN in front of the trusted proxy: each trusted hop vouches for the one
+        // before it, up to the first address that is not a proxy.
+        let trusted: TrustedProxies = "127.0.0.1, ::1".parse().unwrap();
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let chain = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.50, ::1")]);
+        assert_eq!(
+            trusted.client(local, &chain),
+            "203.0.113.50".parse::<IpAddr>().unwrap()
+        );
+        let all_proxies = headers(&[("x-forwarded-for", "::1, 127.0.0.1")]);
+        assert_eq!(
+            trusted.client(local, &all_proxies),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        let trusted: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
         // Nobody is trusted by default.
         assert_eq!(TrustedProxies::default().client(proxy, &forwarded), proxy);
         // IPv4 peers seen through an IPv6 socket are matched as IPv4.

@@ -19,6 +19,7 @@ pub mod participants;
 pub mod password_resets;
 pub mod qualification;
 pub mod rewards;
+pub mod sealed;
 pub mod sending;
 pub mod sessions;
 pub mod settings;
@@ -101,6 +102,14 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Connects (creating the SQLite file and its folder if needed) and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        let db = Db::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects (creating the SQLite file and its folder if needed) without touching the
+    /// schema: for the operator's commands that report on it before changing it.
+    pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
@@ -126,13 +135,67 @@ impl Db {
             }
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
-        let db = Db {
+        Ok(Db {
             pool,
             backend,
             url: url.into(),
+        })
+    }
+
+    /// Applies the migrations not applied yet (safely when several processes start at once)
+    /// and names them.
+    pub async fn migrate(&self) -> Result<Vec<String>, sqlx::Error> {
+        let pending = self.pending_migrations().await?;
+        self.migrator().run(&self.pool).await?;
+        Ok(pending)
+    }
+
+    /// The migrations this build knows that the database has not applied, by name
+    /// (`0018_dashboard`), oldest first.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, sqlx::Error> {
+        let applied = self.applied_versions().await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
+            .collect())
+    }
+
+    /// The newest migration applied (its version number), or 0 on an empty database.
+    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
+        Ok(self
+            .applied_versions()
+            .await?
+            .into_iter()
+            .max()
+            .unwrap_or(0))
+    }
+
+    /// The newest migration this build knows.
+    pub fn latest_version(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    async fn applied_versions(&self) -> Result<Vec<i64>, sqlx::Error> {
+        let exists = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
         };
-        db.migrator().run(&db.pool).await?;
-        Ok(db)
+        let (tables,): (i64,) = sqlx::query_as(exists).fetch_one(&self.pool).await?;
+        if tables == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
     }
 
     fn migrator(&self) -> &'static Migrator {
@@ -174,6 +237,13 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file a `sqlite://PATH` URL names (`None` for another backend or an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 /// Makes sure the folder of a SQLite file exists and that sqlx may create the file.

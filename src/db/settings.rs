@@ -16,6 +16,15 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
 
 /// Stores `value` under `key`, replacing what was there.
 pub async fn set(db: &Db, key: &str, value: &str) -> Result<(), sqlx::Error> {
+    set_in(&mut *db.pool().acquire().await?, key, value).await
+}
+
+/// As `set`, inside the caller's transaction.
+pub async fn set_in(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -23,7 +32,7 @@ pub async fn set(db: &Db, key: &str, value: &str) -> Result<(), sqlx::Error> {
     .bind(key)
     .bind(value)
     .bind(unix_now())
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(())
 }

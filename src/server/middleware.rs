@@ -1,4 +1,5 @@
-//! Layers every response passes through: request logs, security headers, compression.
+//! Layers every response passes through: request logs, security headers, no caching unless a
+//! response says otherwise, compression.
 
 use std::time::Duration;
 
@@ -52,6 +53,12 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
         ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID));
+    // Pages, server functions and exports are per person and never cached; the front end's
+    // files and the snippet say otherwise themselves.
+    router = router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,

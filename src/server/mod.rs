@@ -2,9 +2,9 @@
 //! routes, and runs the process (serve, worker, sandbox, admin) until a signal. Nothing imports
 //! it but `main`; it only composes what the layers below provide.
 
-pub mod assets;
 pub mod client_addr;
 pub mod export;
+pub mod front_end;
 pub mod health;
 pub mod middleware;
 pub mod router;
@@ -66,7 +66,6 @@ pub async fn serve(config: Config) -> Result<(), String> {
             config::redact_url(&config.database_url)
         )
     })?;
-    config.warn_if_front_end_missing();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(config.addr).await.map_err(|e| {
@@ -96,6 +95,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
         tracing::info!(%addr, "metrics on http://{addr}/metrics");
         let metrics = router::metrics_router(state.clone());
         tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
+    if state.front_end.has_bundle() {
+        tracing::info!("the front end is {}", state.front_end.describe());
+    } else {
+        tracing::warn!(
+            "no front-end bundle ({}): pages will render but not become interactive; \
+             build with `scripts/dist`, or give --site-root",
+            state.front_end.describe()
+        );
     }
     let app = router::router(state);
     tracing::info!(
@@ -169,38 +177,15 @@ pub async fn work(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// `refloop admin …`: prints what the operator hands over.
+/// `refloop admin …`: prints what the command reports; fails when it does.
 pub async fn admin(config: Config, command: config::AdminCommand) -> Result<(), String> {
-    let db = Db::connect(&config.database_url).await.map_err(|e| {
-        format!(
-            "could not open the database named by DATABASE_URL ({}): {e}",
-            config::redact_url(&config.database_url)
-        )
-    })?;
-    let public_url = config.public_url();
-    let outcome = match command {
-        config::AdminCommand::ResetPassword { email } => crate::accounts::passwords::reset_link(
-            &db,
-            &public_url,
-            &email,
-            crate::accounts::passwords::OPERATOR_LINK_SECS,
-        )
-        .await
-        .map(|link| format!("{email} chooses a new password here (once, within 7 days):\n{link}")),
-        config::AdminCommand::CreateAccount {
-            company,
-            name,
-            email,
-        } => crate::accounts::create_account(&db, &public_url, &company, &name, &email)
-            .await
-            .map(|link| {
-                format!("Created {company} with {name} ({email}) as its Owner, who chooses a password here (once, within 7 days):\n{link}")
-            }),
-    };
-    db.close().await;
-    let text = outcome.map_err(|e| e.to_string())?;
-    println!("{text}");
-    Ok(())
+    let report = crate::admin::run(&config, command).await?;
+    println!("{}", report.text);
+    if report.ok {
+        Ok(())
+    } else {
+        Err("a check failed".into())
+    }
 }
 
 /// Serves the Stripe sandbox alone, on 127.0.0.1:`port`, storing its state in DATABASE_URL.

@@ -1,6 +1,5 @@
 //! The routes: pages and server functions (leptos_axum), health and metrics, Stripe's webhooks,
-//! the CSV export, the built-in sandbox, the front end's files (`assets`) and other static
-//! files, under the middleware every response passes through.
+//! the CSV export, the built-in sandbox, the front end's files (`front_end`), under the middleware every response passes through.
 
 use axum::{
     routing::{get, post},
@@ -8,7 +7,7 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use super::{assets, export, health, middleware, snippet, unsubscribe, webhooks};
+use super::{export, front_end, health, middleware, snippet, unsubscribe, webhooks};
 use crate::app::{shell, App};
 use crate::state::AppState;
 
@@ -41,13 +40,30 @@ pub fn router(state: AppState) -> Router {
         Some(sandbox) => pages.nest_service("/sandbox/stripe", sandbox.clone().router()),
         None => pages,
     };
+    let pages = state
+        .front_end
+        .public_files()
+        .into_iter()
+        .fold(pages, |pages, file| {
+            pages.route(&format!("/{file}"), get(front_end::serve))
+        });
     let pages = pages
-        .nest_service("/pkg", assets::pkg(&state.leptos_options))
+        .route("/pkg/{*file}", get(front_end::serve))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        // Any other address: the app's "Page not found", with status 404.
+        .fallback(leptos_axum::render_app_to_stream_with_context(
+            {
+                let state = state.clone();
+                move || leptos::prelude::provide_context(state.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        ));
     let trusted = state.config.trusted_proxies.clone();
     middleware::apply(pages)
         .layer(axum::middleware::from_fn_with_state(

@@ -178,7 +178,8 @@ async fn without_a_metrics_token_the_public_address_has_no_metrics() {
 
 #[tokio::test]
 async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
-    let (app, _t) = app().await;
+    let site = site(&BUNDLE, true);
+    let (app, _t) = app_serving(&site).await;
     for path in ["/j/spring", "/r/ANN123", "/p/some-token"] {
         let (res, body) = send(&app, get(path)).await;
         assert!(
@@ -187,55 +188,69 @@ async fn public_referral_pages_load_no_wasm_and_app_pages_do() {
             res.status()
         );
         assert!(
-            body.contains("/pkg/refloop.css"),
+            body.contains("/pkg/refloop.c55.css"),
             "{path} has its stylesheet: {body}"
         );
         assert!(!body.contains(".wasm"), "{path} loads no WASM: {body}");
         assert!(
-            !body.contains("/pkg/refloop.js"),
+            !body.contains("/pkg/refloop.j55.js"),
             "{path} loads no script: {body}"
         );
     }
     for path in ["/", "/signin"] {
         let (_, body) = send(&app, get(path)).await;
         assert!(
-            body.contains("/pkg/refloop.wasm"),
+            body.contains("/pkg/refloop.w55.wasm")
+                && body.contains("import('/pkg/refloop.j55.js')"),
             "{path} hydrates: {body}"
         );
     }
 }
 
-/// A site root holding a built front end: the stylesheet and the build's brotli copy of it.
-fn site_with_stylesheet() -> tempfile::TempDir {
+/// A built front end: stylesheet, script and bundle, with the build's brotli copy of the
+/// stylesheet, and a public file.
+const BUNDLE: [(&str, &[u8]); 5] = [
+    ("pkg/refloop.css", b"body { color: black }"),
+    ("pkg/refloop.css.br", b"precompressed by the build"),
+    ("pkg/refloop.js", b"export default function () {}"),
+    ("pkg/refloop_bg.wasm", b"\0asm"),
+    ("favicon.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
+];
+
+/// A site root holding `files`, their names content-hashed as a release build's are or not.
+fn site(files: &[(&str, &[u8])], hashed: bool) -> tempfile::TempDir {
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
-    std::fs::write(site.path().join("pkg/refloop.css"), "body { color: black }").unwrap();
-    std::fs::write(
-        site.path().join("pkg/refloop.css.br"),
-        b"precompressed by the build",
-    )
-    .unwrap();
+    for (name, content) in files {
+        let name = if hashed {
+            name.replace("refloop.css", "refloop.c55.css")
+                .replace("refloop.js", "refloop.j55.js")
+                .replace("refloop_bg.wasm", "refloop.w55.wasm")
+        } else {
+            name.to_string()
+        };
+        std::fs::write(site.path().join(name), content).unwrap();
+    }
     site
 }
 
-/// The router serving `site`, with the file names hashed by the build or not.
-async fn app_serving(site: &tempfile::TempDir, hashed: bool) -> (Router, TestDb) {
+/// The router serving the front end in `site` (`--site-root`).
+async fn app_serving(site: &tempfile::TempDir) -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
     let config = Config {
-        site_root: site.path().to_path_buf(),
+        site_root: Some(site.path().to_path_buf()),
         ..Config::defaults()
     };
-    let mut state = AppState::new(config, t.db.clone()).unwrap();
-    state.leptos_options.hash_files = hashed;
+    let state = AppState::new(config, t.db.clone()).unwrap();
     (router(state).await, t)
 }
 
 #[tokio::test]
 async fn the_front_end_is_served_from_the_builds_compressed_copies() {
-    let site = site_with_stylesheet();
-    let (app, _t) = app_serving(&site, false).await;
+    let site = site(&BUNDLE, false);
+    let (app, _t) = app_serving(&site).await;
     let request = Request::get("/pkg/refloop.css")
-        .header("accept-encoding", "br, gzip")
+        .header("accept-encoding", "gzip, br")
         .body(Body::empty())
         .unwrap();
     let (res, body) = send(&app, request).await;
@@ -245,7 +260,7 @@ async fn the_front_end_is_served_from_the_builds_compressed_copies() {
         body, "precompressed by the build",
         "served as built, not compressed again"
     );
-    assert_eq!(res.headers()["content-type"], "text/css");
+    assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
     // Unhashed names (a development build) are checked again on every use.
     assert_eq!(res.headers()["cache-control"], "no-cache");
     let (res, body) = send(&app, get("/pkg/refloop.css")).await;
@@ -254,24 +269,47 @@ async fn the_front_end_is_served_from_the_builds_compressed_copies() {
         "a browser without brotli gets the file"
     );
     assert!(res.headers().get("content-encoding").is_none());
-    let (res, _) = send(&app, get("/pkg/missing.js")).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(
-        res.headers().get("cache-control").is_none(),
-        "a miss is not cached"
-    );
+    // Asked again with its ETag: not modified, no body.
+    let etag = res.headers()["etag"].clone();
+    let request = Request::get("/pkg/refloop.css")
+        .header("if-none-match", etag)
+        .body(Body::empty())
+        .unwrap();
+    let (res, body) = send(&app, request).await;
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    let (res, body) = send(&app, get("/favicon.svg")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert!(body.starts_with("<svg"));
+    for missing in [
+        "/pkg/missing.js",
+        "/pkg/../favicon.svg",
+        "/pkg//refloop.css",
+    ] {
+        let (res, _) = send(&app, get(missing)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{missing}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "no-store",
+            "a miss is not cached"
+        );
+    }
 }
 
 #[tokio::test]
-async fn hashed_front_end_files_are_cached_for_a_year() {
-    let site = site_with_stylesheet();
-    let (app, _t) = app_serving(&site, true).await;
-    let (res, _) = send(&app, get("/pkg/refloop.css")).await;
+async fn hashed_front_end_files_are_cached_for_a_year_and_pages_not_at_all() {
+    let site = site(&BUNDLE, true);
+    let (app, _t) = app_serving(&site).await;
+    let (res, _) = send(&app, get("/pkg/refloop.c55.css")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         res.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+    let (res, _) = send(&app, get("/signin")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
 }
 
 #[tokio::test]

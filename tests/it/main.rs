@@ -4,11 +4,13 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod attribution;
 mod campaigns;
 mod dashboard;
 mod db_campaigns;
 mod db_settings;
+mod deploy;
 mod emails;
 mod health;
 mod housekeeping;
@@ -28,4 +30,5 @@ mod stripe_client;
 mod stripe_connection;
 mod stripe_payments;
 mod sync;
+mod upgrade;
 mod workflow_errors;

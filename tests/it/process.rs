@@ -6,9 +6,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_refloop");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_refloop");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -16,7 +16,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn refloop(dir: &std::path::Path) -> Command {
+pub(crate) fn refloop(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -27,7 +27,7 @@ fn refloop(dir: &std::path::Path) -> Command {
     cmd
 }
 
-async fn wait_healthy(port: u16, child: &mut Child) {
+pub(crate) async fn wait_healthy(port: u16, child: &mut Child) {
     let url = format!("http://127.0.0.1:{port}/healthz");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -44,7 +44,7 @@ async fn wait_healthy(port: u16, child: &mut Child) {
     panic!("refloop did not become healthy on port {port}");
 }
 
-fn wait_exit(child: Child) -> Output {
+pub(crate) fn wait_exit(child: Child) -> Output {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut child = child;
     while child.try_wait().unwrap().is_none() {
@@ -54,7 +54,7 @@ fn wait_exit(child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn signal(child: &Child, name: &str) {
+pub(crate) fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([format!("-{name}"), child.id().to_string()])
         .status()

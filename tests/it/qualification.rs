@@ -63,6 +63,10 @@ pub(crate) struct Qualifying {
 
 const SLUG: &str = "spend";
 
+/// The secret key the harness seals Stripe keys with, so that the binary can be started on
+/// its database (`refloop admin backup` and the like) with `REFLOOP_SECRET_KEY`.
+pub(crate) const SECRET_KEY: &str = "cmVmbG9vcCB0ZXN0IGtleSwgMzIgYnl0ZXMgbG9uZyE=";
+
 impl Qualifying {
     pub(crate) async fn start(t: &TestDb, reward: RewardForm) -> Qualifying {
         Self::start_mailing(t, reward, Mailer::disabled()).await
@@ -77,7 +81,7 @@ impl Qualifying {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let access = StripeAccess {
-            sealer: refloop::secrets::Sealer::random(),
+            sealer: refloop::secrets::Sealer::from_base64(SECRET_KEY).unwrap(),
             api_url: format!("{base}/sandbox"),
             sandbox_url: format!("{base}/sandbox"),
             limiters: refloop::stripe::rate_limit::RateLimiters::new(1_000.0, 1_000.0),

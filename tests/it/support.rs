@@ -22,9 +22,22 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        let t = TestDb::sqlite_unmigrated().await;
+        t.db.migrate().await.expect("SQLite migrates");
+        t
+    }
+
+    pub async fn postgres() -> TestDb {
+        let t = TestDb::postgres_unmigrated().await;
+        t.db.migrate().await.expect("PostgreSQL migrates");
+        t
+    }
+
+    /// An empty SQLite database, no migration applied.
+    pub async fn sqlite_unmigrated() -> TestDb {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}/refloop.db", dir.path().display());
-        let db = Db::connect(&url).await.expect("SQLite opens and migrates");
+        let db = Db::open(&url).await.expect("SQLite opens");
         TestDb {
             db,
             url,
@@ -32,7 +45,8 @@ impl TestDb {
         }
     }
 
-    pub async fn postgres() -> TestDb {
+    /// An empty PostgreSQL database, no migration applied.
+    pub async fn postgres_unmigrated() -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let admin_url =
             std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
@@ -54,7 +68,7 @@ impl TestDb {
             .expect("create the test database");
         admin.close().await.ok();
         let url = replace_database(&admin_url, &name);
-        let db = Db::connect(&url).await.expect("PostgreSQL migrates");
+        let db = Db::open(&url).await.expect("PostgreSQL opens");
         TestDb {
             db,
             url,

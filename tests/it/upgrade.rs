@@ -1,0 +1,124 @@
+//! Upgrades: a database made by the previous release, filled, then upgraded the way the
+//! README says (`refloop admin migrate`, or starting the new binary), keeps its data and reads
+//! back through today's code.
+
+use std::path::Path;
+
+use refloop::{
+    campaigns::join,
+    db::{participants, Db},
+};
+use sqlx::migrate::Migrator;
+
+use crate::{
+    accounts::owner,
+    campaigns::{join_ok, live_campaign, request},
+    process::refloop,
+    support::TestDb,
+};
+
+/// The previous release: commit be8b023, the last before the dashboard, whose schema ends with
+/// migration 0017. Migrations are forward-only and never edited (sqlx refuses to start on a
+/// changed checksum), so that release's schema is the first 17 files of `migrations/`.
+const PREVIOUS_RELEASE_SCHEMA: i64 = 17;
+
+/// Applies the migrations of the previous release only.
+async fn migrate_as_previous_release(t: &TestDb) {
+    let backend = match t.db.backend() {
+        refloop::db::Backend::Sqlite => "sqlite",
+        refloop::db::Backend::Postgres => "postgres",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    for file in std::fs::read_dir(source).unwrap().flatten() {
+        let name = file.file_name().to_string_lossy().into_owned();
+        let version: i64 = name[..4].parse().unwrap();
+        if version <= PREVIOUS_RELEASE_SCHEMA {
+            std::fs::copy(file.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.db.schema_version().await.unwrap(),
+        PREVIOUS_RELEASE_SCHEMA
+    );
+}
+
+// Each needs an empty database (on_both_backends hands out migrated ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_database_of_the_previous_release_upgrades_with_its_data() {
+    upgrade(&TestDb::sqlite_unmigrated().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_of_the_previous_release_upgrades_with_its_data() {
+    upgrade(&TestDb::postgres_unmigrated().await).await;
+}
+
+async fn upgrade(t: &TestDb) {
+    migrate_as_previous_release(t).await;
+    // Filled by the previous release: an account, a live campaign, a referrer and her friend,
+    // whose evaluation had already run.
+    let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+    let campaign = live_campaign(&t.db, &alice, "spring").await;
+    let code = join_ok(&t.db, request("spring", "ann@x.test", "Ann", None)).await;
+    join_ok(&t.db, request("spring", "bob@x.test", "Bob", Some(&code))).await;
+    sqlx::query("UPDATE jobs SET status = 'done'")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    t.db.close().await;
+
+    // Back up, replace the binary, `refloop admin migrate`.
+    let dir = tempfile::tempdir().unwrap();
+    let out = refloop(dir.path())
+        .env("DATABASE_URL", &t.url)
+        .args(["admin", "migrate"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("Applied 1 migration(s): 0018_dashboard"),
+        "{said}"
+    );
+
+    let db = Db::connect(&t.url).await.unwrap();
+    let ann = participants::by_email(db.pool(), &campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .expect("the referrer is still there");
+    let bob = participants::by_email(db.pool(), &campaign, "bob@x.test")
+        .await
+        .unwrap()
+        .expect("the friend is still there");
+    assert_eq!(bob.referrer_id.as_deref(), Some(ann.id.as_str()));
+    assert_eq!(ann.code, code);
+    // The release's data migration: friends from before are evaluated once more, so that the
+    // dashboard counts what they paid.
+    let queued: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM jobs WHERE kind = 'referral.evaluate' AND status = 'queued'",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        queued,
+        vec![(format!("{{\"participant\":\"{}\"}}", bob.id),)]
+    );
+    // Today's code reads the upgraded rows: the referrer's page and the campaign's people.
+    let page = join::personal_page(&db, "http://refloop.test", &ann.page_token).await;
+    assert_eq!(page.unwrap().code, code);
+    db.close().await;
+}
