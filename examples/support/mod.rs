@@ -168,3 +168,81 @@ impl StripeSide {
         }
     }
 }
+
+pub const REFERRERS: i64 = 20_000;
+pub const PARTICIPANTS: i64 = 100_000;
+pub const CHARGES: i64 = 1_000_000;
+pub const CLICKS: i64 = 300_000;
+const DAY: i64 = 86_400;
+
+/// `n` rows numbered from 0, as the start of an `INSERT … SELECT` (both backends).
+fn numbers(n: i64) -> String {
+    format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n} - 1)")
+}
+
+/// A busy account's campaign, filled with one statement per table (the workflows' own paths
+/// are measured by their benchmarks): 20,000 people referring, 80,000 invited friends (half of
+/// them paying, a quarter qualified, each with a reward), 1,000,000 charges over the last year
+/// that all count for friends, and 300,000 clicks.
+pub async fn fill_busy_account(db: &Db, ctx: &Ctx, campaign: &str, now: i64) {
+    let (account, pool) = (&ctx.account_id, db.pool());
+    // Joined over the last year; friends qualify within 30 days of joining.
+    let created = format!("{now} - ((i * 7919) % 365) * {DAY} - (i % {DAY})");
+    let statements = [
+        format!(
+            "{} INSERT INTO participants (id, account_id, campaign_id, email, first_name, last_name, fields, \
+               code, page_token, referrer_id, source, qualification, search, created_at, qualified_at, paying) \
+             SELECT CASE WHEN i < {REFERRERS} THEN 'r' ELSE 'f' END || i, '{account}', '{campaign}', \
+               'user' || i || '@example.com', 'First' || (i % 100), 'Last' || (i % 1000), '{{}}', 'c' || i, 't' || i, \
+               CASE WHEN i < {REFERRERS} THEN NULL ELSE 'r' || (i % {REFERRERS}) END, 'join', \
+               CASE WHEN i < {REFERRERS} THEN 'none' WHEN i % 4 = 0 THEN 'qualified' ELSE 'pending' END, \
+               'user' || i, {created}, \
+               CASE WHEN i >= {REFERRERS} AND i % 4 = 0 THEN {created} + (i % 30) * {DAY} + 3600 END, \
+               CASE WHEN i >= {REFERRERS} AND i % 2 = 0 THEN 1 ELSE 0 END \
+             FROM n",
+            numbers(PARTICIPANTS)
+        ),
+        // Paying friends are the even ones from REFERRERS on: f20000, f20002, …
+        format!(
+            "{} INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, updated_at) \
+             SELECT '{account}', 'ch_' || i, 'cus_' || ({REFERRERS} + 2 * (i % 40000)), NULL, 1000 + (i % 50) * 100, 'usd', \
+               {now} - (i % 365) * {DAY} - (i % {DAY}), 1, {now} FROM n",
+            numbers(CHARGES)
+        ),
+        format!(
+            "INSERT INTO referred_payments (account_id, campaign_id, participant_id, referrer_id, charge_id, currency, net, paid_at, day) \
+             SELECT account_id, '{campaign}', 'f' || CAST(SUBSTR(customer_id, 5) AS BIGINT), \
+               'r' || (CAST(SUBSTR(customer_id, 5) AS BIGINT) % {REFERRERS}), charge_id, currency, amount, created, \
+               (created / {DAY}) * {DAY} FROM stripe_charges WHERE account_id = '{account}'"
+        ),
+        format!(
+            "INSERT INTO referred_revenue_days (account_id, campaign_id, day, currency, revenue) \
+             SELECT account_id, campaign_id, day, currency, SUM(net) FROM referred_payments \
+             WHERE account_id = '{account}' GROUP BY account_id, campaign_id, day, currency"
+        ),
+        format!(
+            "INSERT INTO rewards (id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, currency, \
+               description, status, note, created_at, updated_at) \
+             SELECT 'rw_' || id, account_id, campaign_id, 'rule', id, referrer_id, 'credit', 1000, 'usd', \
+               '10.00 USD credit', CASE WHEN created_at % 10 = 0 THEN 'awaiting_approval' ELSE 'issued' END, '', \
+               qualified_at, qualified_at \
+             FROM participants WHERE account_id = '{account}' AND qualified_at IS NOT NULL"
+        ),
+        format!(
+            "{} INSERT INTO participant_events (id, account_id, campaign_id, participant_id, kind, detail, at) \
+             SELECT 'ev_' || i, '{account}', '{campaign}', 'r' || (i % {REFERRERS}), 'clicked', '', \
+               {now} - (i % 365) * {DAY} - (i % {DAY}) FROM n",
+            numbers(CLICKS)
+        ),
+    ];
+    for sql in statements {
+        pool.execute(sql.as_str()).await.unwrap();
+    }
+    // As autovacuum leaves a table that has settled: statistics, and (PostgreSQL) the
+    // visibility map that lets the counts read the indexes alone.
+    let settle = match db.backend() {
+        refloop::db::Backend::Postgres => "VACUUM ANALYZE",
+        refloop::db::Backend::Sqlite => "ANALYZE",
+    };
+    pool.execute(settle).await.unwrap();
+}

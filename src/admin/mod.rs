@@ -11,6 +11,7 @@ use crate::{
     accounts,
     config::{self, AdminCommand, Config},
     db::Db,
+    domain::time::format_utc,
     secrets::Sealer,
 };
 
@@ -85,10 +86,10 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<Report, Strin
             let sealer = existing_key(config)?;
             let restored = backup::restore(&config.database_url, sealer.as_ref(), &file).await?;
             let mut text = format!(
-                "Restored {} ({} participants, made {} s after the Unix epoch) into {}.",
+                "Restored {} ({} participants, backed up {}) into {}.",
                 file.display(),
                 restored.manifest.participants,
-                restored.manifest.created_at,
+                format_utc(restored.manifest.created_at),
                 config::redact_url(&config.database_url)
             );
             if let Some(aside) = restored.moved_aside {
