@@ -74,6 +74,15 @@ impl FrontEnd {
         &self.names
     }
 
+    /// The site's top-level files (`public/`, e.g. `favicon.svg`), each served at `/NAME`.
+    pub fn public_files(&self) -> Vec<String> {
+        self.source
+            .list("")
+            .into_iter()
+            .filter(|p| !p.contains('/') && !p.ends_with(".br") && !p.ends_with(".gz"))
+            .collect()
+    }
+
     /// Whether there is a bundle to hydrate the pages with.
     pub fn has_bundle(&self) -> bool {
         !self.names.wasm.is_empty()
@@ -202,7 +211,7 @@ impl Source {
         }
     }
 
-    /// The paths under `prefix` (e.g. `pkg/`), relative to the site.
+    /// The files under `prefix` (e.g. `pkg/`), relative to the site.
     fn list(&self, prefix: &str) -> Vec<String> {
         match self {
             Source::Embedded => Embedded::iter()
@@ -212,26 +221,12 @@ impl Source {
             Source::Folder(root) => std::fs::read_dir(root.join(prefix))
                 .map(|dir| {
                     dir.flatten()
+                        .filter(|f| f.file_type().is_ok_and(|t| t.is_file()))
                         .map(|f| format!("{prefix}{}", f.file_name().to_string_lossy()))
                         .collect()
                 })
                 .unwrap_or_default(),
         }
-    }
-
-    /// The site's top-level files (`public/`), served at the root.
-    fn public_files(&self) -> Vec<String> {
-        self.list("")
-            .into_iter()
-            .filter(|p| !p.contains('/') && !p.ends_with(".br") && !p.ends_with(".gz"))
-            .collect()
-    }
-}
-
-impl FrontEnd {
-    /// The site's top-level files (`favicon.svg`), each served at `/NAME`.
-    pub fn public_files(&self) -> Vec<String> {
-        self.source.public_files()
     }
 }
 
