@@ -16,7 +16,6 @@ use std::time::Instant;
 mod support;
 
 use refloop::{
-    auth::Ctx,
     campaigns::dashboard::dashboard,
     db::{unix_now, Db},
     domain::dashboard::Period,
