@@ -4,10 +4,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     api::{
         campaigns::{get_campaign, SaveCampaignForms, SaveCampaignSetup, SetCampaignStatus},
+        emails::{get_campaign_emails, SaveEmails},
+        qualification::{
+            get_campaign_qualification, get_campaign_rewards, DecideReward, RepairWebhook,
+            SaveQualification, SaveRewards,
+        },
         sync::get_campaign_sync,
     },
     domain::{
@@ -15,7 +21,10 @@ use crate::{
             check_form_fields, live_change_warnings, normalise_form, CampaignDetail,
             CampaignStatus, FieldKind, FormField,
         },
+        emails::CampaignEmails,
         permissions::Permission,
+        qualification::CampaignQualification,
+        rewards::CampaignRewards,
         sync::CampaignSync,
         time::format_date_input,
     },
@@ -23,7 +32,7 @@ use crate::{
     ui::components::{
         campaign::{CampaignTabs, PromoteSwitch, Tab},
         copy::CopyField,
-        form::{action_error, Explanation, FieldMessage, FormProblem},
+        form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
     ui::pages::sync::SyncPanel,
@@ -80,6 +89,59 @@ impl Step {
     }
 }
 
+/// What a step shows besides the campaign itself. It is read beside the campaign, by a resource
+/// the page makes as it starts, so that the page has one level of suspense: a resource made
+/// after an `await` may be numbered differently by the server and by the browser, which then
+/// finds no data for it and fails to hydrate the step.
+#[derive(Clone, Serialize, Deserialize)]
+enum StepData {
+    Campaign,
+    Rewards(CampaignRewards),
+    Qualification(CampaignQualification),
+    Emails(CampaignEmails),
+}
+
+async fn load_step(id: String, step: Step) -> Result<StepData, AppError> {
+    Ok(match step {
+        Step::Rewards => StepData::Rewards(get_campaign_rewards(id).await?),
+        Step::Qualification => StepData::Qualification(get_campaign_qualification(id).await?),
+        Step::Emails => StepData::Emails(get_campaign_emails(id).await?),
+        Step::Setup | Step::Forms | Step::Promote => StepData::Campaign,
+    })
+}
+
+/// The actions of the steps with data of their own: each one done reads that data again.
+#[derive(Clone, Copy)]
+struct StepActions {
+    save_rewards: ServerAction<SaveRewards>,
+    decide_reward: ServerAction<DecideReward>,
+    save_qualification: ServerAction<SaveQualification>,
+    repair_webhook: ServerAction<RepairWebhook>,
+    save_emails: ServerAction<SaveEmails>,
+}
+
+impl StepActions {
+    fn new() -> StepActions {
+        StepActions {
+            save_rewards: ServerAction::new(),
+            decide_reward: ServerAction::new(),
+            save_qualification: ServerAction::new(),
+            repair_webhook: ServerAction::new(),
+            save_emails: ServerAction::new(),
+        }
+    }
+
+    fn versions(self) -> [usize; 5] {
+        [
+            self.save_rewards.version().get(),
+            self.decide_reward.version().get(),
+            self.save_qualification.version().get(),
+            self.repair_webhook.version().get(),
+            self.save_emails.version().get(),
+        ]
+    }
+}
+
 #[component]
 pub fn CampaignBuilderPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
@@ -105,6 +167,11 @@ pub fn CampaignBuilderPage() -> impl IntoView {
         move || (shown(), step()),
         |((id, ..), _)| get_campaign_sync(id),
     );
+    let actions = StepActions::new();
+    let step_data = Resource::new(
+        move || (id(), step(), actions.versions()),
+        |(id, step, _)| load_step(id, step),
+    );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
@@ -112,6 +179,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                 Suspend::new(async move {
                     let me = or_view!(require_user(user.await));
                     let c = or_view!(loaded(campaign.await));
+                    let data = step_data.await;
                     let explanation = me.explain(Permission::EditCampaigns);
                     let steps = Step::ALL
                         .into_iter()
@@ -127,16 +195,20 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                             }
                         })
                         .collect_view();
-                    let body = match step {
-                        Step::Setup => view! { <SetupStep campaign=c.clone() action=save_setup explanation=explanation.clone() /> }.into_any(),
-                        Step::Forms => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
-                        Step::Rewards => view! { <RewardsStep campaign_id=c.id.clone() /> }.into_any(),
-                        Step::Qualification => view! { <QualificationStep campaign_id=c.id.clone() /> }.into_any(),
-                        Step::Emails => view! { <EmailsStep campaign_id=c.id.clone() /> }.into_any(),
-                        Step::Promote => {
+                    let a = actions;
+                    let body = match (step, data) {
+                        (Step::Setup, _) => view! { <SetupStep campaign=c.clone() action=save_setup explanation=explanation.clone() /> }.into_any(),
+                        (Step::Forms, _) => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
+                        (Step::Promote, _) => {
                             let sync = sync.await;
                             view! { <PromoteStep campaign=c.clone() sync /> }.into_any()
                         }
+                        (_, Err(e)) => error_notice(&e),
+                        (Step::Rewards, Ok(StepData::Rewards(r))) => view! { <RewardsStep r save=a.save_rewards decide=a.decide_reward /> }.into_any(),
+                        (Step::Qualification, Ok(StepData::Qualification(q))) => view! { <QualificationStep q save=a.save_qualification repair=a.repair_webhook /> }.into_any(),
+                        (Step::Emails, Ok(StepData::Emails(e))) => view! { <EmailsStep e save=a.save_emails /> }.into_any(),
+                        // The step's data is read with the step, so they always agree.
+                        _ => ().into_any(),
                     };
                     view! {
                         <Title text=format!("Builder · {}", c.name) />

@@ -4,33 +4,14 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::emails::{get_campaign_emails, preview_email, send_test_email, SaveEmails},
+    api::emails::{preview_email, send_test_email, SaveEmails},
     domain::emails::{check_template, CampaignEmails, EmailForm, EmailKind, EmailTemplate},
     ui::components::form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
 };
 
+/// The step, given its data (read by the builder with the campaign, again after each save).
 #[component]
-pub fn EmailsStep(campaign_id: String) -> impl IntoView {
-    let save = ServerAction::<SaveEmails>::new();
-    let id = campaign_id.clone();
-    let data = Resource::new(
-        move || (id.clone(), save.version().get()),
-        |(id, _)| get_campaign_emails(id),
-    );
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(e) => view! { <EmailsCard e save /> }.into_any(),
-                    Err(e) => error_notice(&e),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn EmailsCard(e: CampaignEmails, save: ServerAction<SaveEmails>) -> impl IntoView {
+pub fn EmailsStep(e: CampaignEmails, save: ServerAction<SaveEmails>) -> impl IntoView {
     let editable = e.read_only.is_none();
     let f = e.form.clone();
     let sender_name = RwSignal::new(f.sender_name);

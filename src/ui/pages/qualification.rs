@@ -4,41 +4,19 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::qualification::{
-        get_campaign_qualification, ReconcileNow, RepairWebhook, SaveQualification,
-    },
+    api::qualification::{ReconcileNow, RepairWebhook, SaveQualification},
     domain::{
         qualification::{
             CampaignQualification, CustomerScope, EndpointHealth, QualificationForm, WebhookStatus,
         },
         time::format_utc,
     },
-    ui::components::form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+    ui::components::form::{action_error, Explanation, FieldMessage, FormProblem},
 };
 
+/// The step, given its data (read by the builder with the campaign, again after each action).
 #[component]
-pub fn QualificationStep(campaign_id: String) -> impl IntoView {
-    let save = ServerAction::<SaveQualification>::new();
-    let repair = ServerAction::<RepairWebhook>::new();
-    let id = campaign_id.clone();
-    let data = Resource::new(
-        move || (id.clone(), save.version().get(), repair.version().get()),
-        |(id, ..)| get_campaign_qualification(id),
-    );
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(q) => view! { <QualificationCard q save repair /> }.into_any(),
-                    Err(e) => error_notice(&e),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn QualificationCard(
+pub fn QualificationStep(
     q: CampaignQualification,
     save: ServerAction<SaveQualification>,
     repair: ServerAction<RepairWebhook>,

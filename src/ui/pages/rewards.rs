@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::qualification::{get_campaign_rewards, DecideReward, SaveRewards},
+    api::qualification::{DecideReward, SaveRewards},
     domain::{
         permissions::{look_only, Permission},
         rewards::{
@@ -14,28 +14,17 @@ use crate::{
         },
         time::format_utc,
     },
-    ui::components::form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+    ui::components::form::{action_error, Explanation, FieldMessage, FormProblem},
 };
 
+/// The step, given its data (read by the builder with the campaign, again after each action).
 #[component]
-pub fn RewardsStep(campaign_id: String) -> impl IntoView {
-    let save = ServerAction::<SaveRewards>::new();
-    let decide = ServerAction::<DecideReward>::new();
-    let id = campaign_id.clone();
-    let data = Resource::new(
-        move || (id.clone(), save.version().get(), decide.version().get()),
-        |(id, ..)| get_campaign_rewards(id),
-    );
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(r) => view! { <RulesCard r=r.clone() save /> <Ledger r decide /> }.into_any(),
-                    Err(e) => error_notice(&e),
-                }
-            })}
-        </Transition>
-    }
+pub fn RewardsStep(
+    r: CampaignRewards,
+    save: ServerAction<SaveRewards>,
+    decide: ServerAction<DecideReward>,
+) -> impl IntoView {
+    view! { <RulesCard r=r.clone() save /> <Ledger r decide /> }
 }
 
 /// One editable rule: its own signals, so typing in one never rebuilds the others.

@@ -14,8 +14,8 @@ use crate::{
     },
     domain::{
         sync::{
-            CampaignSync, CustomerSource, FirstNameFrom, RunKind, SyncMapping, SyncProgress,
-            SyncSettings,
+            CampaignSync, CustomerSource, FirstNameFrom, RunKind, SkippedCustomer, SyncMapping,
+            SyncProgress, SyncSettings,
         },
         time::{format_date, format_date_input, format_duration, format_utc, parse_date},
     },
@@ -202,6 +202,12 @@ pub fn SyncPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let campaign = Resource::new(id, get_campaign);
     let sync = Resource::new(id, get_campaign_sync);
+    // Read beside the others, so that the page has one level of suspense (see `StepData` in
+    // the builder).
+    let skipped = Resource::new(
+        move || (id(), query.read().get("run")),
+        |(id, run)| skipped_report(id, run),
+    );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -215,16 +221,10 @@ pub fn SyncPage() -> impl IntoView {
                     </p>
                 });
                 let refresh = RwSignal::new(0u32);
-                // The run named in the address (the panel's "See the skipped customers"), else
-                // the latest that skipped anyone.
-                let latest_with_skips = s.runs.iter().find(|r| r.skipped_total() > 0).map(|r| r.run_id.clone());
-                let campaign_id = c.id.clone();
-                let report = move || {
-                    query
-                        .read()
-                        .get("run")
-                        .or_else(|| latest_with_skips.clone())
-                        .map(|run| view! { <Report campaign_id=campaign_id.clone() run_id=run /> })
+                let report = match skipped.await {
+                    Ok(Some((run_id, rows))) => view! { <Report campaign_id=c.id.clone() run_id rows /> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => error_notice(&e),
                 };
                 view! {
                     <Title text=format!("Sync from Stripe · {}", c.name) />
@@ -521,44 +521,57 @@ fn Wizard(sync: CampaignSync, refresh: RwSignal<u32>) -> impl IntoView {
     }
 }
 
+/// The skipped customers the page lists: of the run named in the address (the panel's "See the
+/// skipped customers"), else of the latest run that skipped anyone; `None` when none did.
+async fn skipped_report(
+    campaign_id: String,
+    run: Option<String>,
+) -> Result<Option<(String, Vec<SkippedCustomer>)>, AppError> {
+    let run_id = match run {
+        Some(run) => run,
+        None => {
+            let runs = get_campaign_sync(campaign_id.clone()).await?.runs;
+            match runs.into_iter().find(|r| r.skipped_total() > 0) {
+                Some(run) => run.run_id,
+                None => return Ok(None),
+            }
+        }
+    };
+    let rows = get_sync_skipped(campaign_id, run_id.clone()).await?;
+    Ok(Some((run_id, rows)))
+}
+
 /// Every customer a sync skipped, with the reason.
 #[component]
-fn Report(campaign_id: String, run_id: String) -> impl IntoView {
+fn Report(campaign_id: String, run_id: String, rows: Vec<SkippedCustomer>) -> impl IntoView {
     let csv = format!("/export/campaigns/{campaign_id}/syncs/{run_id}/skipped.csv");
-    let rows = Resource::new(
-        move || (campaign_id.clone(), run_id.clone()),
-        |(c, r)| get_sync_skipped(c, r),
-    );
+    let list = if rows.is_empty() {
+        view! { <p class="muted">"Nobody was skipped."</p> }.into_any()
+    } else {
+        let body = rows
+            .into_iter()
+            .map(|r| {
+                view! {
+                    <tr data-reason=r.reason.key()>
+                        <td><code>{r.customer_id}</code></td><td>{r.email}</td>
+                        <td>{r.reason.label()}</td><td>{r.detail}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="sync-skipped">
+                <thead><tr><th>"Customer"</th><th>"Email"</th><th>"Reason"</th><th>"Detail"</th></tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        }
+        .into_any()
+    };
     view! {
         <section class="card" id="report" aria-labelledby="report-heading">
             <h2 id="report-heading">"Skipped customers"</h2>
             <a class="button secondary small" href=csv download="">"Download as CSV"</a>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Err(e) => error_notice(&e),
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"Nobody was skipped."</p> }.into_any(),
-                        Ok(list) => {
-                            let body = list
-                                .into_iter()
-                                .map(|r| view! {
-                                    <tr data-reason=r.reason.key()>
-                                        <td><code>{r.customer_id}</code></td><td>{r.email}</td>
-                                        <td>{r.reason.label()}</td><td>{r.detail}</td>
-                                    </tr>
-                                })
-                                .collect_view();
-                            view! {
-                                <table class="sync-skipped">
-                                    <thead><tr><th>"Customer"</th><th>"Email"</th><th>"Reason"</th><th>"Detail"</th></tr></thead>
-                                    <tbody>{body}</tbody>
-                                </table>
-                            }
-                            .into_any()
-                        }
-                    }
-                })}
-            </Transition>
+            {list}
         </section>
     }
 }
