@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 
@@ -284,7 +285,10 @@ fn pg_tool(program: &str, url: &str) -> Result<Command, String> {
     let mut parsed = reqwest::Url::parse(url)
         .map_err(|e| format!("DATABASE_URL is not a URL pg_dump can use: {e}"))?;
     let mut command = Command::new(program);
-    if let Some(password) = parsed.password().map(percent_decode) {
+    if let Some(password) = parsed
+        .password()
+        .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+    {
         command.env("PGPASSWORD", password);
         let _ = parsed.set_password(None);
     }
@@ -306,34 +310,26 @@ async fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap() * 16 + hex(l).unwrap()) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_in_urls_are_decoded_for_libpq() {
-        assert_eq!(percent_decode("p%40ss%2Fw0rd"), "p@ss/w0rd");
-        assert_eq!(percent_decode("plain%zz"), "plain%zz");
+    fn the_password_goes_to_libpq_decoded_and_stays_off_the_command_line() {
+        use std::ffi::OsStr;
+        let url = "postgres://refloop:p%40ss%2Fw0rd@db.example:5432/refloop";
+        let command = pg_tool("pg_dump", url).unwrap();
+        let command = command.as_std();
+        let env: Vec<_> = command.get_envs().collect();
+        assert_eq!(
+            env,
+            [(OsStr::new("PGPASSWORD"), Some(OsStr::new("p@ss/w0rd")))]
+        );
+        let args: Vec<_> = command.get_args().collect();
+        assert_eq!(
+            args,
+            ["--dbname", "postgres://refloop@db.example:5432/refloop"]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::{
     config::{self, Config, SandboxMode},
     db::{self, Db},
     secrets::Sealer,
+    stripe::StripeClient,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,11 +236,10 @@ async fn reachability(config: &Config) -> Vec<Line> {
 async fn stripe(config: &Config) -> Line {
     let url = format!("{}/v1/account", config.stripe_api_url.trim_end_matches('/'));
     let started = Instant::now();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("a client without custom TLS builds");
-    match client.get(&url).send().await {
+    let request = StripeClient::http_client()
+        .get(&url)
+        .timeout(Duration::from_secs(10));
+    match request.send().await {
         Ok(res) => Line::new(
             Status::Ok,
             "stripe",

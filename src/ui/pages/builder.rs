@@ -1,5 +1,5 @@
 //! `/app/campaigns/{id}/edit?step=…`: the campaign builder, one step at a time: Setup, Forms,
-//! Rewards, Qualification and Promote.
+//! Rewards, Qualification, Emails and Promote.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -97,14 +97,16 @@ impl Step {
 enum StepData {
     Campaign,
     Rewards(CampaignRewards),
-    Qualification(CampaignQualification),
+    Qualification(Box<CampaignQualification>),
     Emails(CampaignEmails),
 }
 
 async fn load_step(id: String, step: Step) -> Result<StepData, AppError> {
     Ok(match step {
         Step::Rewards => StepData::Rewards(get_campaign_rewards(id).await?),
-        Step::Qualification => StepData::Qualification(get_campaign_qualification(id).await?),
+        Step::Qualification => {
+            StepData::Qualification(Box::new(get_campaign_qualification(id).await?))
+        }
         Step::Emails => StepData::Emails(get_campaign_emails(id).await?),
         Step::Setup | Step::Forms | Step::Promote => StepData::Campaign,
     })
@@ -205,7 +207,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                         }
                         (_, Err(e)) => error_notice(&e),
                         (Step::Rewards, Ok(StepData::Rewards(r))) => view! { <RewardsStep r save=a.save_rewards decide=a.decide_reward /> }.into_any(),
-                        (Step::Qualification, Ok(StepData::Qualification(q))) => view! { <QualificationStep q save=a.save_qualification repair=a.repair_webhook /> }.into_any(),
+                        (Step::Qualification, Ok(StepData::Qualification(q))) => view! { <QualificationStep q=*q save=a.save_qualification repair=a.repair_webhook /> }.into_any(),
                         (Step::Emails, Ok(StepData::Emails(e))) => view! { <EmailsStep e save=a.save_emails /> }.into_any(),
                         // The step's data is read with the step, so they always agree.
                         _ => ().into_any(),
