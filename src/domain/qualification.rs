@@ -96,13 +96,14 @@ pub fn check_form(f: &QualificationForm) -> Result<QualificationSettings, Vec<(S
             "Choose the currency as its three-letter code, such as USD or EUR.".into(),
         ));
     }
-    let target = parse_amount(&f.target, &currency);
-    if target.is_none() {
-        errors.push((
-            "target".into(),
-            "Enter the amount a friend must spend, greater than zero, such as 50.00.".into(),
-        ));
-    }
+    let target = parse_amount(&f.target, &currency)
+        .map_err(|e| {
+            errors.push((
+                "target".into(),
+                format!("The amount a friend must spend: {}.", e.reason(&currency)),
+            ))
+        })
+        .ok();
     let window_days = f
         .window_days
         .trim()
@@ -116,16 +117,19 @@ pub fn check_form(f: &QualificationForm) -> Result<QualificationSettings, Vec<(S
         ));
     }
     let min_payment = if f.min_payment.trim().is_empty() {
-        Some(0)
+        Ok(0)
     } else {
         parse_amount(&f.min_payment, &currency)
     };
-    match (min_payment, target) {
-        (None, _) => errors.push((
+    match (&min_payment, target) {
+        (Err(e), _) => errors.push((
             "min_payment".into(),
-            "Enter the smallest payment that counts, such as 5.00, or leave it empty.".into(),
+            format!(
+                "The smallest payment that counts: {}, or leave it empty.",
+                e.reason(&currency)
+            ),
         )),
-        (Some(m), Some(t)) if m > t => errors.push((
+        (Ok(m), Some(t)) if *m > t => errors.push((
             "min_payment".into(),
             "The smallest payment that counts cannot be more than the target.".into(),
         )),
@@ -602,6 +606,40 @@ mod tests {
         let mut f = s.to_form();
         f.min_payment = "60".into();
         assert_eq!(check_form(&f).unwrap_err()[0].0, "min_payment");
+    }
+
+    #[test]
+    fn the_target_is_kept_in_its_currency_s_own_units() {
+        let target = |target: &str, currency: &str| {
+            check_form(&QualificationForm {
+                target: target.into(),
+                currency: currency.into(),
+                min_payment: String::new(),
+                ..settings().to_form()
+            })
+            .map(|s| (s.target, s.describe()))
+            .map_err(|e| e[0].1.clone())
+        };
+        assert_eq!(
+            target("500", "XPF"),
+            Ok((500, "Spend 500 XPF within 30 days of joining".into()))
+        );
+        assert_eq!(
+            target("12.5", "KWD"),
+            Ok((12_500, "Spend 12.500 KWD within 30 days of joining".into()))
+        );
+        assert_eq!(
+            target("49,90", "EUR"),
+            Ok((4990, "Spend 49.90 EUR within 30 days of joining".into()))
+        );
+        assert_eq!(
+            target("5.5", "JPY"),
+            Err("The amount a friend must spend: JPY has no decimals: enter a whole amount, such as 1000.".into())
+        );
+        assert_eq!(
+            target("12,500", "KWD"),
+            Err("The amount a friend must spend: it could mean 12500.000 KWD or 12.500 KWD: write 12500.000 or 12.500.".into())
+        );
     }
 
     #[test]

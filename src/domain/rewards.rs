@@ -254,15 +254,15 @@ fn check_offer(f: &OfferForm, errors: &mut Vec<(String, String)>) -> Option<Frie
                 return None;
             }
             match parse_amount(&f.value, &currency) {
-                Some(amount_off) => Some(FriendOffer {
+                Ok(amount_off) => Some(FriendOffer {
                     percent_off: 0,
                     amount_off,
                     currency,
                 }),
-                None => {
+                Err(e) => {
                     errors.push((
                         "offer.value".into(),
-                        "Enter the friend's discount, greater than zero, such as 10.00.".into(),
+                        format!("The friend's discount: {}.", e.reason(&currency)),
                     ));
                     None
                 }
@@ -372,10 +372,10 @@ pub fn check_rewards(
                 ));
             }
             match parse_amount(&r.amount, &currency) {
-                Some(a) => amount = a,
-                None => errors.push((
+                Ok(a) => amount = a,
+                Err(e) => errors.push((
                     field("amount"),
-                    format!("Rule {n}: enter the amount, greater than zero, such as 10.00."),
+                    format!("Rule {n}'s amount: {}.", e.reason(&currency)),
                 )),
             }
         }

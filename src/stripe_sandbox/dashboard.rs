@@ -567,9 +567,9 @@ pub async fn act(
     let outcome: Result<String, String> = match action.as_str() {
         "payment" => match (
             f.customer.as_deref(),
-            f.amount.as_deref().and_then(|a| parse_amount(a, &currency)),
+            parse_amount(f.amount.as_deref().unwrap_or_default(), &currency),
         ) {
-            (Some(customer), Some(amount)) => {
+            (Some(customer), Ok(amount)) => {
                 payments::simulate_payment(&sb, &f.account, customer, amount, &currency, None)
                     .await
                     .map(|ch| {
@@ -581,18 +581,24 @@ pub async fn act(
                     })
                     .map_err(|e| e.message)
             }
-            _ => Err("Enter an amount greater than zero, such as 20.00.".into()),
+            (None, _) => Err("Choose the customer who pays.".into()),
+            (_, Err(e)) => Err(format!("The amount: {}.", e.reason(&currency))),
         },
         "refund" => {
             let charge = f.charge.clone().unwrap_or_default();
             let mut params = json!({ "charge": charge });
             if let Some(a) = f.amount.as_deref().filter(|a| !a.trim().is_empty()) {
                 match parse_amount(a, &currency) {
-                    Some(minor) => params["amount"] = json!(minor.to_string()),
-                    None => return back(
-                        &f.account,
-                        "Enter a refund amount greater than zero, or leave it empty to refund all.",
-                    ),
+                    Ok(minor) => params["amount"] = json!(minor.to_string()),
+                    Err(e) => {
+                        return back(
+                            &f.account,
+                            &format!(
+                                "The refund's amount: {}, or leave it empty to refund all.",
+                                e.reason(&currency)
+                            ),
+                        )
+                    }
                 }
             }
             payments::refund(&sb, &f.account, params)
@@ -622,8 +628,8 @@ pub async fn act(
         }
         "payment_link" => {
             let name = f.name.as_deref().unwrap_or_default().trim().to_string();
-            match f.amount.as_deref().and_then(|a| parse_amount(a, &currency)) {
-                Some(amount) => {
+            match parse_amount(f.amount.as_deref().unwrap_or_default(), &currency) {
+                Ok(amount) => {
                     let base = sb.public_base(&headers, uri.path(), "/dashboard/");
                     let params = json!({
                         "line_items": [{
@@ -645,7 +651,7 @@ pub async fn act(
                         })
                         .map_err(|e| e.message)
                 }
-                None => Err("Enter a price greater than zero, such as 60.00.".into()),
+                Err(e) => Err(format!("The price: {}.", e.reason(&currency))),
             }
         }
         "delete_endpoint" => {

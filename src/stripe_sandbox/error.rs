@@ -37,6 +37,15 @@ impl ApiError {
         }
     }
 
+    /// An amount Stripe does not charge in its currency.
+    pub fn invalid_charge_amount(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: Some(code),
+            param: Some("amount".into()),
+            ..ApiError::new(400, "invalid_request_error", message)
+        }
+    }
+
     pub fn unknown_param(param: &str) -> ApiError {
         ApiError {
             code: Some("parameter_unknown"),

@@ -47,6 +47,19 @@ fn positive_amount(params: &Value, key: &str) -> Result<i64, ApiError> {
     Ok(amount)
 }
 
+/// Stripe's rule for ISK since April 2023: two decimals in the API, whole krónur charged.
+fn chargeable(amount: i64, currency: &str) -> Result<(), ApiError> {
+    if currency == "isk" && amount % 100 != 0 {
+        return Err(ApiError::invalid_charge_amount(
+            "invalid_charge_amount_no_decimal_compatible",
+            "Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts \
+             must be evenly divisible by 100. See https://stripe.com/docs/currencies#special-cases \
+             for more information.",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create_intent(sb: &Sandbox, account: &str, params: Value) -> Result<Value, ApiError> {
     check_known(
         &params,
@@ -65,6 +78,7 @@ pub async fn create_intent(sb: &Sandbox, account: &str, params: Value) -> Result
     )?;
     let amount = positive_amount(&params, "amount")?;
     let currency = currency(&params)?;
+    chargeable(amount, &currency)?;
     let customer = match params
         .get("customer")
         .and_then(Value::as_str)
@@ -213,6 +227,7 @@ pub async fn simulate_payment(
     created: Option<i64>,
 ) -> Result<Value, ApiError> {
     let currency = checked_currency(currency)?;
+    chargeable(amount, &currency)?;
     live_customer(sb, account, customer).await?;
     let at = created.unwrap_or_else(|| sb.now());
     let intent = json!({

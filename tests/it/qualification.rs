@@ -44,6 +44,7 @@ crate::on_both_backends!(
     after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing,
     friends_qualifying_at_once_earn_exactly_their_milestones,
     a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job,
+    targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_units,
 );
 
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
@@ -254,11 +255,21 @@ impl Qualifying {
 
     /// A payment by the customer; its charge id.
     pub(crate) async fn pay(&self, t: &TestDb, customer: &str, amount: i64) -> String {
+        self.pay_in(t, customer, amount, "usd").await
+    }
+
+    pub(crate) async fn pay_in(
+        &self,
+        t: &TestDb,
+        customer: &str,
+        amount: i64,
+        currency: &str,
+    ) -> String {
         let key = format!("pay-{}", refloop::db::new_id("k"));
         let intent = self
             .stripe(t)
             .await
-            .pay(customer, amount, "usd", "pm_card_visa", &key)
+            .pay(customer, amount, currency, "pm_card_visa", &key)
             .await
             .unwrap();
         intent.latest_charge.unwrap()
@@ -425,6 +436,52 @@ async fn a_payment_that_reaches_the_target_qualifies_and_rewards_within_seconds(
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(q.rewards_of(t, "ann@x.test").await.len(), 1);
     assert_eq!(q.balance(t, &ann_customer).await, -1_000);
+}
+
+async fn targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_units(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let target = |target: &str, currency: &str| QualificationForm {
+        target: target.into(),
+        currency: currency.into(),
+        window_days: "30".into(),
+        ..Default::default()
+    };
+    let save = |form| qualification::save(&t.db, &q.access, &q.queue, &q.alice, &q.campaign, form);
+
+    // XPF has no decimals: a target of 5000 is 5000 francs, as Stripe's charges count them.
+    save(target("5000", "XPF")).await.unwrap();
+    let bob = q.pair(t, "ann@x.test", "bob@x.test").await;
+    q.pay_in(t, &bob, 3_000, "xpf").await;
+    let counted = q
+        .until(t, "bob@x.test", "counted 3000 XPF", |p| p.spent == 3_000)
+        .await;
+    assert_eq!(
+        counted.qualification_note,
+        "Spent 3000 XPF of 5000 XPF within 30 days (1 payment)"
+    );
+    q.pay_in(t, &bob, 2_000, "xpf").await;
+    q.until(t, "bob@x.test", "qualified in XPF", |p| {
+        p.qualification == Qualification::Qualified
+    })
+    .await;
+
+    // KWD has three: "12,5" is 12.500 dinars, 12500 fils in Stripe.
+    save(target("12,5", "KWD")).await.unwrap();
+    let dan = q.pair(t, "cat@x.test", "dan@x.test").await;
+    q.pay_in(t, &dan, 12_490, "kwd").await;
+    let counted = q
+        .until(t, "dan@x.test", "counted 12.490 KWD", |p| p.spent == 12_490)
+        .await;
+    assert_eq!(counted.qualification, Qualification::Pending);
+    assert_eq!(
+        counted.qualification_note,
+        "Spent 12.490 KWD of 12.500 KWD within 30 days (1 payment)"
+    );
+    q.pay_in(t, &dan, 10, "kwd").await;
+    q.until(t, "dan@x.test", "qualified in KWD", |p| {
+        p.qualification == Qualification::Qualified
+    })
+    .await;
 }
 
 async fn a_refund_returns_the_referral_to_pending_and_reverses_the_credit(t: &TestDb) {

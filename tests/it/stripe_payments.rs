@@ -66,6 +66,21 @@ async fn payments_refunds_and_disputes_change_charges_and_emit_events(t: &TestDb
         "{err:?}"
     );
 
+    // ISK is two-decimal in the API, but Stripe charges whole krónur only.
+    let err = client
+        .pay(&jane, 1050, "isk", "pm_card_visa", "pay-isk-1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StripeError::InvalidRequest { param: Some(p), message } if p == "amount" && message.contains("evenly divisible by 100")),
+        "{err:?}"
+    );
+    let whole = client
+        .pay(&jane, 1000, "isk", "pm_card_visa", "pay-isk-2")
+        .await
+        .unwrap();
+    assert_eq!(whole.status, "succeeded");
+
     // A payment in the past, as the merchant's side of the story.
     let earlier = sb.control("payment", json!({"account": account, "customer": jane, "amount": 1500, "currency": "usd", "created": 1_700_000_000})).await;
     assert_eq!(earlier["created"], 1_700_000_000);
@@ -74,7 +89,11 @@ async fn payments_refunds_and_disputes_change_charges_and_emit_events(t: &TestDb
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(charges.len(), 3, "succeeded, declined, simulated");
+    assert_eq!(
+        charges.len(),
+        4,
+        "succeeded, declined, whole krónur, simulated"
+    );
 
     // Partial refunds add up; `refunded` turns true only at the full amount.
     client
