@@ -48,6 +48,26 @@ test('a campaign is built through every builder step, and a live one warns befor
   await page.getByRole('link', { name: '3. Rewards' }).click();
   await expect(page.getByRole('heading', { name: 'Rewards' })).toBeVisible();
   await expect(page.locator('.empty-rules')).toHaveText('This campaign has no reward rules yet.');
+  // A reward that steps up: 10.00 up to the 4th qualified referral, 20.00 from the 5th.
+  await hydrated(page);
+  for (const [amount, from, upTo] of [['10.00', '', '4'], ['20.00', '5', '3']]) {
+    await page.getByRole('button', { name: 'Add a reward rule' }).click();
+    const rule = page.locator('.reward-rule').last();
+    await rule.locator('input[name="amount"]').fill(amount);
+    await rule.getByLabel('Tier: from the').fill(from);
+    await rule.getByLabel('up to the').fill(upTo);
+  }
+  const stepUp = page.locator('.reward-rule').nth(1);
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(stepUp.locator('.field-error')).toHaveText('Rule 2: its tier ends at the 3rd referral, before it starts at the 5th.');
+  await stepUp.getByLabel('up to the').fill('');
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('.reward-rule').nth(0).getByLabel('up to the')).toHaveValue('4');
+  await expect(stepUp.getByLabel('Tier: from the')).toHaveValue('5');
+  await expect(stepUp.getByLabel('up to the')).toHaveValue('');
   await page.getByRole('link', { name: '4. Qualification' }).click();
   await expect(page.getByRole('heading', { name: 'Qualification' })).toBeVisible();
   // Emails: a placeholder is checked as it is typed; what is saved survives a reload.

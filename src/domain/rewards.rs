@@ -79,6 +79,12 @@ pub struct RewardRule {
     pub currency: String,
     /// 1: every qualified referral; N: every Nth of the person referring (a milestone).
     pub every: u32,
+    /// A tier: the rule counts from the referrer's Nth qualified referral (0 or 1: the first)
+    /// up to their Mth (0: no end), so "10.00 up to the 4th" and "20.00 from the 5th" step up.
+    #[serde(default)]
+    pub from: u32,
+    #[serde(default)]
+    pub up_to: u32,
     /// Manual rewards: what the teammate gives ("A T-shirt").
     pub description: String,
     /// When a refund takes the referral back under the target after the reward was issued:
@@ -105,15 +111,24 @@ impl RewardRule {
             Recipient::Referrer => "for the person referring",
             Recipient::Friend => "for the friend",
         };
-        match self.every {
+        let when = match self.every {
             0 | 1 => format!("{who}, for every qualified referral"),
             n => format!("{who}, for every {} qualified referral", ordinal(n)),
+        };
+        match (self.from, self.up_to) {
+            (0 | 1, 0) => when,
+            (0 | 1, m) => format!("{when} up to the {}", ordinal(m)),
+            (n, 0) => format!("{when} from the {}", ordinal(n)),
+            (n, m) => format!("{when} from the {} to the {}", ordinal(n), ordinal(m)),
         }
     }
 
-    /// Whether a referral that brought the referrer to `qualified_count` earns this rule.
+    /// Whether a referral that brought the referrer to `qualified_count` earns this rule: a
+    /// multiple of `every` within the rule's tier.
     pub fn earned_at(&self, qualified_count: i64) -> bool {
-        qualified_count > 0 && qualified_count % i64::from(self.every.max(1)) == 0
+        qualified_count >= i64::from(self.from.max(1))
+            && (self.up_to == 0 || qualified_count <= i64::from(self.up_to))
+            && qualified_count % i64::from(self.every.max(1)) == 0
     }
 
     pub fn to_form(&self) -> RewardRuleForm {
@@ -128,6 +143,16 @@ impl RewardRule {
             },
             currency: self.currency.clone(),
             every: self.every.to_string(),
+            from: if self.from > 1 {
+                self.from.to_string()
+            } else {
+                String::new()
+            },
+            up_to: if self.up_to > 0 {
+                self.up_to.to_string()
+            } else {
+                String::new()
+            },
             description: self.description.clone(),
             reverse_on_refund: self.reverse_on_refund,
         }
@@ -316,6 +341,12 @@ pub struct RewardRuleForm {
     pub amount: String,
     pub currency: String,
     pub every: String,
+    /// The tier: from the referrer's Nth qualified referral (empty: the first) up to their Mth
+    /// (empty: no end).
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub up_to: String,
     pub description: String,
     pub reverse_on_refund: bool,
 }
@@ -404,7 +435,37 @@ pub fn check_rewards(
                 format!("Rule {n}: enter 1 for every qualified referral, or N (up to 1000) for every Nth."),
             ));
         }
-        if let (Some(recipient), Some(kind), Some(every)) = (recipient, kind, every) {
+        let count = |text: &str, empty: u32| match text.trim() {
+            "" => Some(empty),
+            t => t.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)),
+        };
+        let (from, up_to) = (count(&r.from, 1), count(&r.up_to, 0));
+        if from.is_none() {
+            errors.push((
+                field("from"),
+                format!("Rule {n}: enter the referral its tier starts at, such as 5 for the 5th, or leave it empty for the first."),
+            ));
+        }
+        match (from, up_to) {
+            (_, None) => errors.push((
+                field("up_to"),
+                format!("Rule {n}: enter the referral its tier ends at, such as 4 for the 4th, or leave it empty for no end."),
+            )),
+            (Some(from), Some(up_to)) if up_to > 0 && up_to < from => errors.push((
+                field("up_to"),
+                format!("Rule {n}: its tier ends at the {} referral, before it starts at the {}.", ordinal(up_to), ordinal(from)),
+            )),
+            _ => {}
+        }
+        if recipient == Some(Recipient::Friend) && (from > Some(1) || up_to > Some(0)) {
+            errors.push((
+                field("from"),
+                format!("Rule {n}: a tier counts the referring person's qualified referrals; give it to the person referring, or leave the tier empty."),
+            ));
+        }
+        if let (Some(recipient), Some(kind), Some(every), Some(from), Some(up_to)) =
+            (recipient, kind, every, from, up_to)
+        {
             rules.push(RewardRule {
                 id: if r.id.trim().is_empty() {
                     new_id()
@@ -420,6 +481,8 @@ pub fn check_rewards(
                     currency
                 },
                 every,
+                from,
+                up_to,
                 description,
                 reverse_on_refund: r.reverse_on_refund && kind != RewardKind::Manual,
             });
@@ -612,6 +675,113 @@ mod tests {
             ]
         );
         assert!(errors[1].1.starts_with("Rule 2:"));
+    }
+
+    #[test]
+    fn tiers_step_the_reward_up_with_the_referrer_s_qualified_referrals() {
+        let settings = check_rewards(
+            &RewardForm {
+                auto_issue: true,
+                rules: vec![
+                    RewardRuleForm {
+                        up_to: "4".into(),
+                        ..rule("credit", "10.00")
+                    },
+                    RewardRuleForm {
+                        from: "5".into(),
+                        ..rule("credit", "20.00")
+                    },
+                    RewardRuleForm {
+                        every: "2".into(),
+                        from: "3".into(),
+                        up_to: "8".into(),
+                        ..rule("credit", "1.00")
+                    },
+                ],
+                ..Default::default()
+            },
+            || "rr".into(),
+        )
+        .unwrap();
+        let earned = |i: usize| -> Vec<i64> {
+            (0..=10)
+                .filter(|n| settings.rules[i].earned_at(*n))
+                .collect()
+        };
+        assert_eq!(earned(0), [1, 2, 3, 4]);
+        assert_eq!(earned(1), [5, 6, 7, 8, 9, 10]);
+        assert_eq!(earned(2), [4, 6, 8]);
+        let when: Vec<String> = settings
+            .rules
+            .iter()
+            .map(RewardRule::describe_when)
+            .collect();
+        assert_eq!(
+            when,
+            [
+                "for the person referring, for every qualified referral up to the 4th",
+                "for the person referring, for every qualified referral from the 5th",
+                "for the person referring, for every 2nd qualified referral from the 3rd to the 8th",
+            ]
+        );
+        // The form shows a tier as it was typed, and reads back the same.
+        let form = RewardForm {
+            auto_issue: true,
+            rules: settings.rules.iter().map(RewardRule::to_form).collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            (form.rules[0].from.as_str(), form.rules[0].up_to.as_str()),
+            ("", "4")
+        );
+        assert_eq!(check_rewards(&form, || "new".into()), Ok(settings));
+
+        let errors = check_rewards(
+            &RewardForm {
+                rules: vec![
+                    RewardRuleForm {
+                        from: "5".into(),
+                        up_to: "4".into(),
+                        ..rule("credit", "1")
+                    },
+                    RewardRuleForm {
+                        from: "fifth".into(),
+                        up_to: "0".into(),
+                        ..rule("credit", "1")
+                    },
+                    RewardRuleForm {
+                        recipient: "friend".into(),
+                        from: "2".into(),
+                        ..rule("credit", "1")
+                    },
+                ],
+                ..Default::default()
+            },
+            || "rr".into(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "rules.0.up_to".to_string(),
+                    "Rule 1: its tier ends at the 4th referral, before it starts at the 5th."
+                        .to_string()
+                ),
+                (
+                    "rules.1.from".to_string(),
+                    "Rule 2: enter the referral its tier starts at, such as 5 for the 5th, or leave it empty for the first.".to_string()
+                ),
+                (
+                    "rules.1.up_to".to_string(),
+                    "Rule 2: enter the referral its tier ends at, such as 4 for the 4th, or leave it empty for no end.".to_string()
+                ),
+                (
+                    "rules.2.from".to_string(),
+                    "Rule 3: a tier counts the referring person's qualified referrals; give it to the person referring, or leave the tier empty.".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]

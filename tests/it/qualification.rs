@@ -42,7 +42,7 @@ crate::on_both_backends!(
     rewards_wait_for_approval_and_for_a_stripe_customer,
     a_promotion_code_is_only_for_its_customer_and_shown_on_their_page,
     after_switching_stripe_accounts_the_old_accounts_events_count_for_nothing,
-    friends_qualifying_at_once_earn_exactly_their_milestones,
+    friends_qualifying_at_once_earn_exactly_their_milestones_and_tiers,
     a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job,
     targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_units,
 );
@@ -977,19 +977,33 @@ async fn after_switching_stripe_accounts_the_old_accounts_events_count_for_nothi
 
 /// Eight friends of one referrer qualify at the same moment; a reward for every 2nd qualified
 /// friend is given exactly four times, once for each of the 2nd, 4th, 6th and 8th.
-async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
+async fn friends_qualifying_at_once_earn_exactly_their_milestones_and_tiers(t: &TestDb) {
+    let credit = |amount: &str| RewardRuleForm {
+        recipient: "referrer".into(),
+        kind: "credit".into(),
+        amount: amount.into(),
+        currency: "usd".into(),
+        every: "1".into(),
+        ..Default::default()
+    };
     let q = Qualifying::start(
         t,
         RewardForm {
             auto_issue: false,
-            rules: vec![RewardRuleForm {
-                recipient: "referrer".into(),
-                kind: "credit".into(),
-                amount: "5.00".into(),
-                currency: "usd".into(),
-                every: "2".into(),
-                ..Default::default()
-            }],
+            rules: vec![
+                RewardRuleForm {
+                    every: "2".into(),
+                    ..credit("5.00")
+                },
+                RewardRuleForm {
+                    up_to: "4".into(),
+                    ..credit("10.00")
+                },
+                RewardRuleForm {
+                    from: "5".into(),
+                    ..credit("20.00")
+                },
+            ],
             ..Default::default()
         },
     )
@@ -1039,8 +1053,18 @@ async fn friends_qualifying_at_once_earn_exactly_their_milestones(t: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(ann.qualified_referrals, 8);
-    let rewards = q.rewards_of(t, "ann@x.test").await;
-    assert_eq!(rewards.len(), 4, "{rewards:?}");
+    // Every 2nd: 4 × 5.00; the first four: 4 × 10.00; from the fifth: 4 × 20.00.
+    let mut amounts: Vec<i64> = q
+        .rewards_of(t, "ann@x.test")
+        .await
+        .iter()
+        .map(|r| r.amount)
+        .collect();
+    amounts.sort();
+    assert_eq!(
+        amounts,
+        [500, 500, 500, 500, 1000, 1000, 1000, 1000, 2000, 2000, 2000, 2000]
+    );
 }
 
 /// The status and attempts of the job that issues a reward if nothing else does, and when it

@@ -37,6 +37,8 @@ struct RuleRow {
     amount: RwSignal<String>,
     currency: RwSignal<String>,
     every: RwSignal<String>,
+    from: RwSignal<String>,
+    up_to: RwSignal<String>,
     description: RwSignal<String>,
     reverse: RwSignal<bool>,
 }
@@ -51,6 +53,8 @@ impl RuleRow {
             amount: RwSignal::new(f.amount),
             currency: RwSignal::new(f.currency.to_uppercase()),
             every: RwSignal::new(f.every),
+            from: RwSignal::new(f.from),
+            up_to: RwSignal::new(f.up_to),
             description: RwSignal::new(f.description),
             reverse: RwSignal::new(f.reverse_on_refund),
         }
@@ -64,6 +68,8 @@ impl RuleRow {
             amount: self.amount.get_untracked(),
             currency: self.currency.get_untracked(),
             every: self.every.get_untracked(),
+            from: self.from.get_untracked(),
+            up_to: self.up_to.get_untracked(),
             description: self.description.get_untracked(),
             reverse_on_refund: self.reverse.get_untracked(),
         }
@@ -164,13 +170,24 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                         on:input=move |ev| rule.every.set(event_target_value(&ev)) />
                     " qualified referral(s) (1: each one; 3: every third, a milestone)"
                 </label>
+                <div class="row">
+                    <label>"Tier: from the "
+                        <input name="from" inputmode="numeric" size="3" placeholder="1st" prop:value=move || rule.from.get()
+                            on:input=move |ev| rule.from.set(event_target_value(&ev)) />
+                    </label>
+                    <label>" up to the "
+                        <input name="up_to" inputmode="numeric" size="3" placeholder="last" prop:value=move || rule.up_to.get()
+                            on:input=move |ev| rule.up_to.set(event_target_value(&ev)) />
+                        " qualified referral of the person referring (empty: no limit; 10.00 up to the 4th and 20.00 from the 5th step a reward up)"
+                    </label>
+                </div>
                 <Show when=move || rule.kind.get() == RewardKind::Credit.key()>
                     <label class="choice"><input type="checkbox" name="reverse_on_refund" prop:checked=move || rule.reverse.get()
                         on:change=move |ev| rule.reverse.set(event_target_checked(&ev)) />
                         " Reverse the credit if a refund takes the referral back under the target"</label>
                 </Show>
                 {move || {
-                    ["recipient", "kind", "amount", "currency", "description", "every"]
+                    ["recipient", "kind", "amount", "currency", "description", "every", "from", "up_to"]
                         .into_iter()
                         .map(|name| view! { <FieldMessage error field=field(name) /> })
                         .collect_view()
