@@ -83,6 +83,8 @@ test('the dashboard shows what the program earned, cost, the funnel and the top 
   // The period is in the address; a custom period before the campaign shows nothing.
   await page.getByRole('link', { name: 'Last 7 days' }).click();
   await expect(page).toHaveURL(/\/app\?period=7d$/);
+  // The page is drawn for the new period (its picker with it) before the dates are typed.
+  await expect(page.locator('.period-label')).toHaveText('Last 7 days');
   await expect(figure('revenue')).toHaveText('80.00 USD');
   await page.getByLabel('From', { exact: true }).fill('2020-01-01');
   await page.getByLabel('To', { exact: true }).fill('2020-01-31');

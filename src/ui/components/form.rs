@@ -14,6 +14,23 @@ where
     Signal::derive(move || action.value().get().and_then(|r| r.err()))
 }
 
+/// How many runs of `action` have succeeded: what a form's data is read again after. Read
+/// again after a refused save, the form would be drawn afresh from what is stored, losing what
+/// the person typed (the mistake the message names included).
+pub fn successes<S>(action: ServerAction<S>) -> Signal<usize>
+where
+    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let count = RwSignal::new(0);
+    Effect::new(move |_| {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            count.update(|n| *n += 1);
+        }
+    });
+    count.into()
+}
+
 /// The message for one field, shown under it.
 #[component]
 pub fn FieldMessage(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {

@@ -32,7 +32,7 @@ use crate::{
     ui::components::{
         campaign::{CampaignTabs, PromoteSwitch, Tab},
         copy::CopyField,
-        form::{action_error, error_notice, Explanation, FieldMessage, FormProblem},
+        form::{action_error, error_notice, successes, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
     ui::pages::sync::SyncPanel,
@@ -112,7 +112,8 @@ async fn load_step(id: String, step: Step) -> Result<StepData, AppError> {
     })
 }
 
-/// The actions of the steps with data of their own: each one done reads that data again.
+/// The actions of the steps with data of their own: a save that took, or a button's run,
+/// reads that data again.
 #[derive(Clone, Copy)]
 struct StepActions {
     save_rewards: ServerAction<SaveRewards>,
@@ -120,26 +121,38 @@ struct StepActions {
     save_qualification: ServerAction<SaveQualification>,
     repair_webhook: ServerAction<RepairWebhook>,
     save_emails: ServerAction<SaveEmails>,
+    /// The saves that took: rewards, qualification, emails.
+    saved: [Signal<usize>; 3],
 }
 
 impl StepActions {
     fn new() -> StepActions {
+        let (save_rewards, save_qualification, save_emails) = (
+            ServerAction::new(),
+            ServerAction::new(),
+            ServerAction::new(),
+        );
         StepActions {
-            save_rewards: ServerAction::new(),
+            save_rewards,
             decide_reward: ServerAction::new(),
-            save_qualification: ServerAction::new(),
+            save_qualification,
             repair_webhook: ServerAction::new(),
-            save_emails: ServerAction::new(),
+            save_emails,
+            saved: [
+                successes(save_rewards),
+                successes(save_qualification),
+                successes(save_emails),
+            ],
         }
     }
 
     fn versions(self) -> [usize; 5] {
         [
-            self.save_rewards.version().get(),
+            self.saved[0].get(),
             self.decide_reward.version().get(),
-            self.save_qualification.version().get(),
+            self.saved[1].get(),
             self.repair_webhook.version().get(),
-            self.save_emails.version().get(),
+            self.saved[2].get(),
         ]
     }
 }
@@ -152,6 +165,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let step = move || Step::from_key(&query.read().get("step").unwrap_or_default());
     let save_setup = ServerAction::<SaveCampaignSetup>::new();
+    let setup_saved = successes(save_setup);
     let set_status = ServerAction::<SetCampaignStatus>::new();
     let forms_saved = RwSignal::new(0u32);
     // What the page shows again when it changes. The Promote step's sync panel is drawn afresh
@@ -159,7 +173,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     let shown = move || {
         (
             id(),
-            save_setup.version().get(),
+            setup_saved.get(),
             set_status.version().get(),
             forms_saved.get(),
         )

@@ -11,7 +11,7 @@ use crate::{
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
     ui::components::{
         campaign::PromoteSwitch,
-        form::{action_error, Explanation, FieldMessage, FormProblem},
+        form::{action_error, successes, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
 };
@@ -22,13 +22,14 @@ use crate::{
 pub fn IntegrationsPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
     let connect = ServerAction::<ConnectStripe>::new();
+    let connected = successes(connect);
     let disconnect = ServerAction::<DisconnectStripe>::new();
     let connection = Resource::new(
-        move || (connect.version().get(), disconnect.version().get()),
+        move || (connected.get(), disconnect.version().get()),
         |_| get_stripe_connection(),
     );
     let switches = Resource::new(
-        move || (connect.version().get(), disconnect.version().get()),
+        move || (connected.get(), disconnect.version().get()),
         |_| list_sending_switches(),
     );
     let connect_error = action_error(connect);

@@ -17,7 +17,7 @@ use crate::{
     error::AppError,
     ui::components::{
         copy::CopyField,
-        form::{action_error, Explanation, FieldMessage, FormProblem},
+        form::{action_error, successes, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
     },
 };
@@ -71,19 +71,15 @@ impl Actions {
 pub fn TeamPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
     let invite = ServerAction::<InviteTeammate>::new();
+    let invited = successes(invite);
     let actions = Actions::new();
-    let team = Resource::new(
-        move || (invite.version().get(), actions.versions()),
-        |_| get_team(),
-    );
+    let team = Resource::new(move || (invited.get(), actions.versions()), |_| get_team());
     let invite_error = action_error(invite);
     let problem = actions.problem();
     let set_limit = ServerAction::<SetParticipantLimit>::new();
     let limit_error = action_error(set_limit);
-    let usage = Resource::new(
-        move || set_limit.version().get(),
-        |_| get_participant_usage(),
-    );
+    let limit_set = successes(set_limit);
+    let usage = Resource::new(move || limit_set.get(), |_| get_participant_usage());
 
     view! {
         <Title text="Team" />
