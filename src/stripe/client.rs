@@ -15,8 +15,9 @@ use super::{
     form,
     rate_limit::TokenBucket,
     types::{
-        Account, BalanceTransaction, Charge, Coupon, Customer, CustomerParams, Event, List,
-        ListFilter, PaymentIntent, PromotionCode, Refund, SearchResult, WebhookEndpoint,
+        Account, BalanceTransaction, Charge, Coupon, Customer, CustomerBalanceTransaction,
+        CustomerParams, Event, List, ListFilter, PaymentIntent, PromotionCode, Refund,
+        SearchResult, WebhookEndpoint,
     },
     API_VERSION,
 };
@@ -287,6 +288,13 @@ impl StripeClient {
         self.get(&format!("/v1/charges/{id}")).await
     }
 
+    pub async fn retrieve_balance_transaction(
+        &self,
+        id: &str,
+    ) -> Result<BalanceTransaction, StripeError> {
+        self.get(&format!("/v1/balance_transactions/{id}")).await
+    }
+
     /// A customer's charges, newest first.
     pub fn list_charges(&self, customer: &str, filter: ListFilter) -> Pages<Charge> {
         let mut filter = filter;
@@ -359,7 +367,7 @@ impl StripeClient {
         currency: &str,
         description: &str,
         idempotency_key: &str,
-    ) -> Result<BalanceTransaction, StripeError> {
+    ) -> Result<CustomerBalanceTransaction, StripeError> {
         let params =
             json!({"amount": amount.to_string(), "currency": currency, "description": description});
         self.post(

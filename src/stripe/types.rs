@@ -137,6 +137,28 @@ pub struct Charge {
     pub payment_intent: Option<String>,
     #[serde(default)]
     pub billing_details: Option<BillingDetails>,
+    /// What the charge settled as in the account's balance (a `txn_` id).
+    #[serde(default)]
+    pub balance_transaction: Option<String>,
+}
+
+/// Money moving in or out of the account's balance: `amount` in the balance's `currency`,
+/// converted at `exchange_rate` (for whole units) when the charge was in another currency.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct BalanceTransaction {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub exchange_rate: Option<f64>,
+    #[serde(default)]
+    pub fee: i64,
+    #[serde(default)]
+    pub net: i64,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -151,6 +173,8 @@ pub struct Refund {
     pub amount: i64,
     pub charge: String,
     pub status: String,
+    #[serde(default)]
+    pub balance_transaction: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -176,8 +200,9 @@ pub struct PromotionCode {
     pub expires_at: Option<i64>,
 }
 
+/// A change to a customer's credit balance (negative `amount`: credit given).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct BalanceTransaction {
+pub struct CustomerBalanceTransaction {
     pub id: String,
     pub amount: i64,
     pub currency: String,

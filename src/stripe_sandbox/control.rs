@@ -169,6 +169,8 @@ struct ControlRequest {
     webhook_reorder_ms: Option<u64>,
     webhook_max_attempts: Option<i64>,
     webhook_retry_base_ms: Option<u64>,
+    /// USD for one unit of each currency named (`settings`).
+    exchange_rates: Option<std::collections::BTreeMap<String, f64>>,
     customer: Option<String>,
     /// A key to revoke (`revoke_key`).
     key: Option<String>,
@@ -413,6 +415,17 @@ async fn run(
             if let Some(n) = req.webhook_max_attempts {
                 s.webhook_max_attempts = n.max(1);
             }
+            for (code, rate) in req.exchange_rates.unwrap_or_default() {
+                let Some(currency) = crate::domain::money::known_currency(&code) else {
+                    return Err(bad(
+                        "`exchange_rates` names currencies Stripe supports, such as eur",
+                    ));
+                };
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err(bad("an exchange rate is a positive number of USD per unit"));
+                }
+                s.exchange_rates.insert(currency, rate);
+            }
             sb.inner.buckets.lock().expect("bucket lock").clear();
             Ok(json!({
                 "rate_limit": s.rate_limit,
@@ -427,6 +440,7 @@ async fn run(
                 "webhook_reorder_ms": s.webhook_reorder_ms,
                 "webhook_max_attempts": s.webhook_max_attempts,
                 "webhook_retry_base_ms": s.webhook_retry_base_ms,
+                "exchange_rates": s.exchange_rates,
             }))
         }
         "payment" => {

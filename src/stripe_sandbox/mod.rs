@@ -7,6 +7,7 @@
 //! test controls, never confused with it.
 
 mod access;
+mod balance;
 mod checkout;
 mod control;
 mod customers;
@@ -73,6 +74,8 @@ pub struct Settings {
     /// Tries per delivery, and the first retry's delay (doubling after).
     pub webhook_max_attempts: i64,
     pub webhook_retry_base_ms: u64,
+    /// USD for one unit of a currency, for what payments in it settle as (`balance`).
+    pub exchange_rates: std::collections::BTreeMap<String, f64>,
 }
 
 impl Default for Settings {
@@ -92,6 +95,7 @@ impl Default for Settings {
             // Test mode retries a few times over a short while.
             webhook_max_attempts: 4,
             webhook_retry_base_ms: 1000,
+            exchange_rates: balance::default_rates(),
         }
     }
 }
@@ -370,6 +374,7 @@ enum Route {
     CustomerSearch,
     Customer(String),
     BalanceTransactions(String),
+    BalanceTransaction(String),
     Events,
     Event(String),
     PaymentIntents,
@@ -403,6 +408,7 @@ impl Route {
             ["customers", "search"] => Route::CustomerSearch,
             ["customers", id] => Route::Customer(id.to_string()),
             ["customers", id, "balance_transactions"] => Route::BalanceTransactions(id.to_string()),
+            ["balance_transactions", id] => Route::BalanceTransaction(id.to_string()),
             ["events"] => Route::Events,
             ["events", id] => Route::Event(id.to_string()),
             ["payment_intents"] => Route::PaymentIntents,
@@ -437,6 +443,7 @@ impl Route {
             Route::Account => return None,
             Route::Customers | Route::CustomerSearch | Route::Customer(_) => "customer",
             Route::BalanceTransactions(_) => "customer_balance",
+            Route::BalanceTransaction(_) => "balance",
             Route::Events | Route::Event(_) => "event",
             Route::PaymentIntents | Route::PaymentIntent(_) | Route::PaymentIntentConfirm(_) => {
                 "payment_intent"
@@ -575,6 +582,9 @@ async fn dispatch(
         (Method::GET, Route::Customer(id)) => customers::retrieve(sb, account, &id).await,
         (Method::POST, Route::Customer(id)) => customers::update(sb, account, &id, params).await,
         (Method::DELETE, Route::Customer(id)) => customers::delete(sb, account, &id).await,
+        (Method::GET, Route::BalanceTransaction(id)) => {
+            payments::retrieve(sb, account, "balance_transaction", &id).await
+        }
         (Method::GET, Route::Events) => customers::list_events(sb, account, &params).await,
         (Method::GET, Route::Event(id)) => payments::retrieve(sb, account, "event", &id).await,
         (Method::POST, Route::BalanceTransactions(id)) => {

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{
+    balance,
     customers::{check_known, integer, list_body, list_query, live_customer},
     db_error, new_id, store, ApiError, Sandbox,
 };
@@ -211,6 +212,10 @@ async fn charge_for(
     let event = if declined {
         "charge.failed"
     } else {
+        if let Some(txn) = charge["balance_transaction"].as_str() {
+            let currency = charge["currency"].as_str().unwrap_or_default();
+            balance::record(sb, account, txn, &charge, amount, currency, None).await?;
+        }
         "charge.succeeded"
     };
     sb.create(account, "charge", &charge, event).await?;
@@ -340,8 +345,10 @@ pub async fn refund(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
             ),
         ));
     }
+    let txn = new_id("txn");
     let refund = json!({
-        "id": new_id("re"), "object": "refund", "amount": amount, "charge": charge_id, "created": sb.now(),
+        "id": new_id("re"), "object": "refund", "amount": amount, "balance_transaction": txn,
+        "charge": charge_id, "created": sb.now(),
         "currency": charge["currency"], "payment_intent": charge["payment_intent"],
         "reason": params.get("reason").cloned().unwrap_or(Value::Null), "status": "succeeded",
     });
@@ -357,6 +364,10 @@ pub async fn refund(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
     )
     .await
     .map_err(db_error)?;
+    // The money goes back at the rate its charge came in at.
+    let rate = balance::rate_of(sb, account, &charge).await?;
+    let currency = charge["currency"].as_str().unwrap_or_default().to_string();
+    balance::record(sb, account, &txn, &refund, -amount, &currency, rate).await?;
     let previous = json!({ "amount_refunded": refunded, "refunded": charge["refunded"] });
     charge["amount_refunded"] = json!(refunded + amount);
     charge["refunded"] = json!(refunded + amount == captured);

@@ -160,6 +160,86 @@ async fn payments_refunds_and_disputes_change_charges_and_emit_events(t: &TestDb
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_settle_in_usd_at_the_sandbox_s_exchange_rates() {
+    let t = TestDb::sqlite().await;
+    let sb = SandboxServer::start(&t).await;
+    let (_, client) = sb.account().await;
+    let jane = customer(&client, "jane@example.com").await;
+    let settled = |key: &'static str, amount: i64, currency: &'static str| {
+        let client = client.clone();
+        let jane = jane.clone();
+        async move {
+            let paid = client
+                .pay(&jane, amount, currency, "pm_card_visa", key)
+                .await
+                .unwrap();
+            let charge = client
+                .retrieve_charge(paid.latest_charge.as_deref().unwrap())
+                .await
+                .unwrap();
+            let txn = client
+                .retrieve_balance_transaction(charge.balance_transaction.as_deref().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(txn.source.as_deref(), Some(charge.id.as_str()));
+            assert_eq!(
+                (txn.kind.as_str(), txn.fee, txn.net),
+                ("charge", 0, txn.amount)
+            );
+            (charge.id, txn.amount, txn.currency, txn.exchange_rate)
+        }
+    };
+
+    // USD stays as it is; 45.00 EUR is 48.60 USD at the sandbox's 1.08; 1000 JPY (no
+    // decimals) is 6.70 USD at 0.0067 a yen.
+    let (_, amount, currency, rate) = settled("usd", 2000, "usd").await;
+    assert_eq!((amount, currency.as_str(), rate), (2000, "usd", None));
+    let (eur, amount, currency, rate) = settled("eur", 4500, "eur").await;
+    assert_eq!((amount, currency.as_str(), rate), (4860, "usd", Some(1.08)));
+    let (_, amount, _, rate) = settled("jpy", 1000, "jpy").await;
+    assert_eq!((amount, rate), (670, Some(0.0067)));
+
+    // A refund goes back at its charge's rate, even after the rate moved.
+    let rates = sb
+        .control("settings", json!({"exchange_rates": {"EUR": 1.1}}))
+        .await;
+    assert_eq!(rates["exchange_rates"]["eur"], 1.1);
+    let refund = client.refund(&eur, Some(2250), "refund-eur").await.unwrap();
+    let back = client
+        .retrieve_balance_transaction(refund.balance_transaction.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (back.kind.as_str(), back.amount, back.exchange_rate),
+        ("refund", -2430, Some(1.08))
+    );
+    let (_, amount, _, rate) = settled("eur-later", 4500, "eur").await;
+    assert_eq!((amount, rate), (4950, Some(1.1)));
+
+    // Another account's balance transaction is not found; a rate must be a positive number
+    // for a currency Stripe supports.
+    let (_, other) = sb.account().await;
+    let err = other
+        .retrieve_balance_transaction(back.id.as_str())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StripeError::NotFound { .. }), "{err:?}");
+    for bad in [
+        json!({"xyz": 1.0}),
+        json!({"eur": 0.0}),
+        json!({"eur": -1.0}),
+    ] {
+        let res = reqwest::Client::new()
+            .post(format!("{}/_sandbox/settings", sb.base))
+            .json(&json!({ "exchange_rates": bad }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credits_coupons_and_promotion_codes() {
     let t = TestDb::sqlite().await;
     let sb = SandboxServer::start(&t).await;
