@@ -32,20 +32,24 @@ pub fn default_rates() -> BTreeMap<String, f64> {
     .collect()
 }
 
-/// `amount` of `currency` (minor units) in the settlement currency, with the rate used when
-/// money was converted: Stripe's `exchange_rate`, for whole units (10.00 EUR × 1.08 = 10.80 USD).
-pub fn settle(amount: i64, currency: &str, rates: &BTreeMap<String, f64>) -> (i64, Option<f64>) {
-    if currency == SETTLEMENT_CURRENCY {
-        return (amount, None);
-    }
-    let rate = rates.get(currency).copied().unwrap_or(1.0);
+/// The rate money in `currency` is converted at, none when it needs no converting: Stripe's
+/// `exchange_rate`, for whole units.
+fn rate(currency: &str, rates: &BTreeMap<String, f64>) -> Option<f64> {
+    (currency != SETTLEMENT_CURRENCY).then(|| rates.get(currency).copied().unwrap_or(1.0))
+}
+
+/// `amount` of `currency` (minor units) in the settlement currency at `rate` (10.00 EUR × 1.08
+/// = 10.80 USD).
+fn settle(amount: i64, currency: &str, rate: Option<f64>) -> i64 {
+    let Some(rate) = rate else {
+        return amount;
+    };
     let units = amount as f64 / 10_f64.powi(decimals(currency) as i32);
-    let settled = units * rate * 10_f64.powi(decimals(SETTLEMENT_CURRENCY) as i32);
-    (settled.round() as i64, Some(rate))
+    (units * rate * 10_f64.powi(decimals(SETTLEMENT_CURRENCY) as i32)).round() as i64
 }
 
 /// Records the balance transaction `id` for a charge or refund (`source`) of `amount` in
-/// `currency` (negative for money going out), at `rate` when one was already fixed (a refund
+/// `currency` (negative for money going out), at `fixed_rate` when one was already fixed (a refund
 /// goes back at its charge's rate), and returns it.
 pub async fn record(
     sb: &Sandbox,
@@ -54,15 +58,10 @@ pub async fn record(
     source: &Value,
     amount: i64,
     currency: &str,
-    rate: Option<f64>,
+    fixed_rate: Option<f64>,
 ) -> Result<Value, ApiError> {
-    let (settled, exchange_rate) = match rate {
-        Some(rate) => {
-            let rates = BTreeMap::from([(currency.to_string(), rate)]);
-            settle(amount, currency, &rates)
-        }
-        None => settle(amount, currency, &sb.settings().exchange_rates),
-    };
+    let exchange_rate = fixed_rate.or_else(|| rate(currency, &sb.settings().exchange_rates));
+    let settled = settle(amount, currency, exchange_rate);
     let kind = source["object"].as_str().unwrap_or("charge");
     let created = source["created"].as_i64().unwrap_or_else(|| sb.now());
     let txn = json!({
@@ -113,11 +112,15 @@ mod tests {
     #[test]
     fn a_payment_settles_in_usd_at_the_rate_for_whole_units() {
         let rates = default_rates();
-        assert_eq!(settle(1000, "usd", &rates), (1000, None));
-        assert_eq!(settle(4500, "eur", &rates), (4860, Some(1.08)));
-        assert_eq!(settle(1000, "jpy", &rates), (670, Some(0.0067)));
-        assert_eq!(settle(12_500, "kwd", &rates), (4063, Some(3.25)));
-        assert_eq!(settle(-2250, "eur", &rates), (-2430, Some(1.08)));
-        assert_eq!(settle(1000, "sek", &rates), (1000, Some(1.0)));
+        let settled = |amount, currency| {
+            let rate = rate(currency, &rates);
+            (settle(amount, currency, rate), rate)
+        };
+        assert_eq!(settled(1000, "usd"), (1000, None));
+        assert_eq!(settled(4500, "eur"), (4860, Some(1.08)));
+        assert_eq!(settled(1000, "jpy"), (670, Some(0.0067)));
+        assert_eq!(settled(12_500, "kwd"), (4063, Some(3.25)));
+        assert_eq!(settled(-2250, "eur"), (-2430, Some(1.08)));
+        assert_eq!(settled(1000, "sek"), (1000, Some(1.0)));
     }
 }

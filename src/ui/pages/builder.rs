@@ -167,7 +167,8 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     let save_setup = ServerAction::<SaveCampaignSetup>::new();
     let setup_saved = successes(save_setup);
     let set_status = ServerAction::<SetCampaignStatus>::new();
-    let forms_saved = RwSignal::new(0u32);
+    let save_forms = ServerAction::<SaveCampaignForms>::new();
+    let forms_saved = successes(save_forms);
     // What the page shows again when it changes. The Promote step's sync panel is drawn afresh
     // with it and with each step, so its data is read again then too.
     let shown = move || {
@@ -214,7 +215,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
                     let a = actions;
                     let body = match (step, data) {
                         (Step::Setup, _) => view! { <SetupStep campaign=c.clone() action=save_setup explanation=explanation.clone() /> }.into_any(),
-                        (Step::Forms, _) => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() saved=forms_saved /> }.into_any(),
+                        (Step::Forms, _) => view! { <FormsStep campaign=c.clone() explanation=explanation.clone() save=save_forms /> }.into_any(),
                         (Step::Promote, _) => {
                             let sync = sync.await;
                             view! { <PromoteStep campaign=c.clone() sync /> }.into_any()
@@ -358,7 +359,7 @@ fn plain(rows: &[(u32, FormField)]) -> Vec<FormField> {
 fn FormsStep(
     campaign: CampaignDetail,
     explanation: Option<String>,
-    saved: RwSignal<u32>,
+    save: ServerAction<SaveCampaignForms>,
 ) -> impl IntoView {
     let numbered = |form: &[FormField], from: u32| -> Vec<(u32, FormField)> {
         form.iter()
@@ -374,13 +375,8 @@ fn FormsStep(
         (campaign.referrer_form.clone(), campaign.friend_form.clone());
     let unchanged =
         move || plain(&referrer.get()) == stored_referrer && plain(&friend.get()) == stored_friend;
-    let save = ServerAction::<SaveCampaignForms>::new();
     let error = action_error(save);
-    Effect::new(move |_| {
-        if let Some(Ok(())) = save.value().get() {
-            saved.update(|n| *n += 1);
-        }
-    });
+    let saved = move || matches!(save.value().get(), Some(Ok(())));
     let live = campaign.status == CampaignStatus::Live;
     let (slug, old_referrer, old_friend) = (
         campaign.slug.clone(),
@@ -452,7 +448,7 @@ fn FormsStep(
                     .into_any()
                 }
             }}
-            <Show when=move || saved.get() != 0 && unchanged()>
+            <Show when=move || saved() && unchanged()>
                 <span class="saved" role="status">"Saved."</span>
             </Show>
         </section>
