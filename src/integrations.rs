@@ -52,6 +52,7 @@ pub async fn connect_stripe(
                     account_id,
                     account_name: Some(name),
                     missing: Vec::new(),
+                    missing_optional: Vec::new(),
                 }),
             )
         }

@@ -7,7 +7,7 @@ use sqlx::{any::AnyRow, Any, Executor, Row};
 use super::{in_list, stripe_connections::CURRENT_STRIPE_ACCOUNT};
 use crate::domain::{
     attribution::{Claim, Claimed, Evidence, Rival},
-    qualification::ChargeEntry,
+    qualification::{ChargeEntry, Settlement},
 };
 
 /// A completed Checkout Session that carried Refloop evidence, and what became of it.
@@ -146,8 +146,8 @@ fn checkout_row(r: &AnyRow) -> Result<CheckoutRow, sqlx::Error> {
     })
 }
 
-const CHARGE_COLUMNS: &str =
-    "c.charge_id, c.amount, c.currency, c.created, c.paid, c.refunded, c.disputed";
+const CHARGE_COLUMNS: &str = "c.charge_id, c.amount, c.currency, c.created, c.paid, c.refunded, \
+     c.disputed, c.settled_amount, c.settled_currency, c.exchange_rate";
 
 /// What a checkout attribution says about itself: the code and the session.
 const CHECKOUT_DETAIL: &str = "a.reference || ' (checkout ' || a.session_id || ')'";
@@ -163,12 +163,24 @@ fn claimed(r: &AnyRow) -> Result<Claimed, sqlx::Error> {
             paid: r.try_get::<i64, _>("paid")? != 0,
             refunded: r.try_get("refunded")?,
             disputed: r.try_get("disputed")?,
+            settled: settlement(r)?,
         },
         claim: Claim {
             evidence: Evidence::from_key(&evidence).unwrap_or(Evidence::Email),
             detail: r.try_get("detail")?,
         },
     })
+}
+
+fn settlement(r: &AnyRow) -> Result<Option<Settlement>, sqlx::Error> {
+    let amount: Option<i64> = r.try_get("settled_amount")?;
+    let currency: Option<String> = r.try_get("settled_currency")?;
+    let rate: Option<String> = r.try_get("exchange_rate")?;
+    Ok(amount.zip(currency).map(|(amount, currency)| Settlement {
+        amount,
+        currency,
+        rate: rate.unwrap_or_default(),
+    }))
 }
 
 /// Every claim a friend has on the current Stripe account's charges: payments attributed to

@@ -7,7 +7,10 @@ use sqlx::{any::AnyRow, Any, Executor, FromRow, Row};
 use super::participants::ParticipantRow;
 use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
 
-use crate::domain::{participants::Qualification, qualification::QualificationSettings};
+use crate::domain::{
+    participants::Qualification,
+    qualification::{QualificationSettings, Settlement},
+};
 
 pub async fn settings<'c>(
     ex: impl Executor<'c, Database = Any>,
@@ -268,6 +271,10 @@ pub struct ChargeUpdate {
     pub refunded: i64,
     /// Lost in a dispute.
     pub disputed: i64,
+    /// Its balance transaction (`txn_…`), which says what it settled as.
+    pub balance_transaction: Option<String>,
+    /// What it settled as in the merchant's balance, when Refloop read it.
+    pub settled: Option<Settlement>,
 }
 
 /// Merges into the charge's row: what is known stays known, amounts only grow, so the
@@ -285,13 +292,17 @@ pub async fn merge_charge<'c>(
         )
     }
     sqlx::query(&format!(
-        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account, payment_intent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+        "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account, payment_intent, \
+         settled_amount, settled_currency, exchange_rate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (account_id, charge_id) DO UPDATE SET \
          customer_id = COALESCE(stripe_charges.customer_id, excluded.customer_id), \
          payment_intent = COALESCE(stripe_charges.payment_intent, excluded.payment_intent), \
          email = COALESCE(stripe_charges.email, excluded.email), \
          currency = CASE WHEN stripe_charges.currency = '' THEN excluded.currency ELSE stripe_charges.currency END, \
+         settled_amount = COALESCE(stripe_charges.settled_amount, excluded.settled_amount), \
+         settled_currency = COALESCE(stripe_charges.settled_currency, excluded.settled_currency), \
+         exchange_rate = COALESCE(stripe_charges.exchange_rate, excluded.exchange_rate), \
          {}, {}, {}, {}, {}, updated_at = excluded.updated_at",
         greatest("amount"),
         greatest("created"),
@@ -312,9 +323,48 @@ pub async fn merge_charge<'c>(
     .bind(now)
     .bind(stripe_account)
     .bind(&c.payment_intent)
+    .bind(c.settled.as_ref().map(|s| s.amount))
+    .bind(c.settled.as_ref().map(|s| s.currency.clone()))
+    .bind(c.settled.as_ref().map(|s| s.rate.clone()))
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// Whether the ledger knows what this charge settled as.
+pub async fn is_settled<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    charge_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let settled: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT settled_amount FROM stripe_charges WHERE account_id = $1 AND charge_id = $2",
+    )
+    .bind(account_id)
+    .bind(charge_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(matches!(settled, Some(Some(_))))
+}
+
+/// The currencies of the account's qualification targets, lower case.
+pub async fn target_currencies<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let documents: Vec<String> =
+        sqlx::query_scalar("SELECT settings FROM qualification_settings WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_all(ex)
+            .await?;
+    let mut currencies: Vec<String> = documents
+        .iter()
+        .filter_map(|d| serde_json::from_str::<QualificationSettings>(d).ok())
+        .map(|s| s.currency)
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    Ok(currencies)
 }
 
 /// Who made a charge, as far as the ledger knows.

@@ -134,6 +134,7 @@ mod tests {
             paid: true,
             refunded: 0,
             disputed: 0,
+            settled: None,
         }
     }
 

@@ -85,10 +85,18 @@ pub const REQUIRED_PERMISSIONS: [(&str, &str, &str); 7] = [
     ),
 ];
 
-/// Stripe's page for creating a restricted key, with every permission Refloop needs ticked.
+/// The permissions Refloop works without, each losing what it is for.
+pub const OPTIONAL_PERMISSIONS: [(&str, &str, &str); 1] = [(
+    "rak_balance_read",
+    "Balance: Read",
+    "count a payment in another currency than a campaign's target at the amount Stripe settled",
+)];
+
+/// Stripe's page for creating a restricted key, with every permission Refloop uses ticked.
 pub fn key_creation_link() -> String {
     let permissions: String = REQUIRED_PERMISSIONS
         .iter()
+        .chain(&OPTIONAL_PERMISSIONS)
         .map(|(p, _, _)| format!("&permissions%5B%5D={p}"))
         .collect();
     format!("https://dashboard.stripe.com/apikeys/create?name=Refloop{permissions}")
@@ -106,6 +114,21 @@ pub fn explain_missing_permissions(missing: &[String]) -> Option<String> {
         format!(
             "This key lacks {} Refloop needs: {}. Create a restricted key with them ticked (the link below fills them in) and paste it here.",
             if lines.len() == 1 { "a permission" } else { "permissions" },
+            lines.join("; ")
+        )
+    })
+}
+
+/// What to tell someone whose key lacks `missing` optional permissions, or `None`.
+pub fn explain_missing_optional(missing: &[String]) -> Option<String> {
+    let lines: Vec<String> = OPTIONAL_PERMISSIONS
+        .iter()
+        .filter(|(p, _, _)| missing.iter().any(|m| m == p))
+        .map(|(_, label, why)| format!("{label} (to {why})"))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "This key lacks {}. Refloop works without it, but cannot do that until you connect a key that has it.",
             lines.join("; ")
         )
     })
@@ -166,7 +189,16 @@ mod tests {
         assert!(text.contains("; Charges: Read (to add up"), "{text}");
         let link = key_creation_link();
         assert!(link.starts_with("https://dashboard.stripe.com/apikeys/create?name=Refloop&permissions%5B%5D=rak_customer_write&"));
-        assert_eq!(link.matches("permissions%5B%5D=").count(), 7);
+        assert_eq!(link.matches("permissions%5B%5D=").count(), 8);
+        assert!(
+            link.ends_with("&permissions%5B%5D=rak_balance_read"),
+            "{link}"
+        );
+        assert_eq!(explain_missing_optional(&[]), None);
+        assert_eq!(
+            explain_missing_optional(&["rak_balance_read".to_string()]).unwrap(),
+            "This key lacks Balance: Read (to count a payment in another currency than a campaign's target at the amount Stripe settled). Refloop works without it, but cannot do that until you connect a key that has it."
+        );
     }
 
     #[test]

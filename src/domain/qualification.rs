@@ -171,6 +171,26 @@ pub struct ChargeEntry {
     pub refunded: i64,
     /// Lost in a dispute.
     pub disputed: i64,
+    /// What it settled as in the merchant's balance, when Refloop read it (a payment in
+    /// another currency than some campaign's target).
+    pub settled: Option<Settlement>,
+}
+
+/// A payment as Stripe settled it in the merchant's balance: its balance transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub amount: i64,
+    pub currency: String,
+    /// Stripe's `exchange_rate` as it wrote it: settlement units per unit paid.
+    pub rate: String,
+}
+
+/// A payment's amount, refunds and disputes lost, in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Amounts {
+    amount: i64,
+    refunded: i64,
+    disputed: i64,
 }
 
 impl ChargeEntry {
@@ -181,6 +201,47 @@ impl ChargeEntry {
         } else {
             0
         }
+    }
+
+    /// Its amounts in `currency`: as paid, or as Stripe settled them (refunds and disputes
+    /// at the payment's rate, as Stripe settles a refund); `None` when neither is in it.
+    fn in_currency(&self, currency: &str) -> Option<Amounts> {
+        if self.currency == currency {
+            return Some(Amounts {
+                amount: self.amount,
+                refunded: self.refunded,
+                disputed: self.disputed,
+            });
+        }
+        let settled = self.settled.as_ref().filter(|s| s.currency == currency)?;
+        let convert = |part: i64| {
+            if self.amount == 0 {
+                return 0;
+            }
+            let exact = i128::from(part) * i128::from(settled.amount);
+            let whole = i128::from(self.amount);
+            // Rounded half away from zero, as Stripe rounds a conversion.
+            i64::try_from((2 * exact + exact.signum() * whole) / (2 * whole)).unwrap_or(i64::MAX)
+        };
+        Some(Amounts {
+            amount: settled.amount,
+            refunded: convert(self.refunded),
+            disputed: convert(self.disputed),
+        })
+    }
+
+    /// "45.00 EUR counted as 48.60 USD at Stripe's rate 1.08", for a payment counted at its
+    /// settled amount.
+    fn conversion(&self, currency: &str) -> Option<String> {
+        let settled = self.settled.as_ref()?;
+        (self.currency != currency && settled.currency == currency).then(|| {
+            format!(
+                "{} counted as {} at Stripe's rate {}",
+                format_amount(self.amount, &self.currency),
+                format_amount(settled.amount, &settled.currency),
+                settled.rate
+            )
+        })
     }
 }
 
@@ -194,6 +255,9 @@ pub struct Spend {
     pub reached: Option<(String, i64)>,
     /// Payments that did not count, and why ("below the minimum", "after the window", …).
     pub ignored: Vec<(String, &'static str)>,
+    /// "45.00 EUR counted as 48.60 USD at Stripe's rate 1.08", one per payment counted at the
+    /// amount Stripe settled.
+    pub conversions: Vec<String>,
 }
 
 /// Adds up the charges that count, in the order they were made.
@@ -206,34 +270,34 @@ pub fn spend(s: &QualificationSettings, joined_at: i64, charges: &[ChargeEntry])
         payments: 0,
         reached: None,
         ignored: Vec::new(),
+        conversions: Vec::new(),
     };
     for c in ordered {
-        let why_not = if !c.paid {
-            Some("not paid")
-        } else if c.currency != s.currency {
-            Some("another currency")
-        } else if c.created < joined_at {
-            Some("before they joined")
-        } else if c.created >= window_end {
-            Some("after the window")
-        } else if c.amount < s.min_payment {
-            Some("below the smallest payment that counts")
-        } else {
-            None
+        let counts = match c.in_currency(&s.currency) {
+            _ if !c.paid => Err("not paid"),
+            None => Err("another currency, not settled in the target's"),
+            Some(_) if c.created < joined_at => Err("before they joined"),
+            Some(_) if c.created >= window_end => Err("after the window"),
+            Some(a) if a.amount < s.min_payment => Err("below the smallest payment that counts"),
+            Some(a) => Ok(a),
         };
-        if let Some(why) = why_not {
-            total.ignored.push((c.id.clone(), why));
-            continue;
-        }
-        let mut counted = c.amount;
+        let a = match counts {
+            Ok(a) => a,
+            Err(why) => {
+                total.ignored.push((c.id.clone(), why));
+                continue;
+            }
+        };
+        let mut counted = a.amount;
         if s.refunds_reduce {
-            counted -= c.refunded;
+            counted -= a.refunded;
         }
         if s.disputes_reduce {
-            counted -= c.disputed;
+            counted -= a.disputed;
         }
         total.counted += counted.max(0);
         total.payments += 1;
+        total.conversions.extend(c.conversion(&s.currency));
         if total.reached.is_none() && total.counted >= s.target {
             total.reached = Some((c.id.clone(), c.created));
         }
@@ -285,16 +349,33 @@ pub fn standing(
     }
 }
 
-/// "Spent 20.00 USD of 50.00 USD within 30 days (2 payments)"
+/// The conversions a spend's words name; the rest are counted.
+const CONVERSIONS_NAMED: usize = 3;
+
+/// "Spent 20.00 USD of 50.00 USD within 30 days (2 payments)", and the payments counted in
+/// another currency: "…; 45.00 EUR counted as 48.60 USD at Stripe's rate 1.08".
 pub fn explain_spend(s: &QualificationSettings, spend: &Spend) -> String {
-    format!(
+    let mut text = format!(
         "Spent {} of {} within {} days ({} payment{})",
         format_amount(spend.counted, &s.currency),
         format_amount(s.target, &s.currency),
         s.window_days,
         spend.payments,
         if spend.payments == 1 { "" } else { "s" }
-    )
+    );
+    let named = &spend.conversions[..spend.conversions.len().min(CONVERSIONS_NAMED)];
+    if !named.is_empty() {
+        text.push_str("; ");
+        text.push_str(&named.join("; "));
+    }
+    let more = spend.conversions.len() - named.len();
+    if more > 0 {
+        text.push_str(&format!(
+            "; {more} more payment{} at Stripe's rates",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
+    text
 }
 
 /// A friend's standing as it was recorded before this evaluation.
@@ -577,6 +658,7 @@ mod tests {
             paid: true,
             refunded: 0,
             disputed: 0,
+            settled: None,
         }
     }
 
@@ -688,7 +770,7 @@ mod tests {
             why,
             [
                 "before they joined",
-                "another currency",
+                "another currency, not settled in the target's",
                 "not paid",
                 "below the smallest payment that counts",
                 "after the window"
@@ -702,6 +784,73 @@ mod tests {
             standing(&s, JOINED, JOINED + 31 * DAY, &total, false, false),
             Standing::Pending { open: false }
         );
+    }
+
+    #[test]
+    fn a_payment_in_another_currency_counts_at_the_amount_stripe_settled() {
+        let s = settings();
+        let settled = |amount: i64, currency: &str, rate: &str| {
+            Some(Settlement {
+                amount,
+                currency: currency.into(),
+                rate: rate.into(),
+            })
+        };
+        let mut eur = charge("ch_eur", 4500, 1);
+        eur.currency = "eur".into();
+        eur.refunded = 1000;
+        let unread = spend(&s, JOINED, std::slice::from_ref(&eur));
+        assert_eq!(unread.counted, 0);
+        assert_eq!(
+            unread.ignored,
+            [(
+                "ch_eur".to_string(),
+                "another currency, not settled in the target's"
+            )]
+        );
+        eur.settled = settled(4860, "usd", "1.08");
+        // 45.00 EUR settled as 48.60 USD, less its 10.00 EUR refund at the same rate.
+        let total = spend(&s, JOINED, std::slice::from_ref(&eur));
+        assert_eq!((total.counted, total.payments), (3780, 1));
+        assert_eq!(
+            explain_spend(&s, &total),
+            "Spent 37.80 USD of 50.00 USD within 30 days (1 payment); 45.00 EUR counted as 48.60 USD at Stripe's rate 1.08"
+        );
+        // The smallest payment that counts is measured as settled; a payment settled in a
+        // third currency does not count.
+        let mut small = charge("ch_small", 450, 2);
+        small.currency = "eur".into();
+        small.settled = settled(486, "usd", "1.08");
+        let mut gbp = charge("ch_gbp", 9000, 3);
+        gbp.currency = "gbp".into();
+        gbp.settled = settled(10_530, "eur", "1.17");
+        let total = spend(&s, JOINED, &[small, gbp]);
+        assert_eq!(total.counted, 0);
+        let why: Vec<&str> = total.ignored.iter().map(|(_, w)| *w).collect();
+        assert_eq!(
+            why,
+            [
+                "below the smallest payment that counts",
+                "another currency, not settled in the target's"
+            ]
+        );
+        // A yen payment settles in whole cents: a third of it refunded rounds to the nearest.
+        let mut jpy = charge("ch_jpy", 10_000, 4);
+        jpy.currency = "jpy".into();
+        jpy.refunded = 3_333;
+        jpy.settled = settled(6_700, "usd", "0.0067");
+        assert_eq!(spend(&s, JOINED, &[jpy]).counted, 6_700 - 2_233);
+        // Five payments: three named, the rest counted.
+        let many: Vec<ChargeEntry> = (0..5)
+            .map(|i| {
+                let mut c = charge(&format!("ch_{i}"), 1000, 5 + i);
+                c.currency = "eur".into();
+                c.settled = settled(1080, "usd", "1.08");
+                c
+            })
+            .collect();
+        assert!(explain_spend(&s, &spend(&s, JOINED, &many))
+            .ends_with("at Stripe's rate 1.08; 2 more payments at Stripe's rates"));
     }
 
     #[test]

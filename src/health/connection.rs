@@ -3,8 +3,8 @@
 use super::{Depth, Scope};
 use crate::{
     domain::{
-        health::{CheckId, HealthCheck, HealthFix},
-        integrations::{explain_missing_permissions, key_creation_link},
+        health::{CheckId, CheckState, HealthCheck, HealthFix},
+        integrations::{explain_missing_optional, explain_missing_permissions, key_creation_link},
         permissions::{explain_missing, Permission},
         time::format_utc,
     },
@@ -81,26 +81,36 @@ pub(super) async fn key(s: &Scope<'_>) -> Result<HealthCheck, AppError> {
         .with_evidence(alert)
         .with_fix(reconnect),
         Err(e) => HealthCheck::warn(id, format!("Stripe could not be asked about {hint}: {e}")),
-        Ok(check) => match explain_missing_permissions(&check.missing) {
-            Some(missing) => HealthCheck::fail(id, format!("{hint}: {missing}"))
-                .with_evidence(check.missing.iter().map(|p| format!("Missing: {p}")))
+        Ok(check) => {
+            // A required permission missing fails; an optional one warns.
+            let lacking = explain_missing_permissions(&check.missing)
+                .map(|m| (CheckState::Fail, m, &check.missing))
+                .or_else(|| {
+                    explain_missing_optional(&check.missing_optional)
+                        .map(|m| (CheckState::Warn, m, &check.missing_optional))
+                });
+            match (lacking, alert) {
+                (Some((state, missing, permissions)), _) => HealthCheck {
+                    state,
+                    ..HealthCheck::pass(id, format!("{hint}: {missing}"))
+                }
+                .with_evidence(permissions.iter().map(|p| format!("Missing: {p}")))
                 .with_fix(HealthFix::link(
                     "Create a key with every permission",
                     key_creation_link(),
                 ))
                 .with_fix(reconnect),
-            None => match alert {
-                Some(a) => HealthCheck::warn(
+                (None, Some(a)) => HealthCheck::warn(
                     id,
                     format!("Stripe accepts {hint} now, with every permission Refloop needs."),
                 )
                 .with_evidence([a]),
-                None => HealthCheck::pass(
+                (None, None) => HealthCheck::pass(
                     id,
                     format!("Stripe accepts {hint}, with every permission Refloop needs."),
                 ),
-            },
-        },
+            }
+        }
     })
 }
 

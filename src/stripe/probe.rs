@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{client::StripeClient, error::StripeError};
-use crate::domain::integrations::REQUIRED_PERMISSIONS;
+use crate::domain::integrations::{OPTIONAL_PERMISSIONS, REQUIRED_PERMISSIONS};
 
 /// What a key opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct KeyCheck {
     pub account_name: Option<String>,
     /// The required permissions the key lacks, in `REQUIRED_PERMISSIONS` order.
     pub missing: Vec<String>,
+    /// The optional permissions it lacks (`OPTIONAL_PERMISSIONS`).
+    pub missing_optional: Vec<String>,
 }
 
 /// The request that needs each permission.
@@ -24,6 +26,7 @@ fn probe(permission: &str) -> (Method, &'static str) {
         "rak_customer_write" => (Method::POST, "/v1/customers/cus_refloop_probe"),
         "rak_event_read" => (Method::GET, "/v1/events?limit=1"),
         "rak_charge_read" => (Method::GET, "/v1/charges?limit=1"),
+        "rak_balance_read" => (Method::GET, "/v1/balance_transactions/txn_refloop_probe"),
         "rak_coupon_write" => (Method::POST, "/v1/coupons/refloop_probe"),
         "rak_promotion_code_write" => (Method::POST, "/v1/promotion_codes/promo_refloop_probe"),
         "rak_customer_balance_write" => (
@@ -44,7 +47,7 @@ pub async fn check_key(client: &StripeClient) -> Result<KeyCheck, StripeError> {
         Err(e) => return Err(e),
     };
     let mut missing = Vec::new();
-    for (permission, _, _) in REQUIRED_PERMISSIONS {
+    for (permission, _, _) in REQUIRED_PERMISSIONS.iter().chain(&OPTIONAL_PERMISSIONS) {
         let (method, path) = probe(permission);
         match client.request(method, path, &json!({}), None).await {
             Err(StripeError::MissingPermission { .. }) => missing.push(permission.to_string()),
@@ -54,9 +57,13 @@ pub async fn check_key(client: &StripeClient) -> Result<KeyCheck, StripeError> {
             Ok(_) | Err(_) => {}
         }
     }
+    let (missing_optional, missing) = missing
+        .into_iter()
+        .partition(|m| OPTIONAL_PERMISSIONS.iter().any(|(p, _, _)| p == m));
     Ok(KeyCheck {
         account_id,
         account_name,
         missing,
+        missing_optional,
     })
 }

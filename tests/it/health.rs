@@ -24,7 +24,7 @@ use refloop::{
     jobs::NewJob,
     stripe::types::CustomerParams,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::{
     accounts::{owner, teammate},
@@ -89,6 +89,18 @@ async fn until(
     panic!("{id:?} never became {state:?}: {last:?}");
 }
 
+/// A restricted key of the sandbox `account` with these permissions.
+async fn key_with(s: &Syncing, account: &Value, permissions: &[&str]) -> String {
+    s.control(
+        "keys",
+        json!({ "account": account["account"], "permissions": permissions }),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn has(c: &HealthCheck, text: &str) -> bool {
     c.summary.contains(text) || c.evidence.iter().any(|l| l.contains(text))
 }
@@ -136,21 +148,26 @@ async fn connection_permission_and_queue_checks_fail_then_pass(t: &TestDb) {
     // 2. A restricted key with every permission passes; revoked in Stripe, it fails, named.
     let (dan, _) = owner(&t.db, "Delta", "dan@delta.test").await;
     let account = s.control("accounts", json!({ "name": "Delta" })).await;
-    let permissions: Vec<&str> = refloop::domain::integrations::REQUIRED_PERMISSIONS
+    let required: Vec<&str> = refloop::domain::integrations::REQUIRED_PERMISSIONS
         .iter()
         .map(|(p, _, _)| *p)
         .collect();
-    let new_key = || async {
-        s.control(
-            "keys",
-            json!({ "account": account["account"], "permissions": permissions }),
-        )
-        .await["key"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let key = new_key().await;
+    let with_balance = [required.clone(), vec!["rak_balance_read"]].concat();
+    // Without the optional Balance read it works, warned of what it cannot do.
+    let key = key_with(&s, &account, &required).await;
+    integrations::connect_stripe(&t.db, access, &dan, StripeMode::Key, &key)
+        .await
+        .unwrap();
+    let c = check(t, access, &dan, CheckId::StripeKey).await;
+    assert_eq!(c.state, CheckState::Warn, "{c:?}");
+    assert!(
+        c.summary
+            .contains("lacks Balance: Read (to count a payment in another currency"),
+        "{c:?}"
+    );
+    assert!(has(&c, "Missing: rak_balance_read"), "{c:?}");
+    integrations::disconnect_stripe(&t.db, &dan).await.unwrap();
+    let key = key_with(&s, &account, &with_balance).await;
     integrations::connect_stripe(&t.db, access, &dan, StripeMode::Key, &key)
         .await
         .unwrap();
@@ -166,7 +183,8 @@ async fn connection_permission_and_queue_checks_fail_then_pass(t: &TestDb) {
         "{c:?}"
     );
     integrations::disconnect_stripe(&t.db, &dan).await.unwrap();
-    integrations::connect_stripe(&t.db, access, &dan, StripeMode::Key, &new_key().await)
+    let key = key_with(&s, &account, &with_balance).await;
+    integrations::connect_stripe(&t.db, access, &dan, StripeMode::Key, &key)
         .await
         .unwrap();
     let c = check(t, access, &dan, CheckId::StripeKey).await;

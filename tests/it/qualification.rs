@@ -45,6 +45,7 @@ crate::on_both_backends!(
     friends_qualifying_at_once_earn_exactly_their_milestones_and_tiers,
     a_reward_granted_by_a_process_that_stopped_is_issued_by_its_job,
     targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_units,
+    a_payment_in_another_currency_counts_at_the_amount_stripe_settled,
 );
 
 /// Refloop's webhook route and the sandbox on one address (the sandbox delivers to it over
@@ -440,16 +441,8 @@ async fn a_payment_that_reaches_the_target_qualifies_and_rewards_within_seconds(
 
 async fn targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_units(t: &TestDb) {
     let q = Qualifying::start(t, credit("10.00", true, false)).await;
-    let target = |target: &str, currency: &str| QualificationForm {
-        target: target.into(),
-        currency: currency.into(),
-        window_days: "30".into(),
-        ..Default::default()
-    };
-    let save = |form| qualification::save(&t.db, &q.access, &q.queue, &q.alice, &q.campaign, form);
-
     // XPF has no decimals: a target of 5000 is 5000 francs, as Stripe's charges count them.
-    save(target("5000", "XPF")).await.unwrap();
+    save_target(t, &q, "5000", "XPF").await;
     let bob = q.pair(t, "ann@x.test", "bob@x.test").await;
     q.pay_in(t, &bob, 3_000, "xpf").await;
     let counted = q
@@ -466,7 +459,7 @@ async fn targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_un
     .await;
 
     // KWD has three: "12,5" is 12.500 dinars, 12500 fils in Stripe.
-    save(target("12,5", "KWD")).await.unwrap();
+    save_target(t, &q, "12,5", "KWD").await;
     let dan = q.pair(t, "cat@x.test", "dan@x.test").await;
     q.pay_in(t, &dan, 12_490, "kwd").await;
     let counted = q
@@ -482,6 +475,76 @@ async fn targets_in_zero_and_three_decimal_currencies_are_counted_in_stripe_s_un
         p.qualification == Qualification::Qualified
     })
     .await;
+}
+
+async fn a_payment_in_another_currency_counts_at_the_amount_stripe_settled(t: &TestDb) {
+    // The target is 50.00 USD; the sandbox settles in USD, a euro at 1.08.
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let bob = q.pair(t, "ann@x.test", "bob@x.test").await;
+    q.pay_in(t, &bob, 4_500, "eur").await;
+    let counted = q
+        .until(t, "bob@x.test", "counted 45.00 EUR as 48.60 USD", |p| {
+            p.spent == 4_860
+        })
+        .await;
+    let spent = "Spent 48.60 USD of 50.00 USD within 30 days (1 payment); 45.00 EUR counted as 48.60 USD at Stripe's rate 1.08";
+    assert_eq!(
+        (counted.qualification, counted.qualification_note.as_str()),
+        (Qualification::Pending, spent)
+    );
+    assert!(q
+        .timeline(t, "bob@x.test")
+        .await
+        .contains(&spent.to_string()));
+
+    // The next payment is counted at the rate of its own day.
+    q.control("settings", json!({ "exchange_rates": { "eur": 1.1 } }))
+        .await;
+    q.pay_in(t, &bob, 200, "eur").await;
+    let qualified = q
+        .until(t, "bob@x.test", "qualified", |p| {
+            p.qualification == Qualification::Qualified
+        })
+        .await;
+    assert_eq!(qualified.spent, 4_860 + 220);
+    // Both were paid within the second: the order they are named in is the charges'.
+    let note = &qualified.qualification_note;
+    for said in [
+        "; Spent 50.80 USD of 50.00 USD within 30 days (2 payments); ",
+        "45.00 EUR counted as 48.60 USD at Stripe's rate 1.08",
+        "2.00 EUR counted as 2.20 USD at Stripe's rate 1.1",
+    ] {
+        assert!(note.contains(said), "{note}");
+    }
+    q.until_reward(t, "ann@x.test", RewardStatus::Issued).await;
+
+    // A target in euros counts them as paid, with no conversion.
+    save_target(t, &q, "40.00", "EUR").await;
+    let dan = q.pair(t, "cat@x.test", "dan@x.test").await;
+    q.pay_in(t, &dan, 4_000, "eur").await;
+    let dan = q
+        .until(t, "dan@x.test", "qualified in EUR", |p| {
+            p.qualification == Qualification::Qualified
+        })
+        .await;
+    assert!(
+        dan.qualification_note
+            .ends_with("Spent 40.00 EUR of 40.00 EUR within 30 days (1 payment)"),
+        "{}",
+        dan.qualification_note
+    );
+}
+
+async fn save_target(t: &TestDb, q: &Qualifying, target: &str, currency: &str) {
+    let form = QualificationForm {
+        target: target.into(),
+        currency: currency.into(),
+        window_days: "30".into(),
+        ..Default::default()
+    };
+    qualification::save(&t.db, &q.access, &q.queue, &q.alice, &q.campaign, form)
+        .await
+        .unwrap();
 }
 
 async fn a_refund_returns_the_referral_to_pending_and_reverses_the_credit(t: &TestDb) {

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
 
-use super::{evaluate, event_job};
+use super::{evaluate, event_job, settlement};
 use crate::workflows::{rewards, sending, Job};
 use crate::{
     db::{self, qualification::ChargeUpdate, stripe_connections, unix_now, Db},
@@ -130,6 +130,8 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
             paid: o["status"] == "succeeded" && o["captured"] != json!(false),
             refunded: o["amount_refunded"].as_i64().unwrap_or_default(),
             disputed: 0,
+            balance_transaction: text(&o["balance_transaction"]),
+            settled: None,
         }),
         "charge.dispute.closed" if o["status"] == "lost" => Some(ChargeUpdate {
             charge_id: text(&o["charge"])?,
@@ -140,12 +142,14 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
     }
 }
 
-/// Merges what the event says into the ledger; the friends it may count for.
+/// Merges what the event says into the ledger (with `update`, its charge as `charge_update`
+/// read it and `settlement::settle` completed it); the friends it may count for.
 pub(super) async fn apply(
     conn: &mut AnyConnection,
     account_id: &str,
     stripe_account: &str,
     event: &Event,
+    update: Option<ChargeUpdate>,
 ) -> Result<Vec<String>, sqlx::Error> {
     if let ("customer.created", Some(id)) = (event.kind.as_str(), event.data.object["id"].as_str())
     {
@@ -167,7 +171,7 @@ pub(super) async fn apply(
         }
         return Ok(Vec::new());
     }
-    let Some(update) = charge_update(event) else {
+    let Some(update) = update else {
         return Ok(Vec::new());
     };
     if let Some(intent) = &update.payment_intent {
@@ -195,30 +199,61 @@ pub(super) async fn apply(
 pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
     let account_id = ctx.job.account_id.clone().unwrap_or_default();
     let event_id = ctx.job.payload["event"].as_str().unwrap_or_default();
+    // An event from a Stripe account switched away from since is left as it is.
+    let stored = db::qualification::event_payload(ctx.db.pool(), &account_id, event_id).await?;
+    let event =
+        stored.and_then(
+            |(raw, stripe_account)| match serde_json::from_str::<Event>(&raw) {
+                Ok(event) => Some((event, stripe_account)),
+                Err(e) => {
+                    tracing::warn!(event = event_id, error = %e, "stored Stripe event unreadable");
+                    None
+                }
+            },
+        );
+    // What a payment in another currency settled as is read before the transaction, which
+    // holds no lock while Stripe answers.
+    let update = match &event {
+        Some((event, _)) => settled_update(&ctx, &account_id, event).await?,
+        None => None,
+    };
     let mut tx = ctx.db.begin().await?;
     let mut granted = Vec::new();
-    // An event from a Stripe account switched away from since is left as it is.
-    if let Some((raw, stripe_account)) =
-        db::qualification::event_payload(&mut *tx, &account_id, event_id).await?
-    {
-        match serde_json::from_str::<Event>(&raw) {
-            Ok(event) => {
-                let mut friends =
-                    super::checkout::attribute(&mut tx, &account_id, &stripe_account, &event)
-                        .await
-                        .map_err(|e| JobError::Retry(e.to_string()))?;
-                friends.extend(apply(&mut tx, &account_id, &stripe_account, &event).await?);
-                for id in friends {
-                    granted.extend(evaluate(&mut tx, &account_id, &id, unix_now()).await?);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(event = event_id, error = %e, "stored Stripe event unreadable")
-            }
+    if let Some((event, stripe_account)) = &event {
+        let mut friends = super::checkout::attribute(&mut tx, &account_id, stripe_account, event)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        friends.extend(apply(&mut tx, &account_id, stripe_account, event, update).await?);
+        for id in friends {
+            granted.extend(evaluate(&mut tx, &account_id, &id, unix_now()).await?);
         }
     }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
     rewards::issue_now(&ctx.app, &ctx.db, granted).await;
     Ok(())
+}
+
+/// What the event says about a charge, with what it settled as when a target needs it.
+async fn settled_update(
+    ctx: &Job,
+    account_id: &str,
+    event: &Event,
+) -> Result<Option<ChargeUpdate>, JobError> {
+    let Some(mut update) = charge_update(event) else {
+        return Ok(None);
+    };
+    let targets = db::qualification::target_currencies(ctx.db.pool(), account_id).await?;
+    if settlement::wanted(&targets, &update) {
+        if let Ok(Some(stripe)) = ctx.app.connect(&ctx.db, account_id).await {
+            let read = settlement::settle(&stripe.client, &ctx.db, account_id, &mut update).await;
+            // The last attempt counts the payment unsettled rather than not at all.
+            if let Err(e) = read {
+                if ctx.job.attempts < ctx.job.max_attempts {
+                    return Err(JobError::Retry(e.to_string()));
+                }
+            }
+        }
+    }
+    Ok(Some(update))
 }

@@ -18,6 +18,7 @@ mod checkout;
 mod evaluation;
 mod intake;
 mod reconcile;
+mod settlement;
 
 use evaluation::run_evaluate;
 pub use evaluation::{evaluate, evaluate_campaign};

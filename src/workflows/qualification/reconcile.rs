@@ -2,7 +2,7 @@
 
 use futures::TryStreamExt;
 
-use super::{evaluate, reconcile_job, record, EVENTS, RECONCILE_FRIENDS};
+use super::{evaluate, reconcile_job, record, settlement, EVENTS, RECONCILE_FRIENDS};
 use crate::workflows::{Job, StripeAccess};
 use crate::{
     db::{self, qualification::ChargeUpdate, unix_now, Db},
@@ -101,6 +101,9 @@ pub async fn reconcile(
     let pending = db::qualification::pending_friends(db.pool(), account_id, 0, RECONCILE_FRIENDS)
         .await
         .map_err(db_err)?;
+    let targets = db::qualification::target_currencies(db.pool(), account_id)
+        .await
+        .map_err(db_err)?;
     for id in pending {
         let customers = db::sending::customers_of(db.pool(), account_id, &id)
             .await
@@ -117,9 +120,9 @@ pub async fn reconcile(
                 )
                 .try_collect()
                 .await?;
-            let mut tx = db.begin().await.map_err(db_err)?;
+            let mut updates = Vec::with_capacity(charges.len());
             for c in charges {
-                let update = ChargeUpdate {
+                let mut update = ChargeUpdate {
                     paid: c.status == "succeeded",
                     refunded: c.amount_refunded,
                     email: c.billing_details.and_then(|b| b.email),
@@ -130,7 +133,16 @@ pub async fn reconcile(
                     currency: Some(c.currency),
                     created: c.created,
                     disputed: 0,
+                    balance_transaction: c.balance_transaction,
+                    settled: None,
                 };
+                if settlement::wanted(&targets, &update) {
+                    settlement::settle(&stripe.client, db, account_id, &mut update).await?;
+                }
+                updates.push(update);
+            }
+            let mut tx = db.begin().await.map_err(db_err)?;
+            for update in updates {
                 db::qualification::merge_charge(
                     &mut *tx,
                     account_id,
