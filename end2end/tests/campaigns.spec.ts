@@ -68,6 +68,24 @@ test('a campaign is built through every builder step, and a live one warns befor
   await expect(page.locator('.reward-rule').nth(0).getByLabel('up to the')).toHaveValue('4');
   await expect(stepUp.getByLabel('Tier: from the')).toHaveValue('5');
   await expect(stepUp.getByLabel('up to the')).toHaveValue('');
+  // A commission: a percentage of each payment for 12 months, checked as typed.
+  await page.getByRole('button', { name: 'Add a reward rule' }).click();
+  const commission = page.locator('.reward-rule').last();
+  await commission.getByLabel('How much').selectOption('percent');
+  await expect(commission.locator('input[name="amount"]')).toHaveCount(0);
+  await commission.locator('input[name="percent"]').fill('120');
+  await commission.locator('input[name="months"]').fill('12');
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(commission.locator('.field-error')).toHaveText('Rule 3: enter the commission as a percentage of each payment, more than 0 and at most 100, such as 20 or 12.5.');
+  await commission.locator('input[name="percent"]').fill('20');
+  await page.getByRole('button', { name: 'Save rewards' }).click();
+  await expect(page.locator('.rewards').getByText('Saved.')).toBeVisible();
+  await expect(commission.locator('.field-error')).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(commission.getByLabel('How much')).toHaveValue('percent');
+  await expect(commission.locator('input[name="percent"]')).toHaveValue('20');
+  await expect(commission.locator('input[name="months"]')).toHaveValue('12');
   await page.getByRole('link', { name: '4. Qualification' }).click();
   await expect(page.getByRole('heading', { name: 'Qualification' })).toBeVisible();
   // Emails: a placeholder is checked as it is typed; what is saved survives a reload.

@@ -56,6 +56,18 @@ pub struct RewardRow {
     pub decided_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A commission's payment ('' for a reward earned by qualifying), the payment's net it was
+    /// computed on, and when the payment was made.
+    pub charge_id: String,
+    pub base: i64,
+    pub paid_at: i64,
+}
+
+impl RewardRow {
+    /// A commission entry, earned on one payment.
+    pub fn is_commission(&self) -> bool {
+        !self.charge_id.is_empty()
+    }
 }
 
 impl FromRow<'_, AnyRow> for RewardRow {
@@ -82,21 +94,25 @@ impl FromRow<'_, AnyRow> for RewardRow {
             decided_by: row.try_get("decided_by")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            charge_id: row.try_get("charge_id")?,
+            base: row.try_get("base")?,
+            paid_at: row.try_get("paid_at")?,
         })
     }
 }
 
 const COLUMNS: &str = "id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, currency, description, \
-     status, note, customer_id, stripe_ref, code, reversal_ref, decided_by, created_at, updated_at";
+     status, note, customer_id, stripe_ref, code, reversal_ref, decided_by, created_at, updated_at, charge_id, base, paid_at";
 
-/// Adds a reward unless this (referral, rule, recipient) has one already; true when added.
+/// Adds a reward unless this (referral, rule, recipient, payment) has one already; true when
+/// added.
 pub async fn insert<'c>(
     ex: impl Executor<'c, Database = Any>,
     r: &RewardRow,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(&format!(
-        "INSERT INTO rewards ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-         ON CONFLICT (referral_id, rule_id, recipient_id) DO NOTHING"
+        "INSERT INTO rewards ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+         ON CONFLICT (referral_id, rule_id, recipient_id, charge_id) DO NOTHING"
     ))
     .bind(&r.id)
     .bind(&r.account_id)
@@ -117,6 +133,9 @@ pub async fn insert<'c>(
     .bind(&r.decided_by)
     .bind(r.created_at)
     .bind(r.updated_at)
+    .bind(&r.charge_id)
+    .bind(r.base)
+    .bind(r.paid_at)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -172,6 +191,30 @@ pub async fn for_referral<'c>(
         "SELECT {COLUMNS} FROM rewards WHERE account_id = $1 AND referral_id = $2 ORDER BY created_at, id"
     ))
     .bind(account_id)
+    .bind(referral_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// What `recipient_id` earned under a commission rule from payments made since `since` by
+/// friends other than `referral_id`, still standing: (paid_at, amount) per entry.
+pub async fn commissions_elsewhere<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    recipient_id: &str,
+    rule_id: &str,
+    referral_id: &str,
+    since: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT paid_at, amount FROM rewards WHERE account_id = $1 AND recipient_id = $2 AND rule_id = $3 \
+         AND paid_at >= $4 AND referral_id <> $5 AND charge_id <> '' \
+         AND status NOT IN ('cancelled', 'rejected', 'reversed', 'failed')",
+    )
+    .bind(account_id)
+    .bind(recipient_id)
+    .bind(rule_id)
+    .bind(since)
     .bind(referral_id)
     .fetch_all(ex)
     .await

@@ -28,6 +28,7 @@ macro_rules! keyed {
 pub mod activity;
 pub mod attribution;
 pub mod campaigns;
+pub mod commissions;
 pub mod dashboard;
 pub mod emails;
 pub mod health;

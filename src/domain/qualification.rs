@@ -187,10 +187,17 @@ pub struct Settlement {
 
 /// A payment's amount, refunds and disputes lost, in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Amounts {
-    amount: i64,
-    refunded: i64,
-    disputed: i64,
+pub struct Amounts {
+    pub amount: i64,
+    pub refunded: i64,
+    pub disputed: i64,
+}
+
+impl Amounts {
+    /// What is left of the payment after refunds and lost disputes.
+    pub fn net(&self) -> i64 {
+        (self.amount - self.refunded - self.disputed).max(0)
+    }
 }
 
 impl ChargeEntry {
@@ -205,7 +212,7 @@ impl ChargeEntry {
 
     /// Its amounts in `currency`: as paid, or as Stripe settled them (refunds and disputes
     /// at the payment's rate, as Stripe settles a refund); `None` when neither is in it.
-    fn in_currency(&self, currency: &str) -> Option<Amounts> {
+    pub fn in_currency(&self, currency: &str) -> Option<Amounts> {
         if self.currency == currency {
             return Some(Amounts {
                 amount: self.amount,

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money::{format_amount, format_plain, parse_amount};
+use super::{
+    commissions::{Commission, CommissionForm},
+    money::{format_amount, format_plain, parse_amount},
+};
 
 keyed!(
     /// What a reward is.
@@ -55,6 +58,11 @@ impl RewardStatus {
         )
     }
 
+    /// Owed or given: not cancelled, rejected, reversed or failed.
+    pub fn standing(self) -> bool {
+        self.given() || self.outstanding()
+    }
+
     /// Not given yet, and still to be: cancelled if the referral returns to pending.
     pub fn outstanding(self) -> bool {
         matches!(
@@ -87,14 +95,30 @@ pub struct RewardRule {
     pub up_to: u32,
     /// Manual rewards: what the teammate gives ("A T-shirt").
     pub description: String,
-    /// When a refund takes the referral back under the target after the reward was issued:
-    /// reverse it (credit is debited, a promotion code deactivated) instead of flagging it.
+    /// When a refund takes the referral back under the target after the reward was issued
+    /// (for a commission: when its payment is refunded): reverse it (credit is debited)
+    /// instead of flagging it.
     pub reverse_on_refund: bool,
+    /// A commission: a percentage of each payment, one entry per payment (`amount` is 0).
+    #[serde(default)]
+    pub commission: Option<Commission>,
 }
 
 impl RewardRule {
-    /// "10.00 USD credit", "Promotion code for 10.00 USD off", "A T-shirt".
+    /// "10.00 USD credit", "Promotion code for 10.00 USD off", "A T-shirt", "20% of each
+    /// payment for 12 months from the first, as Stripe customer credit in USD".
     pub fn describe(&self) -> String {
+        if let Some(c) = &self.commission {
+            let paid = match self.kind {
+                RewardKind::Credit => "as Stripe customer credit",
+                _ => "paid out by a teammate",
+            };
+            return format!(
+                "{}, {paid} in {}",
+                c.describe(&self.currency),
+                self.currency.to_uppercase()
+            );
+        }
         match self.kind {
             RewardKind::Credit => format!("{} credit", format_amount(self.amount, &self.currency)),
             RewardKind::PromotionCode => format!(
@@ -111,6 +135,9 @@ impl RewardRule {
             Recipient::Referrer => "for the person referring",
             Recipient::Friend => "for the friend",
         };
+        if self.commission.is_some() {
+            return format!("{who}, on every payment of an invited friend");
+        }
         let when = match self.every {
             0 | 1 => format!("{who}, for every qualified referral"),
             n => format!("{who}, for every {} qualified referral", ordinal(n)),
@@ -155,6 +182,7 @@ impl RewardRule {
             },
             description: self.description.clone(),
             reverse_on_refund: self.reverse_on_refund,
+            commission: CommissionForm::from_commission(self.commission.as_ref(), &self.currency),
         }
     }
 }
@@ -349,6 +377,9 @@ pub struct RewardRuleForm {
     pub up_to: String,
     pub description: String,
     pub reverse_on_refund: bool,
+    /// Not set: a fixed reward.
+    #[serde(default)]
+    pub commission: CommissionForm,
 }
 
 /// What the Rewards step sends.
@@ -394,8 +425,29 @@ pub fn check_rewards(
             ));
         }
         let currency = r.currency.trim().to_lowercase();
+        let commission = match r.commission.check(n, &currency) {
+            Ok(c) => c,
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|(f, m)| (field(f), m)));
+                None
+            }
+        };
+        let is_commission = r.commission.is_set();
         let mut amount = 0;
-        if kind.is_some_and(|k| k != RewardKind::Manual) {
+        if is_commission {
+            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
+                errors.push((
+                    field("currency"),
+                    format!("Rule {n}: choose the commission's currency as its three-letter code, such as USD."),
+                ));
+            }
+            if kind == Some(RewardKind::PromotionCode) {
+                errors.push((
+                    field("kind"),
+                    format!("Rule {n}: a commission is paid as Stripe customer credit or by a teammate (manual), not as a promotion code."),
+                ));
+            }
+        } else if kind.is_some_and(|k| k != RewardKind::Manual) {
             if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
                 errors.push((
                     field("currency"),
@@ -411,7 +463,7 @@ pub fn check_rewards(
             }
         }
         let description = r.description.trim().to_string();
-        if kind == Some(RewardKind::Manual) && description.is_empty() {
+        if kind == Some(RewardKind::Manual) && description.is_empty() && !is_commission {
             errors.push((
                 field("description"),
                 format!("Rule {n}: say what the teammate gives, such as “A T-shirt”."),
@@ -457,6 +509,12 @@ pub fn check_rewards(
             )),
             _ => {}
         }
+        if is_commission && (every != Some(1) || from > Some(1) || up_to > Some(0)) {
+            errors.push((
+                field("every"),
+                format!("Rule {n}: a commission earns on every payment; leave “for every” at 1 and the tier empty."),
+            ));
+        }
         if recipient == Some(Recipient::Friend) && (from > Some(1) || up_to > Some(0)) {
             errors.push((
                 field("from"),
@@ -475,7 +533,7 @@ pub fn check_rewards(
                 recipient,
                 kind,
                 amount,
-                currency: if kind == RewardKind::Manual {
+                currency: if kind == RewardKind::Manual && commission.is_none() {
                     String::new()
                 } else {
                     currency
@@ -485,6 +543,7 @@ pub fn check_rewards(
                 up_to,
                 description,
                 reverse_on_refund: r.reverse_on_refund && kind != RewardKind::Manual,
+                commission,
             });
         }
     }

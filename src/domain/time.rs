@@ -45,16 +45,40 @@ pub fn parse_date(text: &str) -> Option<i64> {
     if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > 31 {
         return None;
     }
-    // Howard Hinnant's days-from-civil algorithm.
+    let secs = days_from_civil(y, m, d) * 86_400;
+    // 31 February and friends do not come back as themselves.
+    (civil_from_days(secs / 86_400) == (y, m, d)).then_some(secs)
+}
+
+/// The calendar month (UTC) an instant falls in, counted from year 0: equal for two instants
+/// of the same month, one apart for consecutive months.
+pub fn month_of(secs: i64) -> i64 {
+    let (y, m, _) = civil_from_days(secs.div_euclid(86_400));
+    y * 12 + i64::from(m) - 1
+}
+
+/// The same instant `months` calendar months later, on the same day of the month or the
+/// month's last day when it has fewer ("31 Jan" + 1 is "28 Feb").
+pub fn add_months(secs: i64, months: u32) -> i64 {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let index = y * 12 + i64::from(m) - 1 + i64::from(months);
+    let (y, m) = (index.div_euclid(12), index.rem_euclid(12) as u32 + 1);
+    let last = (28..=31)
+        .rev()
+        .find(|&day| civil_from_days(days_from_civil(y, m, day)) == (y, m, day))
+        .unwrap_or(28);
+    days_from_civil(y, m, d.min(last)) * 86_400 + secs.rem_euclid(86_400)
+}
+
+/// Howard Hinnant's days-from-civil algorithm.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
     let yoe = y2 - era * 400;
     let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
     let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let secs = (era * 146_097 + doe - 719_468) * 86_400;
-    // 31 February and friends do not come back as themselves.
-    (civil_from_days(secs / 86_400) == (y, m, d)).then_some(secs)
+    era * 146_097 + doe - 719_468
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -74,6 +98,23 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_are_added_on_the_calendar() {
+        let day = |t: &str| parse_date(t).unwrap();
+        assert_eq!(add_months(day("2026-01-31"), 1), day("2026-02-28"));
+        assert_eq!(add_months(day("2028-01-31"), 1), day("2028-02-29"));
+        assert_eq!(
+            add_months(day("2026-03-03") + 3_600, 12),
+            day("2027-03-03") + 3_600
+        );
+        assert_eq!(add_months(day("2026-11-15"), 2), day("2027-01-15"));
+        assert_eq!(month_of(day("2026-12-31")) + 1, month_of(day("2027-01-01")));
+        assert_eq!(
+            month_of(day("2026-12-01")),
+            month_of(day("2026-12-31") + 86_399)
+        );
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -1,9 +1,12 @@
 //! Rewards: granted in the transaction that qualifies a referral (one ledger row per
-//! referral, rule and recipient), issued in Stripe (customer credit as a balance transaction,
+//! referral, rule and recipient) or, for a commission, that counts a payment (a row per
+//! payment too), issued in Stripe (customer credit as a balance transaction,
 //! or a promotion code restricted to the customer) with an idempotency key per reward — by the
 //! work that granted them as soon as its transaction commits (`issue_now`), else by
 //! `reward.issue` — reversed by `reward.reverse` when a refund undoes the referral, and
 //! approved, rejected or marked fulfilled by teammates with "Manage rewards".
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -15,9 +18,12 @@ use crate::{
         sending, unix_now, Db,
     },
     domain::{
+        commissions::{self, Earned},
         money::format_amount,
         participants::EventKind,
+        qualification::ChargeEntry,
         rewards::{Recipient, RewardDecision, RewardKind, RewardSettings, RewardStatus},
+        time::month_of,
     },
     error::AppError,
     jobs::{queue, JobError, NewJob, Registry},
@@ -147,23 +153,14 @@ pub async fn grant(
     let Some(referrer) = referral.referrer else {
         return Ok(queued);
     };
-    for rule in &settings.rules {
+    // Commissions are earned per payment (`earn_commissions`), not by qualifying.
+    for rule in settings.rules.iter().filter(|r| r.commission.is_none()) {
         let recipient = match rule.recipient {
             Recipient::Referrer if !rule.earned_at(qualified_count) => continue,
             Recipient::Referrer => referrer,
             Recipient::Friend => friend,
         };
-        let (status, note) = match (settings.auto_issue, rule.kind) {
-            (false, _) => (
-                RewardStatus::AwaitingApproval,
-                "Awaiting approval by someone with “Manage rewards”".to_string(),
-            ),
-            (true, RewardKind::Manual) => (
-                RewardStatus::ToFulfil,
-                "To fulfil: a teammate marks it fulfilled once given".to_string(),
-            ),
-            (true, _) => (RewardStatus::Queued, "Being issued in Stripe".to_string()),
-        };
+        let (status, note) = first_status(settings, rule.kind);
         let mut row = RewardRow {
             id: crate::db::new_id("rwd"),
             account_id: friend.account_id.clone(),
@@ -184,6 +181,9 @@ pub async fn grant(
             decided_by: None,
             created_at: now,
             updated_at: now,
+            charge_id: String::new(),
+            base: 0,
+            paid_at: 0,
         };
         if !rewards::insert(&mut *conn, &row).await? {
             // Granted before: only a reward cancelled when the referral went back to pending
@@ -207,16 +207,195 @@ pub async fn grant(
                 continue;
             }
         }
-        let text = format!("Reward: {} — {note}", row.description);
-        referral.note(timeline, &row, EventKind::RewardUpdate, &text);
-        if status == RewardStatus::Queued {
-            let fallback =
-                issue_job(&row.account_id, &row.id).at(queue::now_ms() + ISSUE_FALLBACK_MS);
-            queue::enqueue(conn, &fallback).await?;
-            queued.push(row);
+        queued.extend(granted(conn, timeline, referral, row).await?);
+    }
+    Ok(queued)
+}
+
+/// Where a reward of `kind` starts: awaiting approval, to fulfil, or queued for Stripe.
+fn first_status(settings: &RewardSettings, kind: RewardKind) -> (RewardStatus, String) {
+    match (settings.auto_issue, kind) {
+        (false, _) => (
+            RewardStatus::AwaitingApproval,
+            "Awaiting approval by someone with “Manage rewards”".to_string(),
+        ),
+        (true, RewardKind::Manual) => (
+            RewardStatus::ToFulfil,
+            "To fulfil: a teammate marks it fulfilled once given".to_string(),
+        ),
+        (true, _) => (RewardStatus::Queued, "Being issued in Stripe".to_string()),
+    }
+}
+
+/// A reward just written to the ledger: said on both timelines, and when queued for Stripe,
+/// its waiting job enqueued and the row returned for `issue_now`.
+async fn granted(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
+    row: RewardRow,
+) -> Result<Option<RewardRow>, sqlx::Error> {
+    let text = format!("Reward: {} — {}", row.description, row.note);
+    referral.note(timeline, &row, EventKind::RewardUpdate, &text);
+    if row.status != RewardStatus::Queued {
+        return Ok(None);
+    }
+    let fallback = issue_job(&row.account_id, &row.id).at(queue::now_ms() + ISSUE_FALLBACK_MS);
+    queue::enqueue(conn, &fallback).await?;
+    Ok(Some(row))
+}
+
+/// Commission rules: each payment of the friend makes its own entry (`domain::commissions`
+/// decides which, and how much), and a payment refunded or disputed under the net its entry
+/// was computed on undoes that entry — cancelled if not given yet, reversed once if its rule
+/// says so, else flagged. `entries`: the referral's commission entries so far. Returns the
+/// entries queued for Stripe, for `issue_now`.
+pub async fn earn_commissions(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    settings: &RewardSettings,
+    referral: Referral<'_>,
+    charges: &[ChargeEntry],
+    entries: &[RewardRow],
+    now: i64,
+) -> Result<Vec<RewardRow>, sqlx::Error> {
+    let (friend, mut queued) = (referral.friend, Vec::new());
+    let Some(referrer) = referral.referrer else {
+        return Ok(queued);
+    };
+    for rule in &settings.rules {
+        let Some(terms) = &rule.commission else {
+            continue;
+        };
+        let recipient = match rule.recipient {
+            Recipient::Referrer => referrer,
+            Recipient::Friend => friend,
+        };
+        let mine: Vec<&RewardRow> = entries.iter().filter(|r| r.rule_id == rule.id).collect();
+        let earned: Vec<Earned> = mine
+            .iter()
+            .map(|r| Earned {
+                charge_id: r.charge_id.clone(),
+                amount: r.amount,
+                base: r.base,
+                paid_at: r.paid_at,
+                standing: r.status.standing(),
+            })
+            .collect();
+        let mut elsewhere = BTreeMap::new();
+        if terms.cap_per_month > 0 {
+            // The months of this friend's payments, from the first (a month is 31 days at most).
+            let since = charges.iter().map(|c| c.created).min().unwrap_or(now) - 31 * 86_400;
+            for (paid_at, amount) in rewards::commissions_elsewhere(
+                &mut *conn,
+                &friend.account_id,
+                &recipient.id,
+                &rule.id,
+                &friend.id,
+                since,
+            )
+            .await?
+            {
+                *elsewhere.entry(month_of(paid_at)).or_insert(0) += amount;
+            }
+        }
+        let plan = commissions::plan(
+            terms,
+            &rule.currency,
+            friend.created_at,
+            charges,
+            &earned,
+            &elsewhere,
+        );
+        for e in plan.new {
+            let (status, note) = first_status(settings, rule.kind);
+            let row = RewardRow {
+                id: crate::db::new_id("rwd"),
+                account_id: friend.account_id.clone(),
+                campaign_id: friend.campaign_id.clone(),
+                rule_id: rule.id.clone(),
+                referral_id: friend.id.clone(),
+                recipient_id: recipient.id.clone(),
+                kind: rule.kind,
+                amount: e.amount,
+                currency: rule.currency.clone(),
+                description: e.description,
+                status,
+                note,
+                customer_id: None,
+                stripe_ref: None,
+                code: None,
+                reversal_ref: None,
+                decided_by: None,
+                created_at: now,
+                updated_at: now,
+                charge_id: e.charge_id,
+                base: e.base,
+                paid_at: e.paid_at,
+            };
+            if rewards::insert(&mut *conn, &row).await? {
+                queued.extend(granted(conn, timeline, referral, row).await?);
+            }
+        }
+        for charge in plan.undo {
+            let Some(r) = mine.iter().find(|r| r.charge_id == charge) else {
+                continue;
+            };
+            let why = format!("its payment {charge} was refunded or lost in a dispute");
+            if r.status.outstanding() {
+                cancel(conn, timeline, referral, r, &why, now).await?;
+            } else if reversible(r, settings) {
+                queue::enqueue(conn, &reverse_job(r)).await?;
+            } else if r.status == RewardStatus::Issued || r.status == RewardStatus::Fulfilled {
+                flag_one(conn, timeline, referral, r, &why, now).await?;
+            }
         }
     }
     Ok(queued)
+}
+
+/// Cancels a reward not given yet, saying why on both timelines.
+async fn cancel(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
+    r: &RewardRow,
+    why: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let row = RewardRow {
+        status: RewardStatus::Cancelled,
+        note: format!("Cancelled: {why} before it was given"),
+        updated_at: now,
+        ..r.clone()
+    };
+    if rewards::update(&mut *conn, &row, r.status).await? {
+        let text = format!("Reward cancelled: {} ({why})", r.description);
+        referral.note(timeline, &row, EventKind::RewardUpdate, &text);
+    }
+    Ok(())
+}
+
+/// Flags a given reward that cannot be taken back automatically, saying why.
+async fn flag_one(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
+    r: &RewardRow,
+    why: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let row = RewardRow {
+        status: RewardStatus::Flagged,
+        note: format!("Flagged: given, but {why}; this reward cannot be reversed automatically"),
+        updated_at: now,
+        ..r.clone()
+    };
+    if rewards::update(&mut *conn, &row, r.status).await? {
+        let text = format!("Reward flagged: {} — {}", r.description, row.note);
+        referral.note(timeline, &row, EventKind::RewardUpdate, &text);
+    }
+    Ok(())
 }
 
 /// A referral went back to pending: what was not given yet is cancelled, what can be
@@ -231,19 +410,15 @@ pub async fn undo(
 ) -> Result<(), sqlx::Error> {
     for r in given {
         if r.status.outstanding() {
-            let row = RewardRow {
-                status: RewardStatus::Cancelled,
-                note: "Cancelled: the referral went back to pending before it was given".into(),
-                updated_at: now,
-                ..r.clone()
-            };
-            if rewards::update(&mut *conn, &row, r.status).await? {
-                let text = format!(
-                    "Reward cancelled: {} (the referral went back to pending)",
-                    r.description
-                );
-                referral.note(timeline, &row, EventKind::RewardUpdate, &text);
-            }
+            cancel(
+                conn,
+                timeline,
+                referral,
+                r,
+                "the referral went back to pending",
+                now,
+            )
+            .await?;
         } else if reversible(r, settings) {
             queue::enqueue(conn, &reverse_job(r)).await?;
         }
@@ -260,20 +435,12 @@ pub async fn flag(
     spent_text: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let why = format!("the friend's spend fell under the target ({spent_text})");
     for r in given
         .iter()
         .filter(|r| r.status == RewardStatus::Issued || r.status == RewardStatus::Fulfilled)
     {
-        let row = RewardRow {
-            status: RewardStatus::Flagged,
-            note: format!("Flagged: given, but the friend's spend fell under the target ({spent_text}); this reward cannot be reversed automatically"),
-            updated_at: now,
-            ..r.clone()
-        };
-        if rewards::update(&mut *conn, &row, r.status).await? {
-            let text = format!("Reward flagged: {} — {}", r.description, row.note);
-            referral.note(timeline, &row, EventKind::RewardUpdate, &text);
-        }
+        flag_one(conn, timeline, referral, r, &why, now).await?;
     }
     Ok(())
 }
@@ -541,8 +708,16 @@ async fn run_reverse(ctx: Job) -> Result<(), JobError> {
         Ok(t) => RewardRow {
             status: RewardStatus::Reversed,
             note: format!(
-                "Reversed on {customer} ({}) after the referral went back to pending",
-                t.id
+                "Reversed on {customer} ({}) after {}",
+                t.id,
+                if r.is_commission() {
+                    format!(
+                        "its payment {} was refunded or lost in a dispute",
+                        r.charge_id
+                    )
+                } else {
+                    "the referral went back to pending".to_string()
+                }
             ),
             reversal_ref: Some(t.id),
             updated_at: now,

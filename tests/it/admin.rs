@@ -295,8 +295,11 @@ async fn check_reports_each_part_and_fails_for_monitoring() {
     // A new database: its migrations are pending.
     let out = check(&[]);
     assert!(!out.status.success());
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count();
     assert!(
-        stdout(&out).contains("FAIL  migrations    18 pending"),
+        stdout(&out).contains(&format!("FAIL  migrations    {migrations} pending")),
         "{}",
         stdout(&out)
     );
@@ -304,10 +307,11 @@ async fn check_reports_each_part_and_fails_for_monitoring() {
     succeeded(&admin(dir.path(), &url, &[], &["migrate"]));
     let out = check(&[]);
     let text = succeeded(&out);
+    let current = format!("ok    migrations    the schema is current (version {migrations})");
     for line in [
         "warn  configuration",
         "ok    database",
-        "ok    migrations    the schema is current (version 18)",
+        &current,
         "ok    secret key    none yet",
         "ok    stripe",
         "(HTTP 401 without a key",

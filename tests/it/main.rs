@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod attribution;
 mod campaigns;
+mod commissions;
 mod dashboard;
 mod db_campaigns;
 mod db_settings;

@@ -12,7 +12,7 @@ use sqlx::migrate::Migrator;
 
 use crate::{
     accounts::owner,
-    campaigns::{join_ok, live_campaign, request},
+    campaigns::{live_campaign, request},
     process::refloop,
     support::TestDb,
 };
@@ -68,8 +68,39 @@ async fn upgrade(t: &TestDb) {
     // whose evaluation had already run.
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let campaign = live_campaign(&t.db, &alice, "spring").await;
-    let code = join_ok(&t.db, request("spring", "ann@x.test", "Ann", None)).await;
-    join_ok(&t.db, request("spring", "bob@x.test", "Bob", Some(&code))).await;
+    // Joined without reading the personal page, whose reads are today's.
+    let joined = |email: &'static str, code: Option<String>| {
+        let campaign = campaign.clone();
+        async move {
+            join::join(
+                &t.db,
+                1000,
+                request("spring", email, "Ann", code.as_deref()),
+            )
+            .await
+            .expect("joins");
+            participants::by_email(t.db.pool(), &campaign, email)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let code = joined("ann@x.test", None).await.code;
+    let friend = joined("bob@x.test", Some(code.clone())).await;
+    // A reward of the release, in its ledger's shape.
+    sqlx::query(
+        "INSERT INTO rewards (id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, \
+         currency, description, status, note, created_at, updated_at) \
+         VALUES ('rwd_old', $1, $2, 'rule_1', $3, $4, 'credit', 1000, 'usd', '10.00 USD credit', 'issued', \
+         'Issued', 1, 1)",
+    )
+    .bind(&alice.account_id)
+    .bind(&campaign)
+    .bind(&friend.id)
+    .bind(friend.referrer_id.as_deref().unwrap())
+    .execute(t.db.pool())
+    .await
+    .unwrap();
     sqlx::query("UPDATE jobs SET status = 'done'")
         .execute(t.db.pool())
         .await
@@ -89,8 +120,26 @@ async fn upgrade(t: &TestDb) {
         "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let pending: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
+            .unwrap()
+            .flatten()
+            .map(|f| {
+                f.file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".sql")
+                    .to_string()
+            })
+            .filter(|name| name[..4].parse::<i64>().unwrap() > PREVIOUS_RELEASE_SCHEMA)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
     assert!(
-        said.contains("Applied 1 migration(s): 0018_dashboard"),
+        said.contains(&format!(
+            "Applied {} migration(s): {}",
+            pending.len(),
+            pending.join(", ")
+        )),
         "{said}"
     );
 
@@ -116,6 +165,15 @@ async fn upgrade(t: &TestDb) {
     assert_eq!(
         queued,
         vec![(format!("{{\"participant\":\"{}\"}}", bob.id),)]
+    );
+    // The reward ledger, made again with the commission's key on SQLite, kept its rows.
+    let reward = refloop::db::rewards::get(db.pool(), &alice.account_id, "rwd_old")
+        .await
+        .unwrap()
+        .expect("the reward is still there");
+    assert_eq!(
+        (reward.amount, reward.status, reward.is_commission()),
+        (1000, refloop::domain::rewards::RewardStatus::Issued, false)
     );
     // Today's code reads the upgraded rows: the referrer's page and the campaign's people.
     let page = join::personal_page(&db, "http://refloop.test", &ann.page_token).await;

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::{
     api::qualification::{DecideReward, SaveRewards},
     domain::{
+        commissions::{CommissionForm, CommissionSpan},
         permissions::{look_only, Permission},
         rewards::{
             CampaignRewards, OfferForm, Recipient, RewardDecision, RewardEntry, RewardForm,
@@ -41,6 +42,12 @@ struct RuleRow {
     up_to: RwSignal<String>,
     description: RwSignal<String>,
     reverse: RwSignal<bool>,
+    /// The commission's terms; `span` empty for a fixed reward.
+    percent: RwSignal<String>,
+    span: RwSignal<String>,
+    months: RwSignal<String>,
+    cap_per_referral: RwSignal<String>,
+    cap_per_month: RwSignal<String>,
 }
 
 impl RuleRow {
@@ -57,6 +64,11 @@ impl RuleRow {
             up_to: RwSignal::new(f.up_to),
             description: RwSignal::new(f.description),
             reverse: RwSignal::new(f.reverse_on_refund),
+            percent: RwSignal::new(f.commission.percent),
+            span: RwSignal::new(f.commission.span),
+            months: RwSignal::new(f.commission.months),
+            cap_per_referral: RwSignal::new(f.commission.cap_per_referral),
+            cap_per_month: RwSignal::new(f.commission.cap_per_month),
         }
     }
 
@@ -72,6 +84,13 @@ impl RuleRow {
             up_to: self.up_to.get_untracked(),
             description: self.description.get_untracked(),
             reverse_on_refund: self.reverse.get_untracked(),
+            commission: CommissionForm {
+                percent: self.percent.get_untracked(),
+                span: self.span.get_untracked(),
+                months: self.months.get_untracked(),
+                cap_per_referral: self.cap_per_referral.get_untracked(),
+                cap_per_month: self.cap_per_month.get_untracked(),
+            },
         }
     }
 }
@@ -133,6 +152,7 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
             move || rows.with(|all| all.iter().position(|r| r.row == rule.row).unwrap_or(0));
         let field = move |name: &'static str| format!("rules.{}.{name}", index());
         let in_stripe = move || rule.kind.get() != RewardKind::Manual.key();
+        let commission = move || !rule.span.get().is_empty();
         view! {
             <li class="reward-rule card-inner" data-rule=move || rule.id.get()>
                 <div class="row">
@@ -147,17 +167,62 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                         </select>
                     </label>
                 </div>
-                <Show when=in_stripe>
+                <label>"How much "
+                    <select name="basis" on:change=move |ev| {
+                        let percent = event_target_value(&ev) == "percent";
+                        rule.span.set(if percent { CommissionSpan::Months.key().into() } else { String::new() });
+                    }>
+                        <option value="fixed" selected=move || !commission()>"A fixed amount for each qualified referral"</option>
+                        <option value="percent" selected=commission>"A percentage of each payment (commission)"</option>
+                    </select>
+                </label>
+                <Show when=move || in_stripe() || commission()>
                     <div class="row">
-                        <label>"Amount "
-                            <input name="amount" inputmode="decimal" size="8" prop:value=move || rule.amount.get()
-                                on:input=move |ev| rule.amount.set(event_target_value(&ev)) />
-                        </label>
+                        <Show when=move || !commission()>
+                            <label>"Amount "
+                                <input name="amount" inputmode="decimal" size="8" prop:value=move || rule.amount.get()
+                                    on:input=move |ev| rule.amount.set(event_target_value(&ev)) />
+                            </label>
+                        </Show>
                         <label>" Currency "
                             <input name="currency" size="4" maxlength="3" prop:value=move || rule.currency.get()
                                 on:input=move |ev| rule.currency.set(event_target_value(&ev)) />
                         </label>
                     </div>
+                </Show>
+                <Show when=commission>
+                    <div class="row">
+                        <label>
+                            <input name="percent" inputmode="decimal" size="5" prop:value=move || rule.percent.get()
+                                on:input=move |ev| rule.percent.set(event_target_value(&ev)) />
+                            " % of each payment (after refunds and lost disputes) "
+                        </label>
+                        <label>
+                            <select name="span" on:change=move |ev| rule.span.set(event_target_value(&ev))>
+                                {choices(&CommissionSpan::ALL, CommissionSpan::key, CommissionSpan::label, rule.span)}
+                            </select>
+                        </label>
+                        <Show when=move || rule.span.get() == CommissionSpan::Months.key()>
+                            <label>
+                                <input name="months" inputmode="numeric" size="3" prop:value=move || rule.months.get()
+                                    on:input=move |ev| rule.months.set(event_target_value(&ev)) />
+                                " months from the first payment"
+                            </label>
+                        </Show>
+                    </div>
+                    <div class="row">
+                        <label>"At most "
+                            <input name="cap_per_referral" inputmode="decimal" size="8" placeholder="no cap" prop:value=move || rule.cap_per_referral.get()
+                                on:input=move |ev| rule.cap_per_referral.set(event_target_value(&ev)) />
+                            " a referral"
+                        </label>
+                        <label>", at most "
+                            <input name="cap_per_month" inputmode="decimal" size="8" placeholder="no cap" prop:value=move || rule.cap_per_month.get()
+                                on:input=move |ev| rule.cap_per_month.set(event_target_value(&ev)) />
+                            " a month for each person who earns it"
+                        </label>
+                    </div>
+                    <p class="hint">"A commission counts every payment of an invited friend from their first, whether or not they reached the qualification target; each payment makes its own entry."</p>
                 </Show>
                 <Show when=move || !in_stripe()>
                     <label>"What a teammate gives "
@@ -165,6 +230,7 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                             on:input=move |ev| rule.description.set(event_target_value(&ev)) />
                     </label>
                 </Show>
+                <Show when=move || !commission()>
                 <label>"For every "
                     <input name="every" inputmode="numeric" size="3" prop:value=move || rule.every.get()
                         on:input=move |ev| rule.every.set(event_target_value(&ev)) />
@@ -181,13 +247,18 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                         " qualified referral of the person referring (empty: no limit; 10.00 up to the 4th and 20.00 from the 5th step a reward up)"
                     </label>
                 </div>
+                </Show>
                 <Show when=move || rule.kind.get() == RewardKind::Credit.key()>
                     <label class="choice"><input type="checkbox" name="reverse_on_refund" prop:checked=move || rule.reverse.get()
                         on:change=move |ev| rule.reverse.set(event_target_checked(&ev)) />
-                        " Reverse the credit if a refund takes the referral back under the target"</label>
+                        {move || if commission() {
+                            " Reverse a payment's credit if the payment is refunded or lost in a dispute"
+                        } else {
+                            " Reverse the credit if a refund takes the referral back under the target"
+                        }}</label>
                 </Show>
                 {move || {
-                    ["recipient", "kind", "amount", "currency", "description", "every", "from", "up_to"]
+                    ["recipient", "kind", "amount", "currency", "percent", "span", "months", "cap_per_referral", "cap_per_month", "description", "every", "from", "up_to"]
                         .into_iter()
                         .map(|name| view! { <FieldMessage error field=field(name) /> })
                         .collect_view()

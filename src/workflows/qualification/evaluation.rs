@@ -70,7 +70,12 @@ pub async fn evaluate(
     let total = spend(&s, p.created_at, &charges.counted);
     let spent_text = explain_spend(&s, &total);
     let spent_changed = total.counted != p.spent;
-    let given = db::rewards::for_referral(&mut *conn, account_id, &p.id).await?;
+    // Rewards earned by qualifying, and commissions earned per payment.
+    let (commission_entries, given): (Vec<_>, Vec<_>) =
+        db::rewards::for_referral(&mut *conn, account_id, &p.id)
+            .await?
+            .into_iter()
+            .partition(|r| r.is_commission());
     let rules = db::rewards::settings(&mut *conn, account_id, &p.campaign_id)
         .await?
         .unwrap_or_default();
@@ -152,6 +157,18 @@ pub async fn evaluate(
             rewards::flag(conn, &mut timeline, referral, &given, &spent_text, now).await?
         }
     }
+    granted.extend(
+        rewards::earn_commissions(
+            conn,
+            &mut timeline,
+            &rules,
+            referral,
+            &charges.counted,
+            &commission_entries,
+            now,
+        )
+        .await?,
+    );
     timeline.write(conn, now).await?;
     Ok(granted)
 }

@@ -1,0 +1,157 @@
+//! Commissions end to end over real HTTP: a year of monthly payments in the sandbox (its clock
+//! moved a calendar month at a time), each delivered by webhook and evaluated by the real job
+//! queue, makes exactly one ledger entry per payment and rule, issued as Stripe credit; a
+//! refund takes back its own payment's commission only.
+
+use refloop::{
+    db::{qualification as ledger, rewards::RewardRow},
+    domain::{
+        commissions::CommissionForm,
+        rewards::{RewardForm, RewardRuleForm, RewardStatus},
+        time::add_months,
+    },
+    workflows,
+};
+use serde_json::json;
+
+use crate::{qualification::Qualifying, support::TestDb};
+
+crate::on_both_backends!(
+    a_year_of_monthly_payments_earns_twelve_commissions_and_a_refund_takes_back_its_own,
+);
+
+/// 20% of each payment for 12 months, as credit for the person referring, reversed if its
+/// payment is refunded.
+fn twenty_percent_for_a_year() -> RewardForm {
+    RewardForm {
+        auto_issue: true,
+        rules: vec![RewardRuleForm {
+            recipient: "referrer".into(),
+            kind: "credit".into(),
+            currency: "usd".into(),
+            every: "1".into(),
+            reverse_on_refund: true,
+            commission: CommissionForm {
+                percent: "20".into(),
+                span: "months".into(),
+                months: "12".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Ann's commission entries, by payment, oldest first.
+async fn entries(q: &Qualifying, t: &TestDb) -> Vec<RewardRow> {
+    let mut rows: Vec<RewardRow> = q
+        .rewards_of(t, "ann@x.test")
+        .await
+        .into_iter()
+        .filter(RewardRow::is_commission)
+        .collect();
+    rows.sort_by_key(|r| r.paid_at);
+    rows
+}
+
+/// Waits until the payment is in Refloop's ledger: its evaluation committed with it.
+async fn until_counted(q: &Qualifying, t: &TestDb, charge: &str) {
+    for _ in 0..1_000 {
+        let payer = ledger::charge_payer(t.db.pool(), &q.alice.account_id, charge)
+            .await
+            .unwrap();
+        if payer.is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{charge} never reached the ledger");
+}
+
+async fn a_year_of_monthly_payments_earns_twelve_commissions_and_a_refund_takes_back_its_own(
+    t: &TestDb,
+) {
+    let q = Qualifying::start(t, twenty_percent_for_a_year()).await;
+    let bob = q.pair(t, "ann@x.test", "bob@x.test").await;
+    let ann = q.customer(t, "ann@x.test").await;
+
+    // 49.00 a month for six months, then an upgrade to 99.00: thirteen payments, a calendar
+    // month apart.
+    let mut charges = Vec::new();
+    for month in 0..13 {
+        let amount = if month < 6 { 4_900 } else { 9_900 };
+        let charge = q.pay(t, &bob, amount).await;
+        until_counted(&q, t, &charge).await;
+        charges.push(charge);
+        let now = q.control("clock", json!({ "advance_secs": 0 })).await["now"]
+            .as_i64()
+            .unwrap();
+        q.control("clock", json!({ "advance_secs": add_months(now, 1) - now }))
+            .await;
+    }
+    for _ in 0..1_000 {
+        let made = entries(&q, t).await;
+        if made.len() >= 12 && made.iter().all(|r| r.status == RewardStatus::Issued) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let made = entries(&q, t).await;
+    let paid_on: Vec<&str> = made.iter().map(|r| r.charge_id.as_str()).collect();
+    assert_eq!(
+        paid_on,
+        charges[..12],
+        "one entry for each of the first twelve"
+    );
+    let amounts: Vec<i64> = made.iter().map(|r| r.amount).collect();
+    assert_eq!(amounts, [[980; 6], [1_980; 6]].concat());
+    assert!(
+        made[0].description.starts_with("20% of 49.00 USD paid on ")
+            && made[0]
+                .description
+                .ends_with(&format!("by {} = 9.80 USD", charges[0])),
+        "{}",
+        made[0].description
+    );
+    assert!(made.iter().all(|r| r.status == RewardStatus::Issued));
+    let earned: i64 = amounts.iter().sum();
+    assert_eq!(q.balance(t, &ann).await, -earned);
+
+    // Reconciling reads every payment again and makes nothing twice.
+    workflows::qualification::reconcile(&t.db, &q.access, &q.alice.account_id)
+        .await
+        .unwrap();
+    assert_eq!(entries(&q, t).await.len(), 12);
+
+    // Month 3 refunded: its commission alone is reversed, once.
+    q.stripe(t)
+        .await
+        .refund(&charges[2], None, "refund-month-3")
+        .await
+        .unwrap();
+    let reversed = q
+        .until_reward(t, "ann@x.test", RewardStatus::Reversed)
+        .await;
+    assert_eq!(reversed.charge_id, charges[2]);
+    assert!(reversed.note.contains(&format!(
+        "after its payment {} was refunded or lost in a dispute",
+        charges[2]
+    )));
+    let after = entries(&q, t).await;
+    assert_eq!(
+        after
+            .iter()
+            .filter(|r| r.status == RewardStatus::Reversed)
+            .count(),
+        1
+    );
+    assert_eq!(q.balance(t, &ann).await, -(earned - 980));
+    let timeline = q.timeline(t, "ann@x.test").await;
+    assert!(
+        timeline.iter().any(
+            |e| e.starts_with("Reward: 20% of 49.00 USD paid on ") && e.contains("Reversed on")
+        ),
+        "{timeline:?}"
+    );
+}
