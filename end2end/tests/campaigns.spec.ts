@@ -75,6 +75,7 @@ test('a campaign is built through every builder step, and a live one warns befor
   await expect(commission.locator('input[name="amount"]')).toHaveCount(0);
   await commission.locator('input[name="percent"]').fill('120');
   await commission.locator('input[name="months"]').fill('12');
+  await commission.locator('input[name="hold_days"]').fill('14');
   await page.getByRole('button', { name: 'Save rewards' }).click();
   await expect(commission.locator('.field-error')).toHaveText('Rule 3: enter the commission as a percentage of each payment, more than 0 and at most 100, such as 20 or 12.5.');
   await commission.locator('input[name="percent"]').fill('20');
@@ -86,6 +87,7 @@ test('a campaign is built through every builder step, and a live one warns befor
   await expect(commission.getByLabel('How much')).toHaveValue('percent');
   await expect(commission.locator('input[name="percent"]')).toHaveValue('20');
   await expect(commission.locator('input[name="months"]')).toHaveValue('12');
+  await expect(commission.locator('input[name="hold_days"]')).toHaveValue('14');
   await page.getByRole('link', { name: '4. Qualification' }).click();
   await expect(page.getByRole('heading', { name: 'Qualification' })).toBeVisible();
   // Emails: a placeholder is checked as it is typed; what is saved survives a reload.

@@ -104,13 +104,19 @@ pub async fn save_rewards(
     )
 }
 
+/// `reference`: a manual reward's payout reference, when marking it fulfilled.
 #[server(endpoint = "decide_reward", input = Json)]
-pub async fn decide_reward(reward_id: String, decision: RewardDecision) -> Result<(), AppError> {
+pub async fn decide_reward(
+    reward_id: String,
+    decision: RewardDecision,
+    reference: Option<String>,
+) -> Result<(), AppError> {
     with_status(
         async {
             let ctx = require(Permission::ManageRewards).await?;
             let s = state()?;
-            rewards::decide(&s.db, &s.queue, &ctx, &reward_id, decision).await
+            let reference = reference.unwrap_or_default();
+            rewards::decide(&s.db, &s.queue, &ctx, &reward_id, decision, &reference).await
         }
         .await,
     )

@@ -1,5 +1,6 @@
 //! A campaign's Rewards step: the rules, and the ledger where teammates with "Manage rewards"
-//! approve, reject and mark rewards fulfilled.
+//! approve, reject and mark rewards fulfilled (a payout with its reference), and download what
+//! is to pay out.
 
 use super::load;
 use crate::{
@@ -8,8 +9,11 @@ use crate::{
     db::{new_id, rewards, unix_now, Db},
     domain::{
         activity::ActivityKind,
+        money::format_plain,
+        participants::csv_field,
         permissions::Permission,
         rewards::{check_rewards, CampaignRewards, RewardDecision, RewardForm, RewardSettings},
+        time::format_utc,
     },
     error::AppError,
     jobs::Queue,
@@ -87,9 +91,17 @@ pub async fn decide(
     ctx: &Ctx,
     reward_id: &str,
     decision: RewardDecision,
+    reference: &str,
 ) -> Result<(), AppError> {
-    let row =
-        workflows::rewards::decide(db, &ctx.account_id, reward_id, decision, &ctx.name).await?;
+    let row = workflows::rewards::decide(
+        db,
+        &ctx.account_id,
+        reward_id,
+        decision,
+        &ctx.name,
+        reference,
+    )
+    .await?;
     accounts::record(
         db.pool(),
         ctx,
@@ -99,4 +111,34 @@ pub async fn decide(
     .await?;
     queue.wake();
     Ok(())
+}
+
+/// The campaign's manual rewards to pay out, as CSV for the payout run, and a file name for
+/// it (the caller checked "Manage rewards").
+pub async fn payouts_csv(db: &Db, ctx: &Ctx, id: &str) -> Result<(String, String), AppError> {
+    let c = load(db, ctx, id).await?;
+    let mut out = String::from(
+        "reward_id,recipient_email,recipient_first_name,amount,currency,description,earned_at,friend_email\n",
+    );
+    for p in rewards::to_pay_out(db.pool(), &ctx.account_id, &c.id).await? {
+        let amount = if p.currency.is_empty() {
+            String::new()
+        } else {
+            format_plain(p.amount, &p.currency)
+        };
+        let fields = [
+            p.id,
+            p.recipient_email,
+            p.recipient_first_name,
+            amount,
+            p.currency.to_uppercase(),
+            p.description,
+            format_utc(p.created_at),
+            p.referral_email,
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok((format!("payouts-{}.csv", c.slug), out))
 }

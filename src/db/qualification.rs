@@ -331,6 +331,23 @@ pub async fn merge_charge<'c>(
     Ok(())
 }
 
+/// What a charge lost to refunds and disputes, as far as the ledger knows (0 for a charge it
+/// does not know).
+pub async fn charge_losses<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    charge_id: &str,
+) -> Result<i64, sqlx::Error> {
+    let lost: Option<i64> = sqlx::query_scalar(
+        "SELECT refunded + disputed FROM stripe_charges WHERE account_id = $1 AND charge_id = $2",
+    )
+    .bind(account_id)
+    .bind(charge_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(lost.unwrap_or_default())
+}
+
 /// Whether the ledger knows what this charge settled as.
 pub async fn is_settled<'c>(
     ex: impl Executor<'c, Database = Any>,

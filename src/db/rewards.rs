@@ -61,6 +61,11 @@ pub struct RewardRow {
     pub charge_id: String,
     pub base: i64,
     pub paid_at: i64,
+    /// A held reward: until when, and the payment whose refund or dispute cancels it.
+    pub held_until: Option<i64>,
+    pub held_for: Option<String>,
+    /// A manual reward's payout reference, as the teammate who marked it fulfilled wrote it.
+    pub payout_ref: Option<String>,
 }
 
 impl RewardRow {
@@ -97,12 +102,16 @@ impl FromRow<'_, AnyRow> for RewardRow {
             charge_id: row.try_get("charge_id")?,
             base: row.try_get("base")?,
             paid_at: row.try_get("paid_at")?,
+            held_until: row.try_get("held_until")?,
+            held_for: row.try_get("held_for")?,
+            payout_ref: row.try_get("payout_ref")?,
         })
     }
 }
 
 const COLUMNS: &str = "id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, currency, description, \
-     status, note, customer_id, stripe_ref, code, reversal_ref, decided_by, created_at, updated_at, charge_id, base, paid_at";
+     status, note, customer_id, stripe_ref, code, reversal_ref, decided_by, created_at, updated_at, charge_id, base, paid_at, held_until, held_for, \
+     payout_ref";
 
 /// Adds a reward unless this (referral, rule, recipient, payment) has one already; true when
 /// added.
@@ -111,7 +120,7 @@ pub async fn insert<'c>(
     r: &RewardRow,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(&format!(
-        "INSERT INTO rewards ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+        "INSERT INTO rewards ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) \
          ON CONFLICT (referral_id, rule_id, recipient_id, charge_id) DO NOTHING"
     ))
     .bind(&r.id)
@@ -136,6 +145,9 @@ pub async fn insert<'c>(
     .bind(&r.charge_id)
     .bind(r.base)
     .bind(r.paid_at)
+    .bind(r.held_until)
+    .bind(&r.held_for)
+    .bind(&r.payout_ref)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -150,7 +162,8 @@ pub async fn update<'c>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE rewards SET status = $1, note = $2, customer_id = $3, stripe_ref = $4, code = $5, reversal_ref = $6, \
-         decided_by = $7, updated_at = $8 WHERE id = $9 AND account_id = $10 AND status = $11",
+         decided_by = $7, updated_at = $8, payout_ref = $12, held_until = $13, held_for = $14 \
+         WHERE id = $9 AND account_id = $10 AND status = $11",
     )
     .bind(r.status.key())
     .bind(&r.note)
@@ -163,6 +176,9 @@ pub async fn update<'c>(
     .bind(&r.id)
     .bind(&r.account_id)
     .bind(from.key())
+    .bind(&r.payout_ref)
+    .bind(r.held_until)
+    .bind(&r.held_for)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -298,6 +314,38 @@ fn entry(r: &AnyRow) -> Result<RewardEntry, sqlx::Error> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// A manual reward to pay out, with who gets it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Payout {
+    pub id: String,
+    pub recipient_email: String,
+    pub recipient_first_name: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    pub created_at: i64,
+    pub referral_email: String,
+}
+
+/// The campaign's manual rewards to fulfil, oldest first: the payout run.
+pub async fn to_pay_out<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+) -> Result<Vec<Payout>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, rp.email AS recipient_email, rp.first_name AS recipient_first_name, r.amount, r.currency, \
+         r.description, r.created_at, fp.email AS referral_email \
+         FROM rewards r JOIN participants rp ON rp.id = r.recipient_id JOIN participants fp ON fp.id = r.referral_id \
+         WHERE r.account_id = $1 AND r.campaign_id = $2 AND r.status = 'to_fulfil' AND r.kind = 'manual' \
+         ORDER BY r.created_at, r.id",
+    )
+    .bind(account_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
 }
 
 /// Rewards for a person that wait for them to be linked to a Stripe customer.

@@ -35,6 +35,7 @@ keyed!(
 keyed!(
     /// Where a reward in the ledger stands.
     RewardStatus {
+        Held => "held", "Held",
         AwaitingApproval => "awaiting_approval", "Awaiting approval",
         Queued => "queued", "Issuing",
         Waiting => "waiting", "Waiting for a Stripe customer",
@@ -67,7 +68,8 @@ impl RewardStatus {
     pub fn outstanding(self) -> bool {
         matches!(
             self,
-            RewardStatus::AwaitingApproval
+            RewardStatus::Held
+                | RewardStatus::AwaitingApproval
                 | RewardStatus::Queued
                 | RewardStatus::Waiting
                 | RewardStatus::ToFulfil
@@ -102,6 +104,10 @@ pub struct RewardRule {
     /// A commission: a percentage of each payment, one entry per payment (`amount` is 0).
     #[serde(default)]
     pub commission: Option<Commission>,
+    /// Days each reward waits after the payment that earned it before it is given (0: none):
+    /// cancelled instead if that payment is refunded or disputed meanwhile.
+    #[serde(default)]
+    pub hold_days: u32,
 }
 
 impl RewardRule {
@@ -136,17 +142,27 @@ impl RewardRule {
             Recipient::Friend => "for the friend",
         };
         if self.commission.is_some() {
-            return format!("{who}, on every payment of an invited friend");
+            return self.with_hold(format!("{who}, on every payment of an invited friend"));
         }
         let when = match self.every {
             0 | 1 => format!("{who}, for every qualified referral"),
             n => format!("{who}, for every {} qualified referral", ordinal(n)),
         };
-        match (self.from, self.up_to) {
+        let when = match (self.from, self.up_to) {
             (0 | 1, 0) => when,
             (0 | 1, m) => format!("{when} up to the {}", ordinal(m)),
             (n, 0) => format!("{when} from the {}", ordinal(n)),
             (n, m) => format!("{when} from the {} to the {}", ordinal(n), ordinal(m)),
+        };
+        self.with_hold(when)
+    }
+
+    /// "…, held 14 days after the payment that earned it"
+    fn with_hold(&self, when: String) -> String {
+        match self.hold_days {
+            0 => when,
+            1 => format!("{when}, held 1 day after the payment that earned it"),
+            n => format!("{when}, held {n} days after the payment that earned it"),
         }
     }
 
@@ -183,7 +199,22 @@ impl RewardRule {
             description: self.description.clone(),
             reverse_on_refund: self.reverse_on_refund,
             commission: CommissionForm::from_commission(self.commission.as_ref(), &self.currency),
+            hold_days: if self.hold_days > 0 {
+                self.hold_days.to_string()
+            } else {
+                String::new()
+            },
         }
+    }
+
+    /// "Held until 17 Mar 2026: 14 days after ch_…, in case it is refunded or disputed"
+    pub fn hold_note(&self, until: i64, payment: &str) -> String {
+        format!(
+            "Held until {}: {} day{} after {payment}, in case it is refunded or disputed",
+            super::time::format_date(until),
+            self.hold_days,
+            if self.hold_days == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -380,6 +411,9 @@ pub struct RewardRuleForm {
     /// Not set: a fixed reward.
     #[serde(default)]
     pub commission: CommissionForm,
+    /// Days to hold each reward after its payment (empty: none).
+    #[serde(default)]
+    pub hold_days: String,
 }
 
 /// What the Rewards step sends.
@@ -515,14 +549,30 @@ pub fn check_rewards(
                 format!("Rule {n}: a commission earns on every payment; leave “for every” at 1 and the tier empty."),
             ));
         }
+        let hold_days = match r.hold_days.trim() {
+            "" => Some(0),
+            t => t.parse::<u32>().ok().filter(|d| *d <= 365),
+        };
+        if hold_days.is_none() {
+            errors.push((
+                field("hold_days"),
+                format!("Rule {n}: enter the days to hold each reward after its payment, from 0 to 365, or leave it empty."),
+            ));
+        }
         if recipient == Some(Recipient::Friend) && (from > Some(1) || up_to > Some(0)) {
             errors.push((
                 field("from"),
                 format!("Rule {n}: a tier counts the referring person's qualified referrals; give it to the person referring, or leave the tier empty."),
             ));
         }
-        if let (Some(recipient), Some(kind), Some(every), Some(from), Some(up_to)) =
-            (recipient, kind, every, from, up_to)
+        if let (
+            Some(recipient),
+            Some(kind),
+            Some(every),
+            Some(from),
+            Some(up_to),
+            Some(hold_days),
+        ) = (recipient, kind, every, from, up_to, hold_days)
         {
             rules.push(RewardRule {
                 id: if r.id.trim().is_empty() {
@@ -544,6 +594,7 @@ pub fn check_rewards(
                 description,
                 reverse_on_refund: r.reverse_on_refund && kind != RewardKind::Manual,
                 commission,
+                hold_days,
             });
         }
     }
@@ -734,6 +785,59 @@ mod tests {
             ]
         );
         assert!(errors[1].1.starts_with("Rule 2:"));
+    }
+
+    #[test]
+    fn commissions_and_holds_are_checked_with_their_rule() {
+        let commission = |kind: &str, percent: &str| RewardRuleForm {
+            commission: CommissionForm {
+                percent: percent.into(),
+                span: "always".into(),
+                ..Default::default()
+            },
+            hold_days: "14".into(),
+            ..rule(kind, "")
+        };
+        let settings = check_rewards(
+            &RewardForm {
+                auto_issue: true,
+                rules: vec![commission("credit", "20"), commission("manual", "12.5")],
+                ..Default::default()
+            },
+            || "rr_new".to_string(),
+        )
+        .unwrap();
+        let (credit, manual) = (&settings.rules[0], &settings.rules[1]);
+        assert_eq!((credit.amount, credit.hold_days), (0, 14));
+        assert_eq!(
+            credit.describe(),
+            "20% of each payment for as long as they pay, as Stripe customer credit in USD"
+        );
+        assert_eq!(
+            manual.describe(),
+            "12.5% of each payment for as long as they pay, paid out by a teammate in USD"
+        );
+        assert_eq!(
+            credit.describe_when(),
+            "for the person referring, on every payment of an invited friend, held 14 days after the payment that earned it"
+        );
+        assert_eq!(credit.to_form().hold_days, "14");
+        let mut milestone = commission("promotion_code", "20");
+        milestone.every = "3".into();
+        milestone.hold_days = "400".into();
+        let errors = check_rewards(
+            &RewardForm {
+                rules: vec![milestone],
+                ..Default::default()
+            },
+            || "rr_new".to_string(),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["rules.0.kind", "rules.0.every", "rules.0.hold_days"]
+        );
     }
 
     #[test]

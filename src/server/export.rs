@@ -1,6 +1,7 @@
-//! Downloads: `GET /export/campaigns/{id}/participants.csv` (a campaign's participants) and
+//! Downloads: `GET /export/campaigns/{id}/participants.csv` (a campaign's participants),
 //! `GET /export/campaigns/{id}/syncs/{run}/skipped.csv` (the customers a sync skipped, with
-//! why), and `GET /export/dashboard.csv?table=…` (a table of the dashboard, for the period and
+//! why), `GET /export/campaigns/{id}/payouts.csv` (manual rewards to pay out; Manage rewards),
+//! and `GET /export/dashboard.csv?table=…` (a table of the dashboard, for the period and
 //! campaign in the query as the page has them). Plain routes rather than server functions, so the browser saves the file itself.
 
 use axum::{
@@ -12,7 +13,7 @@ use axum::{
 use crate::state::AppState;
 use crate::{
     auth::{client_ip, require_from, Ctx},
-    campaigns::{dashboard, people, sync},
+    campaigns::{dashboard, people, rewards, sync},
     db::unix_now,
     domain::{dashboard::Period, permissions::Permission},
     error::AppError,
@@ -20,15 +21,18 @@ use crate::{
 
 /// Who asks, if they may download people's data.
 async fn caller(state: &AppState, request: Request) -> Result<Ctx, AppError> {
+    caller_with(state, request, Permission::ExportParticipants).await
+}
+
+/// Who asks, if they hold `permission`.
+async fn caller_with(
+    state: &AppState,
+    request: Request,
+    permission: Permission,
+) -> Result<Ctx, AppError> {
     let (parts, _) = request.into_parts();
     let ip = client_ip(&parts);
-    require_from(
-        &state.db,
-        &parts.headers,
-        ip,
-        Permission::ExportParticipants,
-    )
-    .await
+    require_from(&state.db, &parts.headers, ip, permission).await
 }
 
 /// A CSV file as an attachment, or the error with its status.
@@ -74,6 +78,20 @@ pub async fn sync_skipped_csv(
         Ok(ctx) => sync::skipped_csv_file(&state.db, &ctx, &id, &run).await,
         Err(e) => Err(e),
     })
+}
+
+/// The manual rewards to pay out, for those who may manage rewards.
+pub async fn payouts_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    download(
+        match caller_with(&state, request, Permission::ManageRewards).await {
+            Ok(ctx) => rewards::payouts_csv(&state.db, &ctx, &id).await,
+            Err(e) => Err(e),
+        },
+    )
 }
 
 /// What the dashboard's download asks for: the page's own query, and which table.

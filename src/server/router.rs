@@ -29,6 +29,10 @@ pub fn router(state: AppState) -> Router {
             "/export/campaigns/{id}/syncs/{run}/skipped.csv",
             get(export::sync_skipped_csv),
         )
+        .route(
+            "/export/campaigns/{id}/payouts.csv",
+            get(export::payouts_csv),
+        )
         .route("/export/dashboard.csv", get(export::dashboard_csv))
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
         .route("/refloop.js", get(snippet::refloop_js))

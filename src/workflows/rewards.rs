@@ -13,6 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::{
     db::{
+        self,
         participants::{self, ParticipantRow, Timeline},
         rewards::{self, RewardRow},
         sending, unix_now, Db,
@@ -22,7 +23,9 @@ use crate::{
         money::format_amount,
         participants::EventKind,
         qualification::ChargeEntry,
-        rewards::{Recipient, RewardDecision, RewardKind, RewardSettings, RewardStatus},
+        rewards::{
+            Recipient, RewardDecision, RewardKind, RewardRule, RewardSettings, RewardStatus,
+        },
         time::month_of,
     },
     error::AppError,
@@ -34,11 +37,13 @@ use super::{Job, StripeAccess};
 
 pub const ISSUE: &str = "reward.issue";
 pub const REVERSE: &str = "reward.reverse";
+pub const RELEASE: &str = "reward.release";
 
 pub fn register(registry: Registry<StripeAccess>) -> Registry<StripeAccess> {
     registry
         .register(ISSUE, run_issue)
         .register(REVERSE, run_reverse)
+        .register(RELEASE, run_release)
 }
 
 /// How long the job of a reward granted by an evaluation waits before issuing it: the
@@ -54,6 +59,14 @@ fn issue_job(account_id: &str, reward_id: &str) -> NewJob {
     NewJob::new(ISSUE, json!({ "reward": reward_id }))
         .account(account_id)
         .dedupe(issue_key(reward_id))
+}
+
+/// Ends a reward's hold when it is due (a scheduled job: it survives restarts).
+fn release_job(r: &RewardRow) -> NewJob {
+    NewJob::new(RELEASE, json!({ "reward": r.id }))
+        .account(&r.account_id)
+        .dedupe(format!("{RELEASE}:{}", r.id))
+        .at(r.held_until.unwrap_or_default() * 1000)
 }
 
 fn reverse_job(r: &RewardRow) -> NewJob {
@@ -138,15 +151,17 @@ async fn tell(
 }
 
 /// Grants what a newly qualified referral earns: for each rule that applies (the referrer's
-/// milestones counted with `qualified_count`), a ledger row — awaiting approval, to fulfil, or
-/// queued to be issued — once per (referral, rule, recipient). Returns the rewards queued for
-/// Stripe, for the caller to `issue_now` once its transaction commits.
+/// milestones counted with `qualified_count`), a ledger row — held after `earned_by` (the
+/// payment that reached the target, and its time), awaiting approval, to fulfil, or queued to
+/// be issued — once per (referral, rule, recipient). Returns the rewards queued for Stripe,
+/// for the caller to `issue_now` once its transaction commits.
 pub async fn grant(
     conn: &mut AnyConnection,
     timeline: &mut Timeline,
     settings: &RewardSettings,
     referral: Referral<'_>,
     qualified_count: i64,
+    earned_by: (&str, i64),
     now: i64,
 ) -> Result<Vec<RewardRow>, sqlx::Error> {
     let (friend, mut queued) = (referral.friend, Vec::new());
@@ -160,7 +175,12 @@ pub async fn grant(
             Recipient::Referrer => referrer,
             Recipient::Friend => friend,
         };
-        let (status, note) = first_status(settings, rule.kind);
+        let Start {
+            status,
+            note,
+            held_until,
+            held_for,
+        } = start(settings, rule, earned_by);
         let mut row = RewardRow {
             id: crate::db::new_id("rwd"),
             account_id: friend.account_id.clone(),
@@ -184,6 +204,9 @@ pub async fn grant(
             charge_id: String::new(),
             base: 0,
             paid_at: 0,
+            held_until,
+            held_for: held_for.clone(),
+            payout_ref: None,
         };
         if !rewards::insert(&mut *conn, &row).await? {
             // Granted before: only a reward cancelled when the referral went back to pending
@@ -201,6 +224,8 @@ pub async fn grant(
                 status,
                 note: note.clone(),
                 updated_at: now,
+                held_until,
+                held_for,
                 ..existing
             };
             if !rewards::update(&mut *conn, &row, RewardStatus::Cancelled).await? {
@@ -212,7 +237,37 @@ pub async fn grant(
     Ok(queued)
 }
 
-/// Where a reward of `kind` starts: awaiting approval, to fulfil, or queued for Stripe.
+/// Where a new reward starts.
+struct Start {
+    status: RewardStatus,
+    note: String,
+    held_until: Option<i64>,
+    held_for: Option<String>,
+}
+
+/// A new reward of `rule`, earned by `payment` (its id and time): held after it when the rule
+/// holds rewards, else as `first_status` says.
+fn start(settings: &RewardSettings, rule: &RewardRule, payment: (&str, i64)) -> Start {
+    if rule.hold_days > 0 {
+        let until = payment.1 + i64::from(rule.hold_days) * 86_400;
+        return Start {
+            status: RewardStatus::Held,
+            note: rule.hold_note(until, payment.0),
+            held_until: Some(until),
+            held_for: Some(payment.0.to_string()),
+        };
+    }
+    let (status, note) = first_status(settings, rule.kind);
+    Start {
+        status,
+        note,
+        held_until: None,
+        held_for: None,
+    }
+}
+
+/// Where a reward of `kind` given now starts: awaiting approval, to fulfil, or queued for
+/// Stripe.
 fn first_status(settings: &RewardSettings, kind: RewardKind) -> (RewardStatus, String) {
     match (settings.auto_issue, kind) {
         (false, _) => (
@@ -227,8 +282,9 @@ fn first_status(settings: &RewardSettings, kind: RewardKind) -> (RewardStatus, S
     }
 }
 
-/// A reward just written to the ledger: said on both timelines, and when queued for Stripe,
-/// its waiting job enqueued and the row returned for `issue_now`.
+/// A reward just written to the ledger: said on both timelines; when held, its release
+/// scheduled; when queued for Stripe, its waiting job enqueued and the row returned for
+/// `issue_now`.
 async fn granted(
     conn: &mut AnyConnection,
     timeline: &mut Timeline,
@@ -237,6 +293,9 @@ async fn granted(
 ) -> Result<Option<RewardRow>, sqlx::Error> {
     let text = format!("Reward: {} — {}", row.description, row.note);
     referral.note(timeline, &row, EventKind::RewardUpdate, &text);
+    if row.status == RewardStatus::Held {
+        queue::enqueue(conn, &release_job(&row)).await?;
+    }
     if row.status != RewardStatus::Queued {
         return Ok(None);
     }
@@ -308,7 +367,12 @@ pub async fn earn_commissions(
             &elsewhere,
         );
         for e in plan.new {
-            let (status, note) = first_status(settings, rule.kind);
+            let Start {
+                status,
+                note,
+                held_until,
+                held_for,
+            } = start(settings, rule, (&e.charge_id, e.paid_at));
             let row = RewardRow {
                 id: crate::db::new_id("rwd"),
                 account_id: friend.account_id.clone(),
@@ -332,6 +396,9 @@ pub async fn earn_commissions(
                 charge_id: e.charge_id,
                 base: e.base,
                 paid_at: e.paid_at,
+                held_until,
+                held_for,
+                payout_ref: None,
             };
             if rewards::insert(&mut *conn, &row).await? {
                 queued.extend(granted(conn, timeline, referral, row).await?);
@@ -682,6 +749,64 @@ async fn coupon_for(stripe: &super::Connected, r: &RewardRow) -> Result<String, 
     }
 }
 
+/// A hold ended: the reward is given as its rule says (queued for Stripe and issued now,
+/// awaiting approval, or to fulfil), or cancelled if the payment that earned it was refunded
+/// or disputed meanwhile.
+async fn run_release(ctx: Job) -> Result<(), JobError> {
+    let Some(r) = load(&ctx).await? else {
+        return done(&ctx).await;
+    };
+    if r.status != RewardStatus::Held {
+        return done(&ctx).await;
+    }
+    let now = unix_now();
+    let payment = r.held_for.clone().unwrap_or_default();
+    let lost = db::qualification::charge_losses(ctx.db.pool(), &r.account_id, &payment).await?;
+    let (row, text) = if lost > 0 {
+        let why = format!("its payment {payment} was refunded or disputed");
+        let row = RewardRow {
+            status: RewardStatus::Cancelled,
+            note: format!("Cancelled when its hold ended: {why}"),
+            updated_at: now,
+            ..r.clone()
+        };
+        let text = format!(
+            "Reward cancelled: {} ({why} during the hold)",
+            r.description
+        );
+        (row, text)
+    } else {
+        let settings = rewards::settings(ctx.db.pool(), &r.account_id, &r.campaign_id)
+            .await?
+            .unwrap_or_default();
+        let (status, note) = first_status(&settings, r.kind);
+        let text = format!("Reward: {} — hold ended; {note}", r.description);
+        let row = RewardRow {
+            status,
+            note,
+            updated_at: now,
+            ..r.clone()
+        };
+        (row, text)
+    };
+    let mut tx = ctx.db.begin().await?;
+    let moved = rewards::update(&mut *tx, &row, RewardStatus::Held).await?;
+    if moved {
+        tell(&mut tx, &row, EventKind::RewardUpdate, &text, now).await?;
+        if row.status == RewardStatus::Queued {
+            let fallback =
+                issue_job(&row.account_id, &row.id).at(queue::now_ms() + ISSUE_FALLBACK_MS);
+            queue::enqueue(&mut tx, &fallback).await?;
+        }
+    }
+    ctx.complete_in(&mut tx).await?;
+    tx.commit().await?;
+    if moved && row.status == RewardStatus::Queued {
+        issue_now(&ctx.app, &ctx.db, vec![row]).await;
+    }
+    Ok(())
+}
+
 async fn run_reverse(ctx: Job) -> Result<(), JobError> {
     let Some(r) = load(&ctx).await? else {
         return done(&ctx).await;
@@ -738,14 +863,26 @@ async fn run_reverse(ctx: Job) -> Result<(), JobError> {
     settle(&ctx.db, Finish::Job(&ctx), r.status, row, event).await
 }
 
-/// A teammate's decision on a reward of `account_id` (the caller checked "Manage rewards").
+/// The most a payout reference holds.
+const PAYOUT_REF_MAX: usize = 100;
+
+/// A teammate's decision on a reward of `account_id` (the caller checked "Manage rewards");
+/// `reference`: a manual reward's payout reference when marking it fulfilled (may be empty).
 pub async fn decide(
     db: &Db,
     account_id: &str,
     reward_id: &str,
     decision: RewardDecision,
     by: &str,
+    reference: &str,
 ) -> Result<RewardRow, AppError> {
+    let reference = reference.trim();
+    if reference.chars().count() > PAYOUT_REF_MAX || reference.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "reference",
+            format!("A payout reference is one line of at most {PAYOUT_REF_MAX} characters, such as the bank transfer's id."),
+        ));
+    }
     let Some(r) = rewards::get(db.pool(), account_id, reward_id).await? else {
         return Err(AppError::NotFound("Reward".into()));
     };
@@ -768,10 +905,16 @@ pub async fn decide(
         ),
         (RewardDecision::MarkFulfilled, RewardStatus::ToFulfil) => (
             RewardStatus::Fulfilled,
-            format!(
-                "Fulfilled by {by} on {}",
-                crate::domain::time::format_date(now)
-            ),
+            match reference {
+                "" => format!(
+                    "Fulfilled by {by} on {}",
+                    crate::domain::time::format_date(now)
+                ),
+                reference => format!(
+                    "Paid by {by} on {}, reference {reference}",
+                    crate::domain::time::format_date(now)
+                ),
+            },
             EventKind::Rewarded,
         ),
         (_, current) => {
@@ -790,6 +933,8 @@ pub async fn decide(
         status,
         note: note.clone(),
         decided_by: Some(by.to_string()),
+        payout_ref: (status == RewardStatus::Fulfilled && !reference.is_empty())
+            .then(|| reference.to_string()),
         updated_at: now,
         ..r.clone()
     };

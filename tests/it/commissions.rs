@@ -4,10 +4,11 @@
 //! refund takes back its own payment's commission only.
 
 use refloop::{
+    campaigns::rewards as reward_rules,
     db::{qualification as ledger, rewards::RewardRow},
     domain::{
         commissions::CommissionForm,
-        rewards::{RewardForm, RewardRuleForm, RewardStatus},
+        rewards::{RewardDecision, RewardForm, RewardRuleForm, RewardStatus},
         time::add_months,
     },
     workflows,
@@ -18,6 +19,7 @@ use crate::{qualification::Qualifying, support::TestDb};
 
 crate::on_both_backends!(
     a_year_of_monthly_payments_earns_twelve_commissions_and_a_refund_takes_back_its_own,
+    manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_reference,
 );
 
 /// 20% of each payment for 12 months, as credit for the person referring, reversed if its
@@ -154,4 +156,88 @@ async fn a_year_of_monthly_payments_earns_twelve_commissions_and_a_refund_takes_
         ),
         "{timeline:?}"
     );
+}
+
+async fn manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_reference(t: &TestDb) {
+    let mut form = twenty_percent_for_a_year();
+    form.rules[0].kind = "manual".into();
+    form.rules[0].commission.percent = "10".into();
+    let q = Qualifying::start(t, form).await;
+    let bob = q.pair(t, "ann@x.test", "bob@x.test").await;
+    let first = q.pay(t, &bob, 4_900).await;
+    let second = q.pay(t, &bob, 12_345).await;
+    for _ in 0..1_000 {
+        if entries(&q, t).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let made = entries(&q, t).await;
+    assert!(
+        made.iter().all(|r| r.status == RewardStatus::ToFulfil),
+        "{made:?}"
+    );
+
+    // The payout run: one line per entry to pay, amounts as people read them.
+    let (file, csv) = reward_rules::payouts_csv(&t.db, &q.alice, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(file, "payouts-spend.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reward_id,recipient_email,recipient_first_name,amount,currency,description,earned_at,friend_email"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let by_charge = |charge: &str| {
+        let entry = made.iter().find(|r| r.charge_id == charge).unwrap();
+        lines
+            .iter()
+            .find(|l| l.starts_with(&entry.id))
+            .unwrap()
+            .to_string()
+    };
+    assert!(by_charge(&first).contains(",ann@x.test,Ann,4.90,USD,10% of 49.00 USD paid on "));
+    assert!(
+        by_charge(&second).contains(",12.35,USD,") && by_charge(&second).ends_with(",bob@x.test")
+    );
+
+    // Marked paid with the transfer's reference: off the payout run, the reference kept.
+    let paid = made.iter().find(|r| r.charge_id == first).unwrap();
+    let too_long = "x".repeat(101);
+    let refused = reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &paid.id,
+        RewardDecision::MarkFulfilled,
+        &too_long,
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.field_message("reference").is_some(), "{refused:?}");
+    reward_rules::decide(
+        &t.db,
+        &q.queue,
+        &q.alice,
+        &paid.id,
+        RewardDecision::MarkFulfilled,
+        " SEPA-2026-0042 ",
+    )
+    .await
+    .unwrap();
+    let fulfilled = q
+        .until_reward(t, "ann@x.test", RewardStatus::Fulfilled)
+        .await;
+    assert_eq!(fulfilled.payout_ref.as_deref(), Some("SEPA-2026-0042"));
+    assert!(
+        fulfilled.note.ends_with(", reference SEPA-2026-0042"),
+        "{}",
+        fulfilled.note
+    );
+    let (_, csv) = reward_rules::payouts_csv(&t.db, &q.alice, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    assert!(!csv.contains(&paid.id));
 }

@@ -14,6 +14,7 @@ mod db_settings;
 mod deploy;
 mod emails;
 mod health;
+mod holds;
 mod housekeeping;
 mod http;
 mod jobs;

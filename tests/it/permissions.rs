@@ -875,3 +875,38 @@ async fn roles_mean_the_same_by_invitation_promotion_or_removal() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// The payout run's download needs Manage rewards, a session, and a campaign of the caller's
+/// own account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payouts_download_needs_manage_rewards_and_the_account_s_own_campaign() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let team = Team::new(&t, "Acme").await;
+    let other = Team::new(&t, "Other").await;
+    let campaign = crate::campaigns::live_campaign(&t.db, &team.owner.0, "payouts").await;
+    let get = |session: Option<&str>| {
+        let mut req = Request::get(format!("/export/campaigns/{campaign}/payouts.csv"));
+        if let Some(s) = session {
+            req = req.header("cookie", format!("refloop_session={s}"));
+        }
+        let app = app.clone();
+        async move {
+            let (res, text) = answer(&app, req.body(Body::empty()).unwrap()).await;
+            (res.status, text)
+        }
+    };
+    for role in [Role::Owner, Role::Admin, Role::Manager] {
+        let (status, body) = get(Some(team.session(role))).await;
+        assert_eq!(status, StatusCode::OK, "{role:?}: {body}");
+        assert!(body.starts_with("reward_id,recipient_email,"), "{body}");
+    }
+    let (status, body) = get(Some(team.session(Role::Viewer))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("Manage rewards"), "{body}");
+    assert_eq!(get(None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(Some(other.session(Role::Owner))).await.0,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -789,6 +789,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         &q.alice,
         &awaiting.id,
         RewardDecision::Approve,
+        "",
     )
     .await
     .unwrap();
@@ -807,6 +808,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         &q.alice,
         &awaiting.id,
         RewardDecision::Reject,
+        "",
     )
     .await;
     assert!(again.is_err());
@@ -843,6 +845,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         &q.alice,
         &shirt.id,
         RewardDecision::Approve,
+        "",
     )
     .await
     .unwrap();
@@ -854,6 +857,7 @@ async fn rewards_wait_for_approval_and_for_a_stripe_customer(t: &TestDb) {
         &q.alice,
         &shirt.id,
         RewardDecision::MarkFulfilled,
+        "",
     )
     .await
     .unwrap();

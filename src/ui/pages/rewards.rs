@@ -48,6 +48,7 @@ struct RuleRow {
     months: RwSignal<String>,
     cap_per_referral: RwSignal<String>,
     cap_per_month: RwSignal<String>,
+    hold_days: RwSignal<String>,
 }
 
 impl RuleRow {
@@ -69,6 +70,7 @@ impl RuleRow {
             months: RwSignal::new(f.commission.months),
             cap_per_referral: RwSignal::new(f.commission.cap_per_referral),
             cap_per_month: RwSignal::new(f.commission.cap_per_month),
+            hold_days: RwSignal::new(f.hold_days),
         }
     }
 
@@ -91,6 +93,7 @@ impl RuleRow {
                 cap_per_referral: self.cap_per_referral.get_untracked(),
                 cap_per_month: self.cap_per_month.get_untracked(),
             },
+            hold_days: self.hold_days.get_untracked(),
         }
     }
 }
@@ -248,6 +251,11 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                     </label>
                 </div>
                 </Show>
+                <label>"Hold each reward "
+                    <input name="hold_days" inputmode="numeric" size="3" placeholder="0" prop:value=move || rule.hold_days.get()
+                        on:input=move |ev| rule.hold_days.set(event_target_value(&ev)) />
+                    " days after the payment that earned it (given when the hold ends, cancelled if that payment is refunded or disputed by then)"
+                </label>
                 <Show when=move || rule.kind.get() == RewardKind::Credit.key()>
                     <label class="choice"><input type="checkbox" name="reverse_on_refund" prop:checked=move || rule.reverse.get()
                         on:change=move |ev| rule.reverse.set(event_target_checked(&ev)) />
@@ -258,7 +266,7 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                         }}</label>
                 </Show>
                 {move || {
-                    ["recipient", "kind", "amount", "currency", "percent", "span", "months", "cap_per_referral", "cap_per_month", "description", "every", "from", "up_to"]
+                    ["recipient", "kind", "amount", "currency", "percent", "span", "months", "cap_per_referral", "cap_per_month", "hold_days", "description", "every", "from", "up_to"]
                         .into_iter()
                         .map(|name| view! { <FieldMessage error field=field(name) /> })
                         .collect_view()
@@ -345,8 +353,28 @@ fn Ledger(r: CampaignRewards, decide: ServerAction<DecideReward>) -> impl IntoVi
         let reward_id = e.id.clone();
         view! {
             <button type="button" class="secondary" disabled=!can_manage
-                on:click=move |_| { decide.dispatch(DecideReward { reward_id: reward_id.clone(), decision }); }>
+                on:click=move |_| { decide.dispatch(DecideReward { reward_id: reward_id.clone(), decision, reference: None }); }>
                 {text}
+            </button>
+        }
+    };
+    // A manual reward is marked fulfilled with its payout's reference, if the teammate has one.
+    let fulfil = move |e: &RewardEntry| {
+        let reward_id = e.id.clone();
+        let reference = RwSignal::new(String::new());
+        view! {
+            <input name="reference" size="14" placeholder="Reference (optional)" aria-label="Payout reference"
+                disabled=!can_manage prop:value=move || reference.get()
+                on:input=move |ev| reference.set(event_target_value(&ev)) />
+            <button type="button" class="secondary" disabled=!can_manage
+                on:click=move |_| {
+                    decide.dispatch(DecideReward {
+                        reward_id: reward_id.clone(),
+                        decision: RewardDecision::MarkFulfilled,
+                        reference: Some(reference.get_untracked()),
+                    });
+                }>
+                "Mark fulfilled"
             </button>
         }
     };
@@ -360,7 +388,7 @@ fn Ledger(r: CampaignRewards, decide: ServerAction<DecideReward>) -> impl IntoVi
                     {button(e, RewardDecision::Reject, "Reject")}
                 }
                 .into_any(),
-                RewardStatus::ToFulfil => button(e, RewardDecision::MarkFulfilled, "Mark fulfilled").into_any(),
+                RewardStatus::ToFulfil => fulfil(e).into_any(),
                 _ => ().into_any(),
             };
             view! {
@@ -376,15 +404,24 @@ fn Ledger(r: CampaignRewards, decide: ServerAction<DecideReward>) -> impl IntoVi
         })
         .collect_view();
     let empty = r.rewards.is_empty();
+    let to_pay_out = can_manage
+        && r.rewards
+            .iter()
+            .any(|e| e.status == RewardStatus::ToFulfil && e.kind == RewardKind::Manual);
+    let payouts = format!("/export/campaigns/{}/payouts.csv", r.campaign_id);
     view! {
         <section class="card reward-ledger">
             <h2>"Reward ledger"</h2>
+            <Show when=move || to_pay_out>
+                <p><a class="button secondary" href=payouts.clone() download>"Download what is to pay out (CSV)"</a></p>
+            </Show>
             <Show when=move || !can_manage>
                 <p class="notice notice-warn permission-explanation">
                     {look_only(Permission::ManageRewards, "approve, reject or fulfil rewards")}
                 </p>
             </Show>
             <FormProblem error />
+            <FieldMessage error field="reference" />
             {if empty {
                 view! { <p class="muted">"No rewards yet: they appear here when a referral qualifies."</p> }.into_any()
             } else {

@@ -139,7 +139,12 @@ pub async fn evaluate(
             if let Some(r) = &referrer {
                 db::qualification::add_qualified(&mut *conn, &r.id, 1).await?;
                 let count = r.qualified_referrals + 1;
-                granted = rewards::grant(conn, &mut timeline, &rules, referral, count, now).await?;
+                // The charge that reached the target earned the rewards (and holds them).
+                let by = total.reached.clone().unwrap_or_default();
+                let earned_by = (by.0.as_str(), by.1);
+                granted =
+                    rewards::grant(conn, &mut timeline, &rules, referral, count, earned_by, now)
+                        .await?;
                 sending::refresh_metadata(conn, r).await?;
                 crate::notifications::after_qualified(conn, &p, r).await?;
             }
