@@ -1,17 +1,20 @@
-//! Prices, Payment Links and Checkout Sessions (mode `payment`), and paying a session as the
-//! hosted checkout page does: the email, a test card, a promotion code that applies its coupon
-//! and counts its redemptions, then the charge and the events Stripe sends, in Stripe's order.
+//! Prices, Payment Links and Checkout Sessions (mode `payment`, or `subscription` for a
+//! recurring price), and paying a session as the hosted checkout page does: the email, a test
+//! card, a promotion code that applies its coupon (to a subscription's first invoice) and counts
+//! its redemptions, then the charge (or the subscription and its first invoice) and the events
+//! Stripe sends, in Stripe's order.
 
 use serde_json::{json, Value};
 
 use super::{
+    billing,
     customers::{self, check_known, integer, list_body, list_query, live_customer, text},
     db_error, new_id, payments, store, ApiError, Sandbox,
 };
 use crate::domain::attribution::reference_shape_ok;
 
-/// `POST /v1/prices`: a one-time price of a product (named with `product_data[name]`, or an
-/// existing `product`).
+/// `POST /v1/prices`: a one-time or recurring (`recurring[interval]`, `[interval_count]`)
+/// price of a product (named with `product_data[name]`, or an existing `product`).
 pub async fn create_price(sb: &Sandbox, account: &str, params: Value) -> Result<Value, ApiError> {
     check_known(
         &params,
@@ -23,9 +26,44 @@ pub async fn create_price(sb: &Sandbox, account: &str, params: Value) -> Result<
             "metadata",
             "nickname",
             "active",
+            "recurring",
         ],
     )?;
-    price_from(sb, account, &params, "", true).await
+    let recurring = match params.get("recurring") {
+        None => None,
+        Some(r) => {
+            let interval = r
+                .get("interval")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::missing_param("recurring[interval]"))?;
+            if !["day", "week", "month", "year"].contains(&interval) {
+                return Err(ApiError::invalid(
+                    "recurring[interval]",
+                    format!("Invalid recurring[interval]: must be one of day, week, month, or year ({interval})"),
+                ));
+            }
+            let count = integer(r, "interval_count")?.unwrap_or(1);
+            if !(1..=12).contains(&count) {
+                return Err(ApiError::invalid(
+                    "recurring[interval_count]",
+                    "interval_count must be between 1 and 12.",
+                ));
+            }
+            Some(json!({
+                "aggregate_usage": null, "interval": interval, "interval_count": count,
+                "trial_period_days": null, "usage_type": "licensed",
+            }))
+        }
+    };
+    let mut price = price_from(sb, account, &params, "", true).await?;
+    if let Some(recurring) = recurring {
+        price["recurring"] = recurring;
+        price["type"] = json!("recurring");
+        store::update(&sb.db, account, "price", &price, None)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(price)
 }
 
 /// A price from `currency`, `unit_amount` and `product`/`product_data` under `prefix` (the
@@ -299,11 +337,46 @@ pub struct Opening {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub payment_link: Option<String>,
+    /// `payment`, or `subscription` for a recurring price.
+    pub mode: &'static str,
     pub customer_creation: &'static str,
     pub metadata: Value,
 }
 
-/// `POST /v1/checkout/sessions` (mode `payment`).
+/// The mode a session's items call for (`asked`, when the API named one): `subscription` for
+/// one recurring price (the sandbox's subscriptions have one item), `payment` for one-time
+/// prices, as Stripe refuses a mix.
+fn mode_of(items: &[Value], asked: Option<&str>) -> Result<&'static str, ApiError> {
+    let recurring = items
+        .iter()
+        .filter(|i| i["price"]["type"] == "recurring")
+        .count();
+    let mode = match (asked, recurring) {
+        (Some("payment"), 1..) => {
+            return Err(ApiError::invalid(
+                "mode",
+                "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
+            ))
+        }
+        (Some("subscription"), 0) => {
+            return Err(ApiError::invalid(
+                "mode",
+                "You must provide at least one recurring price in `subscription` mode when using prices.",
+            ))
+        }
+        (_, 0) => "payment",
+        _ => "subscription",
+    };
+    if mode == "subscription" && items.len() > 1 {
+        return Err(ApiError::invalid(
+            "line_items",
+            "The sandbox's subscriptions take one line item.",
+        ));
+    }
+    Ok(mode)
+}
+
+/// `POST /v1/checkout/sessions` (mode `payment` or `subscription`).
 pub async fn create_session(
     sb: &Sandbox,
     account: &str,
@@ -327,23 +400,26 @@ pub async fn create_session(
             "expand",
         ],
     )?;
-    match params.get("mode").and_then(Value::as_str) {
-        Some("payment") => {}
-        Some("subscription" | "setup") => {
+    let asked = match params.get("mode").and_then(Value::as_str) {
+        Some(mode @ ("payment" | "subscription")) => mode,
+        Some("setup") => {
             return Err(ApiError::invalid(
                 "mode",
-                "The sandbox's Checkout takes mode=payment (subscriptions come with the subscriptions work).",
+                "The sandbox's Checkout takes mode=payment or mode=subscription.",
             ))
         }
         Some(other) => {
             return Err(ApiError::invalid(
                 "mode",
-                format!("Invalid mode: must be one of payment, setup, or subscription (got {other})."),
+                format!(
+                    "Invalid mode: must be one of payment, setup, or subscription (got {other})."
+                ),
             ))
         }
         None => return Err(ApiError::missing_param("mode")),
-    }
+    };
     let items = line_items(sb, account, &params).await?;
+    let mode = mode_of(&items, Some(asked))?;
     let reference = match text(&params, "client_reference_id", 200)? {
         Some(Value::String(r)) if reference_shape_ok(&r) => Some(r),
         Some(Value::String(_)) => {
@@ -415,6 +491,7 @@ pub async fn create_session(
         success_url,
         cancel_url,
         payment_link: None,
+        mode,
         customer_creation: customer_creation(&params)?,
         metadata: params
             .get("metadata")
@@ -465,7 +542,8 @@ pub async fn open_session(
         "client_reference_id": o.client_reference_id, "created": now, "currency": items[0]["currency"],
         "customer": o.customer, "customer_creation": o.customer_creation, "customer_details": null,
         "customer_email": o.customer_email, "discounts": o.discounts, "expires_at": now + 86_400,
-        "livemode": false, "metadata": o.metadata, "mode": "payment", "payment_intent": null,
+        "invoice": null, "livemode": false, "metadata": o.metadata, "mode": o.mode,
+        "payment_intent": null, "subscription": null,
         "payment_link": o.payment_link, "payment_status": "unpaid", "status": "open",
         "success_url": o.success_url,
         "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
@@ -504,7 +582,9 @@ pub async fn session_from_link(
             .map(str::to_string),
         _ => None,
     };
+    let mode = mode_of(&items, None)?;
     let opening = Opening {
+        mode,
         client_reference_id: client_reference_id
             .filter(|r| reference_shape_ok(r))
             .map(str::to_string),
@@ -741,9 +821,11 @@ pub async fn pay(
         .map(|a| discount_on(&a["coupon"], subtotal))
         .unwrap_or_default();
     let total = subtotal - off;
+    // A subscription is always a customer's.
+    let subscribing = session["mode"] == "subscription";
     let customer = match session["customer"].as_str() {
         Some(c) => Some(c.to_string()),
-        None if session["customer_creation"] == "always" => {
+        None if session["customer_creation"] == "always" || subscribing => {
             let mut params = json!({ "email": email });
             if !p.name.trim().is_empty() {
                 params["name"] = json!(p.name.trim());
@@ -761,8 +843,31 @@ pub async fn pay(
     if let Some(c) = &customer {
         intent_params["customer"] = json!(c);
     }
+    let mut subscription = Value::Null;
     // A discount of all of it leaves nothing to charge.
-    let intent = if total < 1 {
+    let intent = if subscribing {
+        if payments::declines(method) {
+            return Ok(Err("Your card was declined.".into()));
+        }
+        let item = items_of(sb, account, session_id)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let (sub, invoice) = billing::subscribe(
+            sb,
+            account,
+            customer.as_deref().unwrap_or_default(),
+            item["price"].clone(),
+            item["quantity"].as_i64().unwrap_or(1),
+            json!({}),
+            off,
+        )
+        .await?;
+        session["invoice"] = invoice["id"].clone();
+        subscription = sub["id"].clone();
+        Value::Null
+    } else if total < 1 {
         Value::Null
     } else {
         match payments::create_intent(sb, account, intent_params).await {
@@ -799,6 +904,7 @@ pub async fn pay(
         "paid"
     });
     session["payment_intent"] = intent["id"].clone();
+    session["subscription"] = subscription;
     session["customer"] = json!(customer);
     session["customer_details"] = json!({
         "email": email,

@@ -160,6 +160,13 @@ pub async fn create(sb: &Sandbox, account: &str, params: Value) -> Result<Value,
         "tax_exempt": "none",
         "test_clock": null,
     });
+    // A test clock is given when the customer is made, and sets their time.
+    let mut params = params;
+    if let Some(clock) = params.as_object_mut().and_then(|p| p.remove("test_clock")) {
+        let id = clock.as_str().unwrap_or_default();
+        customer["created"] = json!(super::billing::attach(sb, account, id).await?);
+        customer["test_clock"] = json!(id);
+    }
     apply(&mut customer, &params)?;
     sb.create_with(
         account,

@@ -8,6 +8,7 @@
 
 mod access;
 mod balance;
+mod billing;
 mod checkout;
 mod control;
 mod customers;
@@ -397,6 +398,12 @@ enum Route {
     CheckoutSessionItems(String),
     WebhookEndpoints,
     WebhookEndpoint(String),
+    Subscriptions,
+    Subscription(String),
+    Invoice(String),
+    TestClocks,
+    TestClock(String),
+    TestClockAdvance(String),
 }
 
 impl Route {
@@ -431,6 +438,14 @@ impl Route {
             ["checkout", "sessions", id, "line_items"] => {
                 Route::CheckoutSessionItems(id.to_string())
             }
+            ["subscriptions"] => Route::Subscriptions,
+            ["subscriptions", id] => Route::Subscription(id.to_string()),
+            ["invoices", id] => Route::Invoice(id.to_string()),
+            ["test_helpers", "test_clocks"] => Route::TestClocks,
+            ["test_helpers", "test_clocks", id] => Route::TestClock(id.to_string()),
+            ["test_helpers", "test_clocks", id, "advance"] => {
+                Route::TestClockAdvance(id.to_string())
+            }
             ["webhook_endpoints"] => Route::WebhookEndpoints,
             ["webhook_endpoints", id] => Route::WebhookEndpoint(id.to_string()),
             _ => return None,
@@ -460,6 +475,9 @@ impl Route {
             | Route::CheckoutSession(_)
             | Route::CheckoutSessionItems(_) => "checkout_session",
             Route::WebhookEndpoints | Route::WebhookEndpoint(_) => "webhook",
+            Route::Subscriptions | Route::Subscription(_) => "subscription",
+            Route::Invoice(_) => "invoice",
+            Route::TestClocks | Route::TestClock(_) | Route::TestClockAdvance(_) => "test_clock",
         };
         let access = if *method == Method::GET {
             "read"
@@ -636,6 +654,26 @@ async fn dispatch(
         }
         (Method::GET, Route::CheckoutSessionItems(id)) => {
             checkout::list_items(sb, account, "checkout.session", &id).await
+        }
+        (Method::POST, Route::Subscriptions) => {
+            billing::create_subscription(sb, account, params).await
+        }
+        (Method::GET, Route::Subscription(id)) => {
+            payments::retrieve(sb, account, "subscription", &id).await
+        }
+        (Method::POST, Route::Subscription(id)) => {
+            billing::update_subscription(sb, account, &id, params).await
+        }
+        (Method::DELETE, Route::Subscription(id)) => {
+            billing::cancel_subscription(sb, account, &id).await
+        }
+        (Method::GET, Route::Invoice(id)) => payments::retrieve(sb, account, "invoice", &id).await,
+        (Method::POST, Route::TestClocks) => billing::create_clock(sb, account, params).await,
+        (Method::GET, Route::TestClock(id)) => {
+            payments::retrieve(sb, account, "test_helpers.test_clock", &id).await
+        }
+        (Method::POST, Route::TestClockAdvance(id)) => {
+            billing::advance_clock(sb, account, &id, params).await
         }
         (Method::POST, Route::WebhookEndpoints) => {
             webhooks::create_endpoint(sb, account, params).await

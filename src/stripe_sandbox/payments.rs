@@ -10,7 +10,7 @@ use super::{
 };
 
 /// `pm_card_visa` and friends succeed; `pm_card_chargeDeclined` is declined.
-fn declines(payment_method: &str) -> bool {
+pub(super) fn declines(payment_method: &str) -> bool {
     matches!(
         payment_method,
         "pm_card_chargeDeclined" | "pm_card_visa_chargeDeclined" | "tok_chargeDeclined"
@@ -201,6 +201,7 @@ async fn charge_for(
         "disputed": false,
         "failure_code": if declined { json!("card_declined") } else { Value::Null },
         "failure_message": if declined { json!("Your card was declined.") } else { Value::Null },
+        "invoice": intent["invoice"],
         "livemode": false,
         "metadata": {},
         "paid": !declined,
@@ -238,9 +239,31 @@ pub async fn simulate_payment(
     let intent = json!({
         "id": new_id("pi"), "object": "payment_intent", "amount": amount, "amount_received": amount,
         "created": at, "currency": currency, "customer": customer, "description": "Simulated payment",
-        "latest_charge": null, "livemode": false, "metadata": {}, "payment_method": "pm_card_visa",
-        "receipt_email": null, "status": "succeeded",
+        "invoice": null, "latest_charge": null, "livemode": false, "metadata": {},
+        "payment_method": "pm_card_visa", "receipt_email": null, "status": "succeeded",
     });
+    succeeded(sb, account, intent, at).await
+}
+
+/// An invoice paid at `at` by its customer's card: the intent and the charge.
+pub(super) async fn pay_invoice(
+    sb: &Sandbox,
+    account: &str,
+    invoice: &Value,
+    at: i64,
+) -> Result<Value, ApiError> {
+    let intent = json!({
+        "id": new_id("pi"), "object": "payment_intent", "amount": invoice["amount_due"],
+        "amount_received": invoice["amount_due"], "created": at, "currency": invoice["currency"],
+        "customer": invoice["customer"], "description": "Subscription update",
+        "invoice": invoice["id"], "latest_charge": null, "livemode": false, "metadata": {},
+        "payment_method": "pm_card_visa", "receipt_email": null, "status": "succeeded",
+    });
+    succeeded(sb, account, intent, at).await
+}
+
+/// A succeeded intent's charge at `at`, then the intent and its event; the charge.
+async fn succeeded(sb: &Sandbox, account: &str, intent: Value, at: i64) -> Result<Value, ApiError> {
     let charge = charge_for(sb, account, &intent, "pm_card_visa", false, Some(at)).await?;
     let mut intent = intent;
     intent["latest_charge"] = charge["id"].clone();

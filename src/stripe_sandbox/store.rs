@@ -104,6 +104,23 @@ pub async fn find(db: &Db, kind: &str, id: &str) -> Result<Option<(String, Value
     .transpose()
 }
 
+/// Every live object of a kind in an account, oldest first (for the few kinds the sandbox
+/// walks whole, such as a test clock's subscriptions).
+pub async fn all(db: &Db, account: &str, kind: &str) -> Result<Vec<Value>, sqlx::Error> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT data FROM sandbox_objects WHERE account = $1 AND kind = $2 AND deleted = 0 \
+         ORDER BY created, seq",
+    )
+    .bind(account)
+    .bind(kind)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap_or(Value::Null))
+        .collect())
+}
+
 pub async fn update(
     db: &Db,
     account: &str,

@@ -4,22 +4,30 @@
 //! refund takes back its own payment's commission only.
 
 use refloop::{
-    campaigns::rewards as reward_rules,
+    campaigns::{qualification, rewards as reward_rules},
     db::{qualification as ledger, rewards::RewardRow},
     domain::{
         commissions::CommissionForm,
+        qualification::QualificationForm,
         rewards::{RewardDecision, RewardForm, RewardRuleForm, RewardStatus},
         time::add_months,
     },
     workflows,
 };
+use reqwest::Method;
 use serde_json::json;
 
-use crate::{qualification::Qualifying, support::TestDb};
+use crate::{
+    campaigns::{join_ok, request},
+    qualification::Qualifying,
+    support::TestDb,
+};
 
 crate::on_both_backends!(
     a_year_of_monthly_payments_earns_twelve_commissions_and_a_refund_takes_back_its_own,
     manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_reference,
+    a_subscription_billed_by_a_test_clock_earns_its_commissions,
+    a_friend_subscribing_at_checkout_is_attributed_and_each_renewal_earns,
 );
 
 /// 20% of each payment for 12 months, as credit for the person referring, reversed if its
@@ -240,4 +248,276 @@ async fn manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_refer
         .unwrap();
     assert_eq!(csv.lines().count(), 2);
     assert!(!csv.contains(&paid.id));
+}
+
+async fn a_subscription_billed_by_a_test_clock_earns_its_commissions(t: &TestDb) {
+    let q = Qualifying::start(t, twenty_percent_for_a_year()).await;
+    // The friend subscribes as a customer of the merchant's own system, on a test clock: every
+    // customer with their email counts for them.
+    let same_email = QualificationForm {
+        scope: "same_email".into(),
+        ..crate::qualification::target_50_in_30_days()
+    };
+    qualification::save(
+        &t.db,
+        &q.access,
+        &q.queue,
+        &q.alice,
+        &q.campaign,
+        same_email,
+    )
+    .await
+    .unwrap();
+    q.pair(t, "ann@x.test", "bob@x.test").await;
+    let stripe = q.stripe(t).await;
+    let post = |path: &'static str, params: serde_json::Value| {
+        let stripe = stripe.clone();
+        async move {
+            stripe
+                .request(Method::POST, path, &params, None)
+                .await
+                .unwrap()
+        }
+    };
+    let start = refloop::db::unix_now();
+    let clock = post(
+        "/v1/test_helpers/test_clocks",
+        json!({ "frozen_time": start }),
+    )
+    .await;
+    let customer = post(
+        "/v1/customers",
+        json!({ "email": "bob@x.test", "test_clock": clock["id"] }),
+    )
+    .await;
+    let monthly = |amount: i64| {
+        json!({
+            "currency": "usd", "unit_amount": amount, "product_data": { "name": "Plan" },
+            "recurring": { "interval": "month" },
+        })
+    };
+    let basic = post("/v1/prices", monthly(4_900)).await;
+    let pro = post("/v1/prices", monthly(9_900)).await;
+    let sub = post(
+        "/v1/subscriptions",
+        json!({ "customer": customer["id"], "items": [{ "price": basic["id"] }] }),
+    )
+    .await;
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    // A year of months; an upgrade to the 99.00 plan before the seventh is billed.
+    for month in 1..=12 {
+        if month == 6 {
+            let path = format!("/v1/subscriptions/{sub_id}");
+            stripe
+                .request(
+                    Method::POST,
+                    &path,
+                    &json!({ "items": [{ "price": pro["id"] }] }),
+                    None,
+                )
+                .await
+                .unwrap();
+        }
+        let path = format!(
+            "/v1/test_helpers/test_clocks/{}/advance",
+            clock["id"].as_str().unwrap()
+        );
+        let to = add_months(start, month);
+        let advanced = stripe
+            .request(Method::POST, &path, &json!({ "frozen_time": to }), None)
+            .await
+            .unwrap();
+        assert_eq!(advanced["frozen_time"], to);
+    }
+    let sub = stripe
+        .request(
+            Method::GET,
+            &format!("/v1/subscriptions/{sub_id}"),
+            &json!({}),
+            None,
+        )
+        .await
+        .unwrap();
+    let last = stripe
+        .request(
+            Method::GET,
+            &format!("/v1/invoices/{}", sub["latest_invoice"].as_str().unwrap()),
+            &json!({}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            last["status"].as_str(),
+            last["amount_paid"].as_i64(),
+            last["period_start"].as_i64()
+        ),
+        (Some("paid"), Some(9_900), Some(add_months(start, 12)))
+    );
+    until_counted(&q, t, last["charge"].as_str().unwrap()).await;
+    for _ in 0..1_000 {
+        if entries(&q, t)
+            .await
+            .iter()
+            .all(|r| r.status == RewardStatus::Issued)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Thirteen invoices: twelve commissions, the upgrade's from the seventh, none for the 13th.
+    let made = entries(&q, t).await;
+    let amounts: Vec<i64> = made.iter().map(|r| r.amount).collect();
+    assert_eq!(amounts, [[980; 6], [1_980; 6]].concat());
+    let paid_at: Vec<i64> = made.iter().map(|r| r.paid_at).collect();
+    assert_eq!(
+        paid_at,
+        (0..12).map(|m| add_months(start, m)).collect::<Vec<_>>()
+    );
+    assert!(made.iter().all(|r| r.status == RewardStatus::Issued));
+    let ann = q.customer(t, "ann@x.test").await;
+    assert_eq!(q.balance(t, &ann).await, -(6 * 980 + 6 * 1_980));
+}
+
+async fn a_friend_subscribing_at_checkout_is_attributed_and_each_renewal_earns(t: &TestDb) {
+    let q = Qualifying::start(t, twenty_percent_for_a_year()).await;
+    let code = join_ok(&t.db, request("spend", "ann@x.test", "Ann", None)).await;
+    let stripe = q.stripe(t).await;
+    let call = |method: Method, path: String, params: serde_json::Value| {
+        let stripe = stripe.clone();
+        async move {
+            stripe
+                .request(method, &path, &params, None)
+                .await
+                .unwrap_or_else(|e| panic!("{path}: {e}"))
+        }
+    };
+    let start = refloop::db::unix_now();
+    let clock = call(
+        Method::POST,
+        "/v1/test_helpers/test_clocks".into(),
+        json!({ "frozen_time": start }),
+    )
+    .await;
+    let customer = call(
+        Method::POST,
+        "/v1/customers".into(),
+        json!({ "email": "dan@x.test", "test_clock": clock["id"] }),
+    )
+    .await;
+    let price = call(
+        Method::POST,
+        "/v1/prices".into(),
+        json!({
+            "currency": "usd", "unit_amount": 4_900, "product_data": { "name": "Plan" },
+            "recurring": { "interval": "month" },
+        }),
+    )
+    .await;
+    // A recurring price is for subscription mode only, as Stripe has it.
+    let refused = stripe
+        .request(
+            Method::POST,
+            "/v1/checkout/sessions",
+            &json!({ "mode": "payment", "line_items": [{ "price": price["id"], "quantity": 1 }] }),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("recurring price"), "{refused}");
+    let session = call(
+        Method::POST,
+        "/v1/checkout/sessions".into(),
+        json!({
+            "mode": "subscription", "line_items": [{ "price": price["id"], "quantity": 1 }],
+            "customer": customer["id"], "client_reference_id": code,
+        }),
+    )
+    .await;
+    let page = session["url"].as_str().unwrap().to_string();
+    let paid = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(&page)
+        .form(&[("card", "4242424242424242"), ("name", "Dan")])
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success() || paid.status().is_redirection());
+    let session = call(
+        Method::GET,
+        format!("/v1/checkout/sessions/{}", session["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (
+            session["mode"].as_str(),
+            session["status"].as_str(),
+            &session["payment_intent"]
+        ),
+        (
+            Some("subscription"),
+            Some("complete"),
+            &serde_json::Value::Null
+        )
+    );
+    let sub = call(
+        Method::GET,
+        format!(
+            "/v1/subscriptions/{}",
+            session["subscription"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(sub["latest_invoice"], session["invoice"]);
+
+    // Dan is Ann's friend by the checkout's reference; his first invoice earns, then each
+    // month the clock bills.
+    let mut dan = None;
+    for _ in 0..1_000 {
+        dan = refloop::db::participants::by_email(t.db.pool(), &q.campaign, "dan@x.test")
+            .await
+            .unwrap();
+        if dan.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let dan = dan.expect("Dan joined by the checkout's reference");
+    let ann = refloop::db::participants::by_email(t.db.pool(), &q.campaign, "ann@x.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dan.referrer_id.as_deref(), Some(ann.id.as_str()));
+    for month in 1..=2 {
+        let path = format!(
+            "/v1/test_helpers/test_clocks/{}/advance",
+            clock["id"].as_str().unwrap()
+        );
+        call(
+            Method::POST,
+            path,
+            json!({ "frozen_time": add_months(start, month) }),
+        )
+        .await;
+    }
+    for _ in 0..1_000 {
+        if entries(&q, t).await.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let made = entries(&q, t).await;
+    let paid_at: Vec<i64> = made.iter().map(|r| r.paid_at).collect();
+    assert_eq!(
+        paid_at,
+        (0..3).map(|m| add_months(start, m)).collect::<Vec<_>>()
+    );
+    assert!(made
+        .iter()
+        .all(|r| r.amount == 980 && r.referral_id == dan.id));
 }
