@@ -275,6 +275,8 @@ pub struct ChargeUpdate {
     pub balance_transaction: Option<String>,
     /// What it settled as in the merchant's balance, when Refloop read it.
     pub settled: Option<Settlement>,
+    /// The invoice it paid, if any (a subscription's).
+    pub invoice: Option<String>,
 }
 
 /// Merges into the charge's row: what is known stays known, amounts only grow, so the

@@ -45,6 +45,8 @@ struct Session {
     email: Option<String>,
     name: Option<String>,
     payment_intent: Option<String>,
+    /// A subscription's first invoice (mode `subscription`, where there is no intent).
+    invoice: Option<String>,
     /// When the payer opened the checkout.
     created: i64,
     /// The promotion codes it redeemed (`promo_…`).
@@ -76,6 +78,7 @@ fn session_of(event: &Event) -> Option<Session> {
             .map(|e| e.to_lowercase()),
         name: text(&o["customer_details"]["name"]),
         payment_intent: text(&o["payment_intent"]),
+        invoice: text(&o["invoice"]),
         created: o["created"].as_i64().unwrap_or_default(),
         promotion_codes: o["discounts"]
             .as_array()
@@ -106,8 +109,10 @@ pub(super) async fn attribute(
     let Some(s) = session_of(event).filter(|s| s.paid) else {
         return Ok(Vec::new());
     };
-    if let Some(intent) = &s.payment_intent {
-        db::attribution::take_payment_turn(&mut **tx, account_id, intent, unix_now()).await?;
+    // The charge's event and this one take turns on the payment: a subscription's first
+    // invoice, or the intent (see `intake::apply`).
+    if let Some(turn) = s.invoice.as_ref().or(s.payment_intent.as_ref()) {
+        db::attribution::take_payment_turn(&mut **tx, account_id, turn, unix_now()).await?;
     }
     if let Some(recorded) =
         db::attribution::checkout_participant(&mut **tx, account_id, &s.id).await?

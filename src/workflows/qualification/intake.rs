@@ -132,6 +132,7 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
             disputed: 0,
             balance_transaction: text(&o["balance_transaction"]),
             settled: None,
+            invoice: text(&o["invoice"]),
         }),
         "charge.dispute.closed" if o["status"] == "lost" => Some(ChargeUpdate {
             charge_id: text(&o["charge"])?,
@@ -174,9 +175,10 @@ pub(super) async fn apply(
     let Some(update) = update else {
         return Ok(Vec::new());
     };
-    if let Some(intent) = &update.payment_intent {
-        // After its Checkout Session's processing, if that runs now (see `checkout`).
-        db::attribution::take_payment_turn(&mut *conn, account_id, intent, unix_now()).await?;
+    // After its Checkout Session's processing, if that runs now (see `checkout`): the turn is
+    // the invoice's when the charge paid one, as a subscription's session names only that.
+    if let Some(turn) = update.invoice.as_ref().or(update.payment_intent.as_ref()) {
+        db::attribution::take_payment_turn(&mut *conn, account_id, turn, unix_now()).await?;
     }
     db::qualification::merge_charge(&mut *conn, account_id, stripe_account, &update, unix_now())
         .await?;

@@ -135,6 +135,7 @@ pub async fn reconcile(
                     disputed: 0,
                     balance_transaction: c.balance_transaction,
                     settled: None,
+                    invoice: None,
                 };
                 if settlement::wanted(&targets, &update) {
                     settlement::settle(&stripe.client, db, account_id, &mut update).await?;
