@@ -102,14 +102,19 @@ pub fn key_creation_link() -> String {
     format!("https://dashboard.stripe.com/apikeys/create?name=Refloop{permissions}")
 }
 
-/// What to tell someone whose key lacks `missing` (permission names), or `None` if it lacks
-/// nothing.
-pub fn explain_missing_permissions(missing: &[String]) -> Option<String> {
-    let lines: Vec<String> = REQUIRED_PERMISSIONS
+/// "Customers: Write (to create …)" for each of `permissions` that `missing` names.
+fn lacking(permissions: &[(&str, &str, &str)], missing: &[String]) -> Vec<String> {
+    permissions
         .iter()
         .filter(|(p, _, _)| missing.iter().any(|m| m == p))
         .map(|(_, label, why)| format!("{label} (to {why})"))
-        .collect();
+        .collect()
+}
+
+/// What to tell someone whose key lacks `missing` (permission names), or `None` if it lacks
+/// nothing.
+pub fn explain_missing_permissions(missing: &[String]) -> Option<String> {
+    let lines = lacking(&REQUIRED_PERMISSIONS, missing);
     (!lines.is_empty()).then(|| {
         format!(
             "This key lacks {} Refloop needs: {}. Create a restricted key with them ticked (the link below fills them in) and paste it here.",
@@ -121,11 +126,7 @@ pub fn explain_missing_permissions(missing: &[String]) -> Option<String> {
 
 /// What to tell someone whose key lacks `missing` optional permissions, or `None`.
 pub fn explain_missing_optional(missing: &[String]) -> Option<String> {
-    let lines: Vec<String> = OPTIONAL_PERMISSIONS
-        .iter()
-        .filter(|(p, _, _)| missing.iter().any(|m| m == p))
-        .map(|(_, label, why)| format!("{label} (to {why})"))
-        .collect();
+    let lines = lacking(&OPTIONAL_PERMISSIONS, missing);
     (!lines.is_empty()).then(|| {
         format!(
             "This key lacks {}. Refloop works without it, but cannot do that until you connect a key that has it.",

@@ -430,17 +430,19 @@ async fn cancel(
     why: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let row = RewardRow {
-        status: RewardStatus::Cancelled,
-        note: format!("Cancelled: {why} before it was given"),
-        updated_at: now,
-        ..r.clone()
-    };
-    if rewards::update(&mut *conn, &row, r.status).await? {
-        let text = format!("Reward cancelled: {} ({why})", r.description);
-        referral.note(timeline, &row, EventKind::RewardUpdate, &text);
-    }
-    Ok(())
+    let note = format!("Cancelled: {why} before it was given");
+    let text = format!("Reward cancelled: {} ({why})", r.description);
+    moved(
+        conn,
+        timeline,
+        referral,
+        r,
+        RewardStatus::Cancelled,
+        note,
+        text,
+        now,
+    )
+    .await
 }
 
 /// Flags a given reward that cannot be taken back automatically, saying why.
@@ -452,14 +454,41 @@ async fn flag_one(
     why: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let note = format!("Flagged: given, but {why}; this reward cannot be reversed automatically");
+    let text = format!("Reward flagged: {} — {note}", r.description);
+    moved(
+        conn,
+        timeline,
+        referral,
+        r,
+        RewardStatus::Flagged,
+        note,
+        text,
+        now,
+    )
+    .await
+}
+
+/// Moves a reward from the status it was read in to `status` with `note`, and tells both
+/// timelines `text` if it moved.
+#[allow(clippy::too_many_arguments)]
+async fn moved(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    referral: Referral<'_>,
+    r: &RewardRow,
+    status: RewardStatus,
+    note: String,
+    text: String,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let row = RewardRow {
-        status: RewardStatus::Flagged,
-        note: format!("Flagged: given, but {why}; this reward cannot be reversed automatically"),
+        status,
+        note,
         updated_at: now,
         ..r.clone()
     };
     if rewards::update(&mut *conn, &row, r.status).await? {
-        let text = format!("Reward flagged: {} — {}", r.description, row.note);
         referral.note(timeline, &row, EventKind::RewardUpdate, &text);
     }
     Ok(())

@@ -245,6 +245,9 @@ async fn settled_update(
     let Some(mut update) = charge_update(event) else {
         return Ok(None);
     };
+    if !settlement::settleable(&update) {
+        return Ok(Some(update));
+    }
     let targets = db::qualification::target_currencies(ctx.db.pool(), account_id).await?;
     if settlement::wanted(&targets, &update) {
         if let Ok(Some(stripe)) = ctx.app.connect(&ctx.db, account_id).await {

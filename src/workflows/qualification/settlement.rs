@@ -13,10 +13,13 @@ use crate::{
 /// transaction, in a currency one of `targets` (the account's target currencies) is not in.
 pub(super) fn wanted(targets: &[String], update: &ChargeUpdate) -> bool {
     let currency = update.currency.as_deref().unwrap_or_default();
-    update.paid
-        && update.balance_transaction.is_some()
-        && update.settled.is_none()
-        && targets.iter().any(|t| t != currency)
+    settleable(update) && targets.iter().any(|t| t != currency)
+}
+
+/// Whether the charge could be settled at all: paid, with a balance transaction, not read yet.
+/// Checked before the targets are read, so most events make no query for them.
+pub(super) fn settleable(update: &ChargeUpdate) -> bool {
+    update.paid && update.balance_transaction.is_some() && update.settled.is_none()
 }
 
 /// Adds to a `wanted` update what its charge settled as, unless the ledger knows it already.
