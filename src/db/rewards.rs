@@ -362,3 +362,24 @@ pub async fn waiting_for<'c>(
     .fetch_all(ex)
     .await
 }
+
+/// Held rewards whose hold ends by `by`, with the customer whose payment each waits on (at most
+/// `limit`, the earliest first).
+pub async fn held_by<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    by: i64,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, c.customer_id FROM rewards r \
+         JOIN stripe_charges c ON c.account_id = r.account_id AND c.charge_id = r.held_for \
+         WHERE r.account_id = $1 AND r.status = 'held' AND r.held_until <= $2 AND c.customer_id IS NOT NULL \
+         ORDER BY r.held_until, r.id LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(by)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}

@@ -27,6 +27,9 @@ pub struct Customer {
     pub deleted: bool,
     #[serde(default)]
     pub livemode: bool,
+    /// The test clock the customer lives on (test mode only).
+    #[serde(default)]
+    pub test_clock: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

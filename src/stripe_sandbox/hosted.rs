@@ -229,6 +229,18 @@ async fn page(sb: &Sandbox, id: &str, typed: PayForm, problem: Option<String>) -
         session["amount_total"].as_i64().unwrap_or_default(),
         &currency,
     );
+    // A subscription's total is what each period bills, as Stripe's page says it.
+    let interval = (session["mode"] == "subscription").then(|| {
+        items
+            .first()
+            .and_then(|i| i["price"]["recurring"]["interval"].as_str())
+            .unwrap_or("month")
+            .to_string()
+    });
+    let total = match &interval {
+        Some(every) => format!("{total} per {every}"),
+        None => total,
+    };
     let summary = view! {
         <h1>{merchant.clone()}</h1>
         <table>
@@ -243,7 +255,12 @@ async fn page(sb: &Sandbox, id: &str, typed: PayForm, problem: Option<String>) -
         let paid = session["status"] == "complete";
         let text = if paid {
             format!(
-                "Paid {total}. Thank you! A receipt goes to {}.",
+                "{} {total}. Thank you! A receipt goes to {}.",
+                if interval.is_some() {
+                    "Subscribed:"
+                } else {
+                    "Paid"
+                },
                 session["customer_details"]["email"]
                     .as_str()
                     .unwrap_or("you")
@@ -295,7 +312,10 @@ async fn page(sb: &Sandbox, id: &str, typed: PayForm, problem: Option<String>) -
                     <label for="promotion_code">"Promotion code"</label>
                     <input id="promotion_code" name="promotion_code" value=typed.promotion_code.clone() />
                 })}
-                <button type="submit">{format!("Pay {total}")}</button>
+                <button type="submit">{match interval {
+                    Some(_) => "Subscribe".to_string(),
+                    None => format!("Pay {total}"),
+                }}</button>
             </form>
             <small>"Test mode: use 4242 4242 4242 4242; 4000 0000 0000 0002 is declined."</small>
         </main>

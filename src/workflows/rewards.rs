@@ -778,6 +778,50 @@ async fn coupon_for(stripe: &super::Connected, r: &RewardRow) -> Result<String, 
     }
 }
 
+/// The most held rewards one clock's advance looks at.
+const CLOCK_HOLDS: i64 = 500;
+
+/// A Stripe test clock was advanced to `frozen_time`: the holds of payments made on it that end
+/// by then end now, as they would by the calendar (a month of billing simulated in a second
+/// must not wait a real month for its holds). Which payments are on the clock is asked of
+/// Stripe here, before any transaction; the releases to enqueue.
+pub async fn ended_on_clock(
+    ctx: &Job,
+    account_id: &str,
+    clock: &serde_json::Value,
+) -> Result<Vec<NewJob>, JobError> {
+    let (Some(clock_id), Some(time)) = (clock["id"].as_str(), clock["frozen_time"].as_i64()) else {
+        return Ok(Vec::new());
+    };
+    let held = rewards::held_by(ctx.db.pool(), account_id, time, CLOCK_HOLDS).await?;
+    if held.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(stripe) = ctx.app.connect(&ctx.db, account_id).await.ok().flatten() else {
+        return Ok(Vec::new());
+    };
+    let mut on_clock = std::collections::BTreeMap::new();
+    let mut jobs = Vec::new();
+    for (reward_id, customer) in held {
+        if !on_clock.contains_key(&customer) {
+            let c = stripe
+                .client
+                .retrieve_customer(&customer)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            on_clock.insert(customer.clone(), c.test_clock.as_deref() == Some(clock_id));
+        }
+        if on_clock[&customer] {
+            jobs.push(
+                NewJob::new(RELEASE, json!({ "reward": reward_id }))
+                    .account(account_id)
+                    .dedupe(format!("{RELEASE}:{reward_id}:{clock_id}:{time}")),
+            );
+        }
+    }
+    Ok(jobs)
+}
+
 /// A hold ended: the reward is given as its rule says (queued for Stripe and issued now,
 /// awaiting approval, or to fulfil), or cancelled if the payment that earned it was refunded
 /// or disputed meanwhile.

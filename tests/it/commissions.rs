@@ -28,6 +28,7 @@ crate::on_both_backends!(
     manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_reference,
     a_subscription_billed_by_a_test_clock_earns_its_commissions,
     a_friend_subscribing_at_checkout_is_attributed_and_each_renewal_earns,
+    holds_of_payments_on_a_test_clock_end_when_the_clock_passes_them,
 );
 
 /// 20% of each payment for 12 months, as credit for the person referring, reversed if its
@@ -250,60 +251,103 @@ async fn manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_refer
     assert!(!csv.contains(&paid.id));
 }
 
+/// Bob, a customer of the merchant's own system (he counts by his email), subscribed to a 49.00
+/// monthly plan on a test clock frozen at `start`, so that his first invoice is paid at once.
+struct OnAClock {
+    stripe: refloop::stripe::client::StripeClient,
+    clock: String,
+    subscription: String,
+}
+
+impl OnAClock {
+    async fn subscribe(q: &Qualifying, t: &TestDb, start: i64) -> OnAClock {
+        let same_email = QualificationForm {
+            scope: "same_email".into(),
+            ..crate::qualification::target_50_in_30_days()
+        };
+        qualification::save(
+            &t.db,
+            &q.access,
+            &q.queue,
+            &q.alice,
+            &q.campaign,
+            same_email,
+        )
+        .await
+        .unwrap();
+        q.pair(t, "ann@x.test", "bob@x.test").await;
+        let stripe = q.stripe(t).await;
+        let clock = stripe
+            .request(
+                Method::POST,
+                "/v1/test_helpers/test_clocks",
+                &json!({ "frozen_time": start }),
+                None,
+            )
+            .await
+            .unwrap();
+        let customer = stripe
+            .request(
+                Method::POST,
+                "/v1/customers",
+                &json!({ "email": "bob@x.test", "test_clock": clock["id"] }),
+                None,
+            )
+            .await
+            .unwrap();
+        let basic = monthly(&stripe, 4_900).await;
+        let sub = stripe
+            .request(
+                Method::POST,
+                "/v1/subscriptions",
+                &json!({ "customer": customer["id"], "items": [{ "price": basic }] }),
+                None,
+            )
+            .await
+            .unwrap();
+        OnAClock {
+            stripe,
+            clock: clock["id"].as_str().unwrap().to_string(),
+            subscription: sub["id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Advances the clock to `to`, billing every period that starts by then.
+    async fn advance(&self, to: i64) {
+        let path = format!("/v1/test_helpers/test_clocks/{}/advance", self.clock);
+        let advanced = self
+            .stripe
+            .request(Method::POST, &path, &json!({ "frozen_time": to }), None)
+            .await
+            .unwrap();
+        assert_eq!(advanced["frozen_time"], to);
+    }
+}
+
+/// A monthly price of `amount` cents; its id.
+async fn monthly(stripe: &refloop::stripe::client::StripeClient, amount: i64) -> String {
+    let price = stripe
+        .request(
+            Method::POST,
+            "/v1/prices",
+            &json!({
+                "currency": "usd", "unit_amount": amount, "product_data": { "name": "Plan" },
+                "recurring": { "interval": "month" },
+            }),
+            None,
+        )
+        .await
+        .unwrap();
+    price["id"].as_str().unwrap().to_string()
+}
+
 async fn a_subscription_billed_by_a_test_clock_earns_its_commissions(t: &TestDb) {
     let q = Qualifying::start(t, twenty_percent_for_a_year()).await;
-    // The friend subscribes as a customer of the merchant's own system, on a test clock: every
-    // customer with their email counts for them.
-    let same_email = QualificationForm {
-        scope: "same_email".into(),
-        ..crate::qualification::target_50_in_30_days()
-    };
-    qualification::save(
-        &t.db,
-        &q.access,
-        &q.queue,
-        &q.alice,
-        &q.campaign,
-        same_email,
-    )
-    .await
-    .unwrap();
-    q.pair(t, "ann@x.test", "bob@x.test").await;
-    let stripe = q.stripe(t).await;
-    let post = |path: &'static str, params: serde_json::Value| {
-        let stripe = stripe.clone();
-        async move {
-            stripe
-                .request(Method::POST, path, &params, None)
-                .await
-                .unwrap()
-        }
-    };
     let start = refloop::db::unix_now();
-    let clock = post(
-        "/v1/test_helpers/test_clocks",
-        json!({ "frozen_time": start }),
-    )
-    .await;
-    let customer = post(
-        "/v1/customers",
-        json!({ "email": "bob@x.test", "test_clock": clock["id"] }),
-    )
-    .await;
-    let monthly = |amount: i64| {
-        json!({
-            "currency": "usd", "unit_amount": amount, "product_data": { "name": "Plan" },
-            "recurring": { "interval": "month" },
-        })
-    };
-    let basic = post("/v1/prices", monthly(4_900)).await;
-    let pro = post("/v1/prices", monthly(9_900)).await;
-    let sub = post(
-        "/v1/subscriptions",
-        json!({ "customer": customer["id"], "items": [{ "price": basic["id"] }] }),
-    )
-    .await;
-    let sub_id = sub["id"].as_str().unwrap().to_string();
+    let bob = OnAClock::subscribe(&q, t, start).await;
+    let stripe = bob.stripe.clone();
+    let pro = monthly(&stripe, 9_900).await;
+    let sub_id = bob.subscription.clone();
     // A year of months; an upgrade to the 99.00 plan before the seventh is billed.
     for month in 1..=12 {
         if month == 6 {
@@ -312,22 +356,13 @@ async fn a_subscription_billed_by_a_test_clock_earns_its_commissions(t: &TestDb)
                 .request(
                     Method::POST,
                     &path,
-                    &json!({ "items": [{ "price": pro["id"] }] }),
+                    &json!({ "items": [{ "price": pro }] }),
                     None,
                 )
                 .await
                 .unwrap();
         }
-        let path = format!(
-            "/v1/test_helpers/test_clocks/{}/advance",
-            clock["id"].as_str().unwrap()
-        );
-        let to = add_months(start, month);
-        let advanced = stripe
-            .request(Method::POST, &path, &json!({ "frozen_time": to }), None)
-            .await
-            .unwrap();
-        assert_eq!(advanced["frozen_time"], to);
+        bob.advance(add_months(start, month)).await;
     }
     let sub = stripe
         .request(
@@ -522,4 +557,75 @@ async fn a_friend_subscribing_at_checkout_is_attributed_and_each_renewal_earns(t
     assert!(made
         .iter()
         .all(|r| r.amount == 980 && r.referral_id == dan.id));
+}
+
+/// Waits until `advances` test clock advances have reached Refloop and every event is processed.
+async fn until_events_done(t: &TestDb, advances: i64) {
+    for _ in 0..1_000 {
+        let (ready,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM stripe_events WHERE type = 'test_helpers.test_clock.ready'",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        let (busy,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE kind IN ('stripe.event', 'reward.release') AND status IN ('queued', 'running') AND run_at_ms <= $1",
+        )
+        .bind(refloop::jobs::queue::now_ms())
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        if ready == advances && busy == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the clock's {advances} advances were never processed");
+}
+
+/// Waits until Ann's entries have these statuses, oldest first; they are returned.
+async fn until_statuses(q: &Qualifying, t: &TestDb, want: &[RewardStatus]) -> Vec<RewardRow> {
+    let mut made = Vec::new();
+    for _ in 0..1_000 {
+        made = entries(q, t).await;
+        if made.iter().map(|r| r.status).eq(want.iter().copied()) {
+            return made;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "wanted {want:?}, have {:?}",
+        made.iter().map(|r| (r.status, &r.note)).collect::<Vec<_>>()
+    );
+}
+
+async fn holds_of_payments_on_a_test_clock_end_when_the_clock_passes_them(t: &TestDb) {
+    let mut held = twenty_percent_for_a_year();
+    held.rules[0].hold_days = "14".into();
+    let q = Qualifying::start(t, held).await;
+    let start = refloop::db::unix_now();
+    let bob = OnAClock::subscribe(&q, t, start).await;
+    let ann = q.customer(t, "ann@x.test").await;
+    let first = until_statuses(&q, t, &[RewardStatus::Held]).await;
+    assert_eq!(first[0].held_until, Some(start + 14 * 86_400));
+
+    // Thirteen days on the clock: the hold has a day to go, and it stays.
+    bob.advance(start + 13 * 86_400).await;
+    until_events_done(t, 1).await;
+    assert_eq!(entries(&q, t).await[0].status, RewardStatus::Held);
+    // A month on: the first payment's hold is over and it is issued; the second's has begun.
+    bob.advance(add_months(start, 1)).await;
+    let made = until_statuses(&q, t, &[RewardStatus::Issued, RewardStatus::Held]).await;
+    assert_eq!(made[1].held_until, Some(add_months(start, 1) + 14 * 86_400));
+    assert!(
+        made[0].note.starts_with("Issued") || made[0].stripe_ref.is_some(),
+        "{}",
+        made[0].note
+    );
+    assert_eq!(q.balance(t, &ann).await, -980);
+
+    // The clock passes the second hold's end: it is issued too, by the clock and not the calendar.
+    bob.advance(add_months(start, 1) + 14 * 86_400).await;
+    until_statuses(&q, t, &[RewardStatus::Issued, RewardStatus::Issued]).await;
+    assert_eq!(q.balance(t, &ann).await, -1_960);
 }

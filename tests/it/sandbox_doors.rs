@@ -31,6 +31,7 @@ crate::on_both_backends!(
     what_the_dashboard_shows_is_escaped_and_currencies_are_checked,
     webhooks_go_only_to_this_refloops_own_route,
     several_processes_deliver_each_event_once,
+    another_accounts_clocks_subscriptions_and_invoices_are_not_found,
 );
 
 /// Refloop with its sandbox as production runs it, and Acme connected to the sandbox.
@@ -626,4 +627,119 @@ async fn with_the_test_controls_on_they_answer_anyone_but_deliver_only_to_loopba
             .unwrap();
         assert_eq!(res.status().is_success(), ok, "{url}");
     }
+}
+
+async fn another_accounts_clocks_subscriptions_and_invoices_are_not_found(t: &TestDb) {
+    let acme = Acme::start(t).await;
+    let key = acme.key.clone();
+    let (_, clock) = acme
+        .api(
+            Method::POST,
+            "test_helpers/test_clocks",
+            &key,
+            &[("frozen_time", "1767225600")],
+        )
+        .await;
+    let clock = clock["id"].as_str().unwrap().to_string();
+    let (_, customer) = acme
+        .api(
+            Method::POST,
+            "customers",
+            &key,
+            &[("email", "ann@acme.test"), ("test_clock", &clock)],
+        )
+        .await;
+    let (_, price) = acme
+        .api(
+            Method::POST,
+            "prices",
+            &key,
+            &[
+                ("currency", "usd"),
+                ("unit_amount", "4900"),
+                ("product_data[name]", "Plan"),
+                ("recurring[interval]", "month"),
+            ],
+        )
+        .await;
+    let (status, sub) = acme
+        .api(
+            Method::POST,
+            "subscriptions",
+            &key,
+            &[
+                ("customer", customer["id"].as_str().unwrap()),
+                ("items[0][price]", price["id"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sub}");
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    let invoice = sub["latest_invoice"].as_str().unwrap().to_string();
+
+    // Another Refloop account's own sandbox account, with its own key.
+    let (status, other) = acme
+        .control(
+            "accounts",
+            Some(&acme.stranger),
+            json!({ "name": "Other's sandbox" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    let other_key = other["secret_key"].as_str().unwrap().to_string();
+    let advance = format!("test_helpers/test_clocks/{clock}/advance");
+    for (method, path, form) in [
+        (
+            Method::GET,
+            format!("test_helpers/test_clocks/{clock}"),
+            vec![],
+        ),
+        (Method::POST, advance, vec![("frozen_time", "1769904000")]),
+        (Method::GET, format!("subscriptions/{sub_id}"), vec![]),
+        (
+            Method::POST,
+            format!("subscriptions/{sub_id}"),
+            vec![("items[0][price]", price["id"].as_str().unwrap())],
+        ),
+        (Method::DELETE, format!("subscriptions/{sub_id}"), vec![]),
+        (Method::GET, format!("invoices/{invoice}"), vec![]),
+    ] {
+        let (status, answer) = acme.api(method.clone(), &path, &other_key, &form).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["type"], "invalid_request_error", "{answer}");
+        assert!(!answer.to_string().contains("ann@acme.test"), "{answer}");
+    }
+    // Nor may a customer of theirs join Acme's clock.
+    let (status, answer) = acme
+        .api(
+            Method::POST,
+            "customers",
+            &other_key,
+            &[("email", "olga@other.test"), ("test_clock", &clock)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"]["param"], "test_clock", "{answer}");
+
+    // Acme's own key still finds them all, untouched: the clock where it was, the
+    // subscription active.
+    let (status, found) = acme
+        .api(
+            Method::GET,
+            &format!("test_helpers/test_clocks/{clock}"),
+            &key,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, found["frozen_time"].as_i64()),
+        (StatusCode::OK, Some(1767225600))
+    );
+    let (status, found) = acme
+        .api(Method::GET, &format!("subscriptions/{sub_id}"), &key, &[])
+        .await;
+    assert_eq!(
+        (status, found["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
 }

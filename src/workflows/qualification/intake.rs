@@ -219,7 +219,17 @@ pub(super) async fn run_event(ctx: Job) -> Result<(), JobError> {
         Some((event, _)) => settled_update(&ctx, &account_id, event).await?,
         None => None,
     };
+    // So are the payments a test clock's advance ends the holds of.
+    let releases = match &event {
+        Some((event, _)) if event.kind == super::CLOCK_READY => {
+            rewards::ended_on_clock(&ctx, &account_id, &event.data.object).await?
+        }
+        _ => Vec::new(),
+    };
     let mut tx = ctx.db.begin().await?;
+    for job in &releases {
+        queue::enqueue(&mut tx, job).await?;
+    }
     let mut granted = Vec::new();
     if let Some((event, stripe_account)) = &event {
         let mut friends = super::checkout::attribute(&mut tx, &account_id, stripe_account, event)

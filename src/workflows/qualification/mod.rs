@@ -33,9 +33,10 @@ pub const RECONCILE: &str = "stripe.reconcile";
 
 /// The events Refloop's endpoint subscribes to: what changes a charge, new customers
 /// (someone Refloop waits for may have arrived), and paid Checkout Sessions (who referred the
-/// payer). Not `customer.updated`: Refloop's own writes would come back as work, and the watch
+/// payer), and a test clock's advance (holds of payments made on it end by its time). Not
+/// `customer.updated`: Refloop's own writes would come back as work, and the watch
 /// reads updates from the Events API.
-pub const EVENTS: [&str; 8] = [
+pub const EVENTS: [&str; 9] = [
     "charge.succeeded",
     "charge.captured",
     "charge.updated",
@@ -44,7 +45,11 @@ pub const EVENTS: [&str; 8] = [
     "customer.created",
     checkout::EVENTS[0],
     checkout::EVENTS[1],
+    CLOCK_READY,
 ];
+
+/// A Stripe test clock finished advancing.
+pub const CLOCK_READY: &str = "test_helpers.test_clock.ready";
 
 /// How often every account is reconciled.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(300);
