@@ -13,6 +13,7 @@ use crate::{
         campaigns::{
             open_status, CampaignStatus, FieldKind, JoinRefusal, PersonalPage, PublicCampaign,
         },
+        fraud::{self, Finding, Known},
         participants::EventKind,
     },
     error::{AppError, FieldError},
@@ -188,6 +189,16 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
         drop(tx);
         return refuse(refusal).await;
     }
+    let flags = match &referrer {
+        Some(r) => match fraud_check(&mut tx, &c, r, &email).await? {
+            Ok(flags) => flags,
+            Err(finding) => {
+                drop(tx);
+                return refuse(JoinRefusal::Suspected(finding.signal)).await;
+            }
+        },
+        None => Vec::new(),
+    };
     let fields = cleaned
         .iter()
         .filter(|(f, v)| !v.is_empty() && !f.kind.is_identity())
@@ -204,8 +215,85 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
         drop(tx);
         return refuse(JoinRefusal::AlreadyJoined).await;
     };
+    if let (Some(r), false) = (&referrer, flags.is_empty()) {
+        flag(&mut tx, r, &person, &flags, now).await?;
+    }
     tx.commit().await?;
     Ok(person.page_token)
+}
+
+/// The signs that a friend joining with `email` through `referrer` is them, as the campaign's
+/// settings answer them: the findings to flag, or the one that refuses the join.
+async fn fraud_check(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    c: &CampaignRow,
+    referrer: &ParticipantRow,
+    email: &str,
+) -> Result<Result<Vec<Finding>, Finding>, AppError> {
+    let settings = crate::db::rewards::settings(&mut **tx, &c.account_id, &c.id)
+        .await?
+        .unwrap_or_default()
+        .fraud;
+    let friends = participants::referred_by(&mut **tx, &c.account_id, &referrer.id).await?;
+    let known: Vec<Known> = friends
+        .iter()
+        .map(|f| Known {
+            name: &f.first_name,
+            email: &f.email,
+        })
+        .collect();
+    let them = Known {
+        name: if referrer.first_name.is_empty() {
+            &referrer.email
+        } else {
+            &referrer.first_name
+        },
+        email: &referrer.email,
+    };
+    Ok(fraud::decide(
+        &settings,
+        fraud::findings(email, &them, &known),
+    ))
+}
+
+/// Flags a friend's referral for review, with the evidence on both timelines.
+async fn flag(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    referrer: &ParticipantRow,
+    friend: &ParticipantRow,
+    flags: &[Finding],
+    now: i64,
+) -> Result<(), AppError> {
+    crate::db::fraud::flag(
+        &mut **tx,
+        &friend.account_id,
+        &friend.campaign_id,
+        &friend.id,
+        flags,
+        now,
+    )
+    .await?;
+    let evidence = fraud::evidence_line(flags);
+    participants::add_event(
+        &mut **tx,
+        friend,
+        EventKind::Flagged,
+        &format!("Flagged for review: their rewards wait for it. {evidence}"),
+        now,
+    )
+    .await?;
+    participants::add_event(
+        &mut **tx,
+        referrer,
+        EventKind::Flagged,
+        &format!(
+            "Their friend {} was flagged for review; the referral's rewards wait for it. {evidence}",
+            friend.email
+        ),
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The personal page of the participant with this page token.

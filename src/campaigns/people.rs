@@ -410,5 +410,8 @@ pub async fn stats(db: &Db, ctx: &Ctx, campaign_id: &str) -> Result<CampaignStat
                 )
             })
             .collect(),
+        flags: crate::domain::fraud::count_flags(
+            &crate::db::fraud::of_campaign(db.pool(), &ctx.account_id, &c.id).await?,
+        ),
     })
 }

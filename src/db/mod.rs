@@ -12,6 +12,7 @@ mod campaign_json;
 pub mod campaigns;
 pub mod dashboard;
 pub mod emails;
+pub mod fraud;
 pub mod health;
 pub mod invitations;
 pub mod offers;

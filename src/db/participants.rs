@@ -687,7 +687,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::SyncWritten
             | EventKind::StripeAccountChanged
             | EventKind::Emailed
-            | EventKind::Attributed,
+            | EventKind::Attributed
+            | EventKind::Flagged,
         )
         | None => {}
     }

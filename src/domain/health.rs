@@ -46,6 +46,7 @@ keyed!(
         NearMisses => "near_misses", "Friends who spent, but not enough or too late",
         SharedEmailSpend => "shared_email_spend", "Several Stripe customers with one email",
         CheckoutAttribution => "checkout_attribution", "Payments at checkout with a Refloop code",
+        Reviews => "reviews", "Referrals waiting for review",
         Queue => "queue", "Work waiting in the queue",
         UserLimit => "user_limit", "User limit",
         SyncSkips => "sync_skips", "Stripe customers skipped by sync",
@@ -236,6 +237,6 @@ mod tests {
         let mut keys: Vec<&str> = CheckId::ALL.iter().map(|c| c.key()).collect();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 17);
+        assert_eq!(keys.len(), CheckId::ALL.len());
     }
 }

@@ -31,6 +31,7 @@ pub mod campaigns;
 pub mod commissions;
 pub mod dashboard;
 pub mod emails;
+pub mod fraud;
 pub mod health;
 pub mod integrations;
 pub mod money;

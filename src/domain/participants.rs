@@ -74,6 +74,7 @@ keyed!(
         StripeAccountChanged => "stripe_account_changed", "Stripe account changed",
         Emailed => "emailed", "Email",
         Attributed => "attributed", "Attributed at checkout",
+        Flagged => "flagged", "Flagged for review",
     }
 );
 
@@ -297,6 +298,17 @@ pub struct CampaignStats {
     pub days: Vec<DayCounts>,
     /// Refusals by reason, most frequent first.
     pub refusals: Vec<(String, i64)>,
+    /// Referrals flagged by each sign: waiting for review, approved, rejected.
+    pub flags: Vec<FlagCount>,
+}
+
+/// How often one sign of a self-referral flagged a referral of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagCount {
+    pub signal: String,
+    pub waiting: i64,
+    pub approved: i64,
+    pub rejected: i64,
 }
 
 /// Spreads counts per day over every day of `[first_day, first_day + days)`.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     commissions::{Commission, CommissionForm},
+    fraud::FraudSettings,
     money::{format_amount, format_plain, parse_amount},
 };
 
@@ -240,6 +241,9 @@ pub struct RewardSettings {
     /// The discount people invited get at checkout, if any.
     #[serde(default)]
     pub friend_offer: Option<FriendOffer>,
+    /// What the campaign does about each sign of a self-referral.
+    #[serde(default)]
+    pub fraud: FraudSettings,
 }
 
 /// The friend's offer: a discount for people invited, as a Stripe coupon; each person
@@ -423,6 +427,8 @@ pub struct RewardForm {
     pub rules: Vec<RewardRuleForm>,
     #[serde(default)]
     pub offer: OfferForm,
+    #[serde(default)]
+    pub fraud: FraudSettings,
 }
 
 pub const MAX_RULES: usize = 10;
@@ -604,6 +610,7 @@ pub fn check_rewards(
             auto_issue: f.auto_issue,
             rules,
             friend_offer,
+            fraud: f.fraud,
         })
     } else {
         Err(errors)

@@ -5,6 +5,7 @@
 mod attribution;
 mod connection;
 mod emails;
+mod fraud;
 mod qualification;
 mod sending;
 mod sync;
@@ -81,6 +82,7 @@ pub async fn run(
         qualification::near_misses(&s).await?,
         qualification::shared_email_spend(&s).await?,
         attribution::checkout(&s).await?,
+        fraud::reviews(&s).await?,
         sync::queue(&s).await?,
         sync::participant_limit(&s).await?,
         sync::skips(&s).await?,

@@ -152,6 +152,19 @@ pub async fn why(
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // A flagged referral's rewards wait for its review.
+    let rewards = match db::fraud::review_of(db.pool(), account, &p.id).await? {
+        Some(review) => format!(
+            "Their referral was flagged as a likely self-referral ({}); its review: {}{}. {rewards}",
+            crate::domain::fraud::evidence_line(&review.findings),
+            review.state.label().to_lowercase(),
+            review
+                .decided_by
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default(),
+        ),
+        None => rewards,
+    };
     Ok(WhyAnswer {
         participant: p.email.clone(),
         emails: emails(db, &c, &p).await?,

@@ -14,12 +14,14 @@ use sqlx::AnyConnection;
 use crate::{
     db::{
         self,
+        fraud::Review,
         participants::{self, ParticipantRow, Timeline},
         rewards::{self, RewardRow},
         sending, unix_now, Db,
     },
     domain::{
         commissions::{self, Earned},
+        fraud::{self, ReviewState},
         money::format_amount,
         participants::EventKind,
         qualification::ChargeEntry,
@@ -168,6 +170,7 @@ pub async fn grant(
     let Some(referrer) = referral.referrer else {
         return Ok(queued);
     };
+    let review = db::fraud::review_of(&mut *conn, &friend.account_id, &friend.id).await?;
     // Commissions are earned per payment (`earn_commissions`), not by qualifying.
     for rule in settings.rules.iter().filter(|r| r.commission.is_none()) {
         let recipient = match rule.recipient {
@@ -180,7 +183,7 @@ pub async fn grant(
             note,
             held_until,
             held_for,
-        } = start(settings, rule, earned_by);
+        } = start(settings, rule, earned_by, review.as_ref());
         let mut row = RewardRow {
             id: crate::db::new_id("rwd"),
             account_id: friend.account_id.clone(),
@@ -246,8 +249,13 @@ struct Start {
 }
 
 /// A new reward of `rule`, earned by `payment` (its id and time): held after it when the rule
-/// holds rewards, else as `first_status` says.
-fn start(settings: &RewardSettings, rule: &RewardRule, payment: (&str, i64)) -> Start {
+/// holds rewards, else as `given_status` says.
+fn start(
+    settings: &RewardSettings,
+    rule: &RewardRule,
+    payment: (&str, i64),
+    review: Option<&Review>,
+) -> Start {
     if rule.hold_days > 0 {
         let until = payment.1 + i64::from(rule.hold_days) * 86_400;
         return Start {
@@ -257,12 +265,38 @@ fn start(settings: &RewardSettings, rule: &RewardRule, payment: (&str, i64)) -> 
             held_for: Some(payment.0.to_string()),
         };
     }
-    let (status, note) = first_status(settings, rule.kind);
+    let (status, note) = given_status(settings, rule.kind, review);
     Start {
         status,
         note,
         held_until: None,
         held_for: None,
+    }
+}
+
+/// Where a reward of `kind` given now goes: while its referral waits for review, to that
+/// review; cancelled if the review rejected it; else as `first_status` says.
+fn given_status(
+    settings: &RewardSettings,
+    kind: RewardKind,
+    review: Option<&Review>,
+) -> (RewardStatus, String) {
+    match review.map(|r| (r.state, r)) {
+        Some((ReviewState::Waiting, r)) => (
+            RewardStatus::AwaitingApproval,
+            format!(
+                "Waiting for review, as its referral was flagged: {}",
+                fraud::evidence_line(&r.findings)
+            ),
+        ),
+        Some((ReviewState::Rejected, r)) => (
+            RewardStatus::Cancelled,
+            format!(
+                "Cancelled: its referral was rejected in review by {}",
+                r.decided_by.as_deref().unwrap_or("a teammate")
+            ),
+        ),
+        _ => first_status(settings, kind),
     }
 }
 
@@ -322,6 +356,7 @@ pub async fn earn_commissions(
     let Some(referrer) = referral.referrer else {
         return Ok(queued);
     };
+    let review = db::fraud::review_of(&mut *conn, &friend.account_id, &friend.id).await?;
     for rule in &settings.rules {
         let Some(terms) = &rule.commission else {
             continue;
@@ -372,7 +407,7 @@ pub async fn earn_commissions(
                 note,
                 held_until,
                 held_for,
-            } = start(settings, rule, (&e.charge_id, e.paid_at));
+            } = start(settings, rule, (&e.charge_id, e.paid_at), review.as_ref());
             let row = RewardRow {
                 id: crate::db::new_id("rwd"),
                 account_id: friend.account_id.clone(),
@@ -852,7 +887,8 @@ async fn run_release(ctx: Job) -> Result<(), JobError> {
         let settings = rewards::settings(ctx.db.pool(), &r.account_id, &r.campaign_id)
             .await?
             .unwrap_or_default();
-        let (status, note) = first_status(&settings, r.kind);
+        let review = db::fraud::review_of(ctx.db.pool(), &r.account_id, &r.referral_id).await?;
+        let (status, note) = given_status(&settings, r.kind, review.as_ref());
         let text = format!("Reward: {} — hold ended; {note}", r.description);
         let row = RewardRow {
             status,
@@ -1019,6 +1055,18 @@ pub async fn decide(
     }
     let text = format!("Reward: {} — {}", r.description, note);
     tell(&mut tx, &row, kind, &text, now).await?;
+    // Deciding a reward of a flagged referral decides its review: later rewards follow it.
+    let reviewed = match decision {
+        RewardDecision::Approve => Some(ReviewState::Approved),
+        RewardDecision::Reject => Some(ReviewState::Rejected),
+        RewardDecision::MarkFulfilled => None,
+    };
+    if let Some(state) = reviewed {
+        if db::fraud::decide(&mut *tx, account_id, &r.referral_id, state, by, now).await? {
+            let text = format!("Referral review: {} by {by}", state.label().to_lowercase());
+            tell(&mut tx, &row, EventKind::Flagged, &text, now).await?;
+        }
+    }
     if status == RewardStatus::Queued {
         queue::enqueue(&mut tx, &issue_job(&row.account_id, &row.id)).await?;
     }

@@ -65,7 +65,7 @@ async fn at_depth(
     )
     .await
     .unwrap();
-    assert_eq!(health.checks.len(), 17);
+    assert_eq!(health.checks.len(), 18);
     health.check(id).unwrap().clone()
 }
 

@@ -13,6 +13,7 @@ mod db_campaigns;
 mod db_settings;
 mod deploy;
 mod emails;
+mod fraud;
 mod health;
 mod holds;
 mod housekeeping;

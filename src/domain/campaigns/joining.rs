@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::CampaignStatus;
+use crate::domain::fraud::Signal;
 
 /// What is known about a campaign and its people when someone tries to join.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub enum JoinRefusal {
     AccountFull,
     /// The form's hidden honeypot field was filled in: a bot, not a person.
     Automated,
+    /// A sign of a self-referral the campaign refuses (the visitor is not told which).
+    Suspected(Signal),
 }
 
 impl JoinRefusal {
@@ -42,6 +45,7 @@ impl JoinRefusal {
             JoinRefusal::SelfReferral => "You cannot use your own referral link. Share it with friends instead.".into(),
             JoinRefusal::ReferrerAtCap(cap) => format!("The person who invited you has reached this program's limit of {cap} referrals. You can still join on your own."),
             JoinRefusal::AccountFull => "This referral program is full right now. Please try again later.".into(),
+            JoinRefusal::Suspected(_) => "We could not add you to this referral program. If you think this is a mistake, contact the company that invited you.".into(),
             JoinRefusal::Automated => "This form was filled in automatically, so it was not sent. If you are a person, leave the hidden “website” field empty and try again.".into(),
         }
     }
@@ -55,6 +59,7 @@ impl JoinRefusal {
             JoinRefusal::ReferrerAtCap(_) => "referrer_at_cap",
             JoinRefusal::AccountFull => "account_full",
             JoinRefusal::Automated => "automated",
+            JoinRefusal::Suspected(Signal::SameEmail) => "suspected_same_email",
         }
     }
 
@@ -67,6 +72,7 @@ impl JoinRefusal {
             "referrer_at_cap" => "Referrer at their cap",
             "account_full" => "Account participant limit reached",
             "automated" => "Automated submission (honeypot)",
+            "suspected_same_email" => "Likely self-referral: same person by email",
             _ => "Other",
         }
     }

@@ -131,6 +131,29 @@ pub fn CampaignPage() -> impl IntoView {
                                 .collect_view();
                             view! { <table><thead><tr><th>"Reason"</th><th class="num">"People"</th></tr></thead><tbody>{rows}</tbody></table> }.into_any()
                         };
+                        let flags = if s.flags.is_empty() {
+                            view! { <p class="muted">"No referral has been flagged as a self-referral."</p> }.into_any()
+                        } else {
+                            let rows = s
+                                .flags
+                                .into_iter()
+                                .map(|f| view! {
+                                    <tr>
+                                        <td>{f.signal}</td>
+                                        <td class="num">{f.waiting}</td>
+                                        <td class="num">{f.approved}</td>
+                                        <td class="num">{f.rejected}</td>
+                                    </tr>
+                                })
+                                .collect_view();
+                            view! {
+                                <table>
+                                    <thead><tr><th>"Sign"</th><th class="num">"Waiting for review"</th><th class="num">"Approved"</th><th class="num">"Rejected"</th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            }
+                            .into_any()
+                        };
                         view! {
                             <div class="grid stats">{cards}</div>
                             {figures(data, format!("/app/campaigns/{}", c.id))}
@@ -141,6 +164,10 @@ pub fn CampaignPage() -> impl IntoView {
                             <section class="card">
                                 <h2>"Who could not join, and why"</h2>
                                 {refusals}
+                            </section>
+                            <section class="card flags">
+                                <h2>"Referrals flagged as self-referrals"</h2>
+                                {flags}
                             </section>
                         }
                         .into_any()

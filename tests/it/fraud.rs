@@ -1,0 +1,310 @@
+//! Self-referrals by email, end to end: a friend who is the referrer's own mailbox (a +tag,
+//! Gmail's dots) is flagged, qualifies as usual, and their referral's reward waits for review
+//! with the evidence; approving issues it, rejecting cancels it and the referral's later
+//! rewards. Set to refuse, the join is refused with a neutral message and the reason kept for
+//! the team. Colleagues sharing a company domain are left alone.
+
+use refloop::{
+    campaigns::join,
+    db::{fraud, participants},
+    domain::{
+        commissions::CommissionForm,
+        fraud::{FraudSettings, Response, ReviewState},
+        health::{CheckId, CheckState},
+        participants::FlagCount,
+        rewards::{RewardDecision, RewardStatus},
+    },
+    error::AppError,
+    health::{self, Depth},
+    workflows::rewards::decide,
+};
+
+use crate::{
+    campaigns::{join_ok, request},
+    qualification::{credit, Qualifying},
+    support::TestDb,
+};
+
+crate::on_both_backends!(
+    a_friend_on_the_referrers_mailbox_waits_for_review_and_approval_issues_the_reward,
+    a_rejected_referral_gets_nothing_more,
+    set_to_refuse_the_join_is_refused_neutrally_and_the_reason_kept,
+    colleagues_sharing_a_company_domain_are_not_flagged,
+);
+
+/// The friend `email`'s review, if flagged.
+async fn review(q: &Qualifying, t: &TestDb, email: &str) -> Option<fraud::Review> {
+    let p = participants::by_email(t.db.pool(), &q.campaign, email)
+        .await
+        .unwrap()
+        .unwrap();
+    fraud::review_of(t.db.pool(), &q.alice.account_id, &p.id)
+        .await
+        .unwrap()
+}
+
+async fn a_friend_on_the_referrers_mailbox_waits_for_review_and_approval_issues_the_reward(
+    t: &TestDb,
+) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let friend = q.pair(t, "ann@gmail.com", "a.nn+2@googlemail.com").await;
+    let flagged = review(&q, t, "a.nn+2@googlemail.com").await.unwrap();
+    assert_eq!(flagged.state, ReviewState::Waiting);
+    let evidence = "a.nn+2@googlemail.com and Ann's ann@gmail.com both reach the mailbox ann@gmail.com (a +tag, dots Gmail ignores, googlemail.com for gmail.com)";
+    assert_eq!(flagged.findings[0].evidence, evidence);
+    for (who, says) in [
+        (
+            "a.nn+2@googlemail.com",
+            "Flagged for review: their rewards wait for it.",
+        ),
+        (
+            "ann@gmail.com",
+            "Their friend a.nn+2@googlemail.com was flagged for review",
+        ),
+    ] {
+        let timeline = q.timeline(t, who).await;
+        assert!(
+            timeline
+                .iter()
+                .any(|e| e.starts_with(says) && e.contains(evidence)),
+            "{who}: {timeline:?}"
+        );
+    }
+
+    // The campaign's overview counts it; the health check warns once it has waited a week.
+    let stats = refloop::campaigns::people::stats(&t.db, &q.alice, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(
+        stats.flags,
+        vec![FlagCount {
+            signal: "Same person by email".into(),
+            waiting: 1,
+            approved: 0,
+            rejected: 0
+        }]
+    );
+    let check = || async {
+        health::run(
+            &t.db,
+            &q.access,
+            &refloop::mail::Mailer::disabled(),
+            &q.alice,
+            Depth::Quick,
+        )
+        .await
+        .unwrap()
+        .check(CheckId::Reviews)
+        .unwrap()
+        .clone()
+    };
+    assert_eq!(check().await.state, CheckState::Pass);
+    sqlx::query("UPDATE referral_reviews SET created_at = created_at - $1")
+        .bind(8 * 86_400)
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let late = check().await;
+    assert_eq!(late.state, CheckState::Warn);
+    assert!(
+        late.summary
+            .starts_with("1 referral flagged as a self-referral has waited more than 7 days"),
+        "{}",
+        late.summary
+    );
+    assert!(
+        late.evidence[0].starts_with("a.nn+2@googlemail.com in "),
+        "{:?}",
+        late.evidence
+    );
+
+    // The friend qualifies as usual; Ann's reward waits for review with the evidence.
+    q.pay(t, &friend, 6_000).await;
+    let waiting = q
+        .until_reward(t, "ann@gmail.com", RewardStatus::AwaitingApproval)
+        .await;
+    assert_eq!(
+        waiting.note,
+        format!(
+            "Waiting for review, as its referral was flagged: Same person by email: {evidence}"
+        )
+    );
+    let ann = q.customer(t, "ann@gmail.com").await;
+    assert_eq!(q.balance(t, &ann).await, 0);
+
+    // Approving issues it, and the review is decided.
+    decide(
+        &t.db,
+        &q.alice.account_id,
+        &waiting.id,
+        RewardDecision::Approve,
+        "alice@acme.test",
+        "",
+    )
+    .await
+    .unwrap();
+    q.until_reward(t, "ann@gmail.com", RewardStatus::Issued)
+        .await;
+    assert_eq!(q.balance(t, &ann).await, -1_000);
+    let decided = review(&q, t, "a.nn+2@googlemail.com").await.unwrap();
+    assert_eq!(
+        (decided.state, decided.decided_by.as_deref()),
+        (ReviewState::Approved, Some("alice@acme.test"))
+    );
+    assert!(q
+        .timeline(t, "ann@gmail.com")
+        .await
+        .iter()
+        .any(|e| e == "Referral review: approved by alice@acme.test"));
+    // "Why?" says it, with each step on the friend's timeline.
+    let bob = participants::by_email(t.db.pool(), &q.campaign, "a.nn+2@googlemail.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let why = health::why::why(&t.db, &q.alice, &q.campaign, &bob.id)
+        .await
+        .unwrap();
+    assert!(
+        why.rewards.starts_with(&format!(
+            "Their referral was flagged as a likely self-referral (Same person by email: {evidence}); its review: approved by alice@acme.test. "
+        )),
+        "{}",
+        why.rewards
+    );
+    assert!(why.steps.iter().any(|s| s
+        .text
+        .starts_with("Flagged for review: their rewards wait for it.")));
+}
+
+async fn a_rejected_referral_gets_nothing_more(t: &TestDb) {
+    // Three rules: Ann's 10.00, the friend's own 5.00, and Ann's 20% of every payment.
+    let mut three = credit("10.00", true, false);
+    let mut friends = three.rules[0].clone();
+    friends.recipient = "friend".into();
+    friends.amount = "5.00".into();
+    let mut commission = three.rules[0].clone();
+    commission.amount = String::new();
+    commission.commission = CommissionForm {
+        percent: "20".into(),
+        span: "always".into(),
+        ..Default::default()
+    };
+    three.rules.extend([friends, commission]);
+    let q = Qualifying::start(t, three).await;
+    let friend = q.pair(t, "ann@x.test", "ann+bob@x.test").await;
+    q.pay(t, &friend, 6_000).await;
+    let waiting = q
+        .until_reward(t, "ann@x.test", RewardStatus::AwaitingApproval)
+        .await;
+    let waiting = q
+        .rewards_of(t, "ann@x.test")
+        .await
+        .into_iter()
+        .find(|r| !r.is_commission())
+        .unwrap_or(waiting);
+    decide(
+        &t.db,
+        &q.alice.account_id,
+        &waiting.id,
+        RewardDecision::Reject,
+        "alice@acme.test",
+        "",
+    )
+    .await
+    .unwrap();
+    let decided = review(&q, t, "ann+bob@x.test").await.unwrap();
+    assert_eq!(decided.state, ReviewState::Rejected);
+    assert_eq!(
+        q.rewards_of(t, "ann@x.test")
+            .await
+            .iter()
+            .find(|r| r.id == waiting.id)
+            .unwrap()
+            .status,
+        RewardStatus::Rejected
+    );
+    // A later payment's commission is cancelled at once, with the reason.
+    let later = q.pay(t, &friend, 3_000).await;
+    let mut cancelled = None;
+    for _ in 0..1_000 {
+        cancelled = q
+            .rewards_of(t, "ann@x.test")
+            .await
+            .into_iter()
+            .find(|r| r.charge_id == later);
+        if cancelled.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let cancelled = cancelled.expect("the later payment's commission is in the ledger");
+    assert_eq!(
+        (cancelled.status, cancelled.note.as_str()),
+        (
+            RewardStatus::Cancelled,
+            "Cancelled: its referral was rejected in review by alice@acme.test"
+        )
+    );
+    // The friend's own reward waits for review too, and stays there for its own decision.
+    let own = q
+        .until_reward(t, "ann+bob@x.test", RewardStatus::AwaitingApproval)
+        .await;
+    assert!(own.note.starts_with("Waiting for review"), "{}", own.note);
+}
+
+async fn set_to_refuse_the_join_is_refused_neutrally_and_the_reason_kept(t: &TestDb) {
+    let mut refuse = credit("10.00", true, false);
+    refuse.fraud = FraudSettings {
+        same_email: Response::Refuse,
+    };
+    let q = Qualifying::start(t, refuse).await;
+    let code = join_ok(&t.db, request("spend", "ann@gmail.com", "Ann", None)).await;
+    join_ok(&t.db, request("spend", "bob@acme.test", "Bob", Some(&code))).await;
+    for (email, name) in [("a.n.n@gmail.com", "Annie"), ("bob+2@acme.test", "Bobby")] {
+        let refused = join::join(&t.db, 1000, request("spend", email, name, Some(&code))).await;
+        match refused {
+            Err(AppError::Conflict(m)) => assert_eq!(
+                m,
+                "We could not add you to this referral program. If you think this is a mistake, contact the company that invited you."
+            ),
+            other => panic!("{email}: expected a refusal, got {other:?}"),
+        }
+        assert!(participants::by_email(t.db.pool(), &q.campaign, email)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    let reasons = participants::refusal_counts(t.db.pool(), &q.alice.account_id, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(reasons, vec![("suspected_same_email".to_string(), 2)]);
+    assert_eq!(
+        refloop::domain::campaigns::JoinRefusal::reason_label("suspected_same_email"),
+        "Likely self-referral: same person by email"
+    );
+}
+
+async fn colleagues_sharing_a_company_domain_are_not_flagged(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let code = join_ok(&t.db, request("spend", "ann@acme.test", "Ann", None)).await;
+    for (email, name) in [
+        ("bob@acme.test", "Bob"),
+        ("carol@acme.test", "Carol"),
+        ("a.nn@acme.test", "Annette"),
+    ] {
+        join_ok(&t.db, request("spend", email, name, Some(&code))).await;
+        assert_eq!(review(&q, t, email).await, None, "{email}");
+    }
+    // And with the sign off, even the referrer's own +tag passes.
+    let mut off = credit("10.00", true, false);
+    off.fraud.same_email = Response::Off;
+    refloop::campaigns::rewards::save(&t.db, &q.alice, &q.campaign, off)
+        .await
+        .unwrap();
+    join_ok(
+        &t.db,
+        request("spend", "ann+x@acme.test", "Ann", Some(&code)),
+    )
+    .await;
+    assert_eq!(review(&q, t, "ann+x@acme.test").await, None);
+}
