@@ -240,6 +240,7 @@ async fn fraud_check(
         .map(|f| Known {
             name: &f.first_name,
             email: &f.email,
+            joined_at: f.joined_at,
         })
         .collect();
     let them = Known {
@@ -249,10 +250,17 @@ async fn fraud_check(
             &referrer.first_name
         },
         email: &referrer.email,
+        joined_at: referrer.created_at,
     };
     Ok(fraud::decide(
         &settings,
-        fraud::findings(email, &them, &known),
+        fraud::findings(
+            email,
+            &them,
+            &known,
+            disposable_emails::is_disposable_email(email),
+            crate::db::unix_now(),
+        ),
     ))
 }
 

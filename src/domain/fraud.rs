@@ -8,6 +8,8 @@ keyed!(
     /// A sign of a self-referral.
     Signal {
         SameEmail => "same_email", "Same person by email",
+        DisposableEmail => "disposable_email", "Disposable email domain",
+        Velocity => "velocity", "Many friends in an hour",
     }
 );
 
@@ -29,16 +31,34 @@ keyed!(
     }
 );
 
-/// What a campaign does about each sign (kept with its reward settings).
+impl Signal {
+    /// What the sign looks at, as the setting explains it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Signal::SameEmail => "a +tag, Gmail's dots, googlemail.com: the referrer's own mailbox or another friend's",
+            Signal::DisposableEmail => "a throwaway inbox such as mailinator.com, from the community list github.com/disposable/disposable",
+            Signal::Velocity => "more than 10 friends of one person joined within an hour",
+        }
+    }
+}
+
+/// What a campaign does about each sign (kept with its reward settings; a sign added since they
+/// were saved starts at its default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FraudSettings {
     pub same_email: Response,
+    pub disposable_email: Response,
+    pub velocity: Response,
 }
 
 impl Default for FraudSettings {
     fn default() -> Self {
         FraudSettings {
             same_email: Response::Flag,
+            // Off until chosen: the list names a few domains people do use, such as example.com.
+            disposable_email: Response::Off,
+            velocity: Response::Flag,
         }
     }
 }
@@ -47,6 +67,17 @@ impl FraudSettings {
     pub fn response(&self, signal: Signal) -> Response {
         match signal {
             Signal::SameEmail => self.same_email,
+            Signal::DisposableEmail => self.disposable_email,
+            Signal::Velocity => self.velocity,
+        }
+    }
+
+    /// Sets what `signal` does.
+    pub fn set(&mut self, signal: Signal, response: Response) {
+        match signal {
+            Signal::SameEmail => self.same_email = response,
+            Signal::DisposableEmail => self.disposable_email = response,
+            Signal::Velocity => self.velocity = response,
         }
     }
 }
@@ -115,12 +146,47 @@ pub fn same_mailbox(a: &str, b: &str) -> Option<String> {
 pub struct Known<'a> {
     pub name: &'a str,
     pub email: &'a str,
+    pub joined_at: i64,
 }
 
-/// The signs a friend joining with `email` through `referrer` gives, given the referrer's
-/// other friends; each with its evidence.
-pub fn findings(email: &str, referrer: &Known<'_>, friends: &[Known<'_>]) -> Vec<Finding> {
+/// The most friends of one person that join within an hour before it is a sign.
+pub const FRIENDS_PER_HOUR: usize = 10;
+
+/// Where the server's list of disposable email domains comes from, as evidence names it.
+pub const DISPOSABLE_SOURCE: &str = "the community list github.com/disposable/disposable";
+
+/// The signs a friend joining with `email` through `referrer` at `now` gives, given the
+/// referrer's other friends and whether the email's domain is a disposable one; each with its
+/// evidence.
+pub fn findings(
+    email: &str,
+    referrer: &Known<'_>,
+    friends: &[Known<'_>],
+    disposable: bool,
+    now: i64,
+) -> Vec<Finding> {
     let mut found = Vec::new();
+    let within_hour = friends.iter().filter(|f| f.joined_at > now - 3_600).count() + 1;
+    if within_hour > FRIENDS_PER_HOUR {
+        found.push(Finding {
+            signal: Signal::Velocity,
+            evidence: format!(
+                "{email} is the {} friend of {}'s ({}) to join within an hour; more than {FRIENDS_PER_HOUR} is rare for a person sharing their link",
+                super::rewards::ordinal(within_hour as u32),
+                referrer.name,
+                referrer.email
+            ),
+        });
+    }
+    if disposable {
+        let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        found.push(Finding {
+            signal: Signal::DisposableEmail,
+            evidence: format!(
+                "{email} is at {domain}, a disposable email domain ({DISPOSABLE_SOURCE})"
+            ),
+        });
+    }
     if let Some(why) = same_mailbox(email, referrer.email) {
         found.push(Finding {
             signal: Signal::SameEmail,
@@ -226,23 +292,46 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_000_000;
+
+    fn person<'a>(name: &'a str, email: &'a str, joined_at: i64) -> Known<'a> {
+        Known {
+            name,
+            email,
+            joined_at,
+        }
+    }
+
+    #[test]
+    fn settings_saved_before_a_sign_existed_give_it_its_default() {
+        let old: FraudSettings = serde_json::from_str(r#"{"same_email":"Refuse"}"#).unwrap();
+        assert_eq!(
+            old,
+            FraudSettings {
+                same_email: Response::Refuse,
+                disposable_email: Response::Off,
+                velocity: Response::Flag,
+            }
+        );
+    }
+
     #[test]
     fn a_sign_is_flagged_refused_or_ignored_as_the_campaign_says() {
-        let ann = Known {
-            name: "Ann",
-            email: "ann@gmail.com",
-        };
-        let bob = Known {
-            name: "Bob",
-            email: "bob@acme.com",
-        };
-        let found = findings("a.nn+2@gmail.com", &ann, std::slice::from_ref(&bob));
+        let ann = person("Ann", "ann@gmail.com", 0);
+        let bob = person("Bob", "bob@acme.com", 0);
+        let found = findings(
+            "a.nn+2@gmail.com",
+            &ann,
+            std::slice::from_ref(&bob),
+            false,
+            NOW,
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].evidence,
             "a.nn+2@gmail.com and Ann's ann@gmail.com both reach the mailbox ann@gmail.com (a +tag, dots Gmail ignores)"
         );
-        let twice = findings("bob+x@acme.com", &ann, &[bob]);
+        let twice = findings("bob+x@acme.com", &ann, &[bob], false, NOW);
         assert!(twice[0]
             .evidence
             .contains("Ann's other friend bob@acme.com"));
@@ -250,15 +339,52 @@ mod tests {
         assert_eq!(decide(&flag, found.clone()), Ok(found.clone()));
         let refuse = FraudSettings {
             same_email: Response::Refuse,
+            ..FraudSettings::default()
         };
         assert_eq!(decide(&refuse, found.clone()), Err(found[0].clone()));
         let off = FraudSettings {
             same_email: Response::Off,
+            ..FraudSettings::default()
         };
         assert_eq!(decide(&off, found), Ok(Vec::new()));
         assert_eq!(
-            decide(&refuse, findings("carl@acme.com", &ann, &[])),
+            decide(&refuse, findings("carl@acme.com", &ann, &[], false, NOW)),
             Ok(Vec::new())
+        );
+        // A disposable domain is its own sign, with its own setting.
+        let throwaway = findings("bob@mailinator.com", &ann, &[], true, NOW);
+        assert_eq!(
+            throwaway,
+            vec![Finding {
+                signal: Signal::DisposableEmail,
+                evidence: format!("bob@mailinator.com is at mailinator.com, a disposable email domain ({DISPOSABLE_SOURCE})"),
+            }]
+        );
+        assert_eq!(decide(&refuse, throwaway.clone()), Ok(Vec::new()));
+        let watched = FraudSettings {
+            disposable_email: Response::Flag,
+            ..FraudSettings::default()
+        };
+        assert_eq!(decide(&watched, throwaway.clone()), Ok(throwaway));
+    }
+
+    #[test]
+    fn more_than_ten_friends_in_an_hour_is_a_sign() {
+        let ann = person("Ann", "ann@acme.com", 0);
+        let emails: Vec<String> = (0..10).map(|i| format!("f{i}@acme.com")).collect();
+        // Ten friends: nine within the hour, the first an hour and a second ago.
+        let friends: Vec<Known> = emails
+            .iter()
+            .enumerate()
+            .map(|(i, e)| person("F", e, if i == 0 { NOW - 3_601 } else { NOW - 60 }))
+            .collect();
+        assert_eq!(findings("g@acme.com", &ann, &friends, false, NOW), vec![]);
+        let busier: Vec<Known> = emails.iter().map(|e| person("F", e, NOW - 60)).collect();
+        let found = findings("g@acme.com", &ann, &busier, false, NOW);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].evidence,
+            "g@acme.com is the 11th friend of Ann's (ann@acme.com) to join within an hour; more than 10 is rare for a person sharing their link"
         );
     }
 }

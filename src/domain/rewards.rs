@@ -220,7 +220,7 @@ impl RewardRule {
 }
 
 /// 2 → "2nd", 3 → "3rd", 11 → "11th".
-fn ordinal(n: u32) -> String {
+pub(crate) fn ordinal(n: u32) -> String {
     let suffix = match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",

@@ -251,16 +251,18 @@ async fn manual_commissions_are_paid_out_from_a_csv_and_marked_paid_with_a_refer
     assert!(!csv.contains(&paid.id));
 }
 
-/// Bob, a customer of the merchant's own system (he counts by his email), subscribed to a 49.00
-/// monthly plan on a test clock frozen at `start`, so that his first invoice is paid at once.
+/// Bob, a friend of Ann and a customer of the merchant's own system (he counts by his email),
+/// subscribed to a 49.00 monthly plan on a test clock frozen at `start`, once he has joined, so
+/// that his first invoice is paid at once and counts.
 struct OnAClock {
     stripe: refloop::stripe::client::StripeClient,
     clock: String,
     subscription: String,
+    start: i64,
 }
 
 impl OnAClock {
-    async fn subscribe(q: &Qualifying, t: &TestDb, start: i64) -> OnAClock {
+    async fn subscribe(q: &Qualifying, t: &TestDb) -> OnAClock {
         let same_email = QualificationForm {
             scope: "same_email".into(),
             ..crate::qualification::target_50_in_30_days()
@@ -276,6 +278,7 @@ impl OnAClock {
         .await
         .unwrap();
         q.pair(t, "ann@x.test", "bob@x.test").await;
+        let start = refloop::db::unix_now();
         let stripe = q.stripe(t).await;
         let clock = stripe
             .request(
@@ -309,6 +312,7 @@ impl OnAClock {
             stripe,
             clock: clock["id"].as_str().unwrap().to_string(),
             subscription: sub["id"].as_str().unwrap().to_string(),
+            start,
         }
     }
 
@@ -343,8 +347,8 @@ async fn monthly(stripe: &refloop::stripe::client::StripeClient, amount: i64) ->
 
 async fn a_subscription_billed_by_a_test_clock_earns_its_commissions(t: &TestDb) {
     let q = Qualifying::start(t, twenty_percent_for_a_year()).await;
-    let start = refloop::db::unix_now();
-    let bob = OnAClock::subscribe(&q, t, start).await;
+    let bob = OnAClock::subscribe(&q, t).await;
+    let start = bob.start;
     let stripe = bob.stripe.clone();
     let pro = monthly(&stripe, 9_900).await;
     let sub_id = bob.subscription.clone();
@@ -603,8 +607,8 @@ async fn holds_of_payments_on_a_test_clock_end_when_the_clock_passes_them(t: &Te
     let mut held = twenty_percent_for_a_year();
     held.rules[0].hold_days = "14".into();
     let q = Qualifying::start(t, held).await;
-    let start = refloop::db::unix_now();
-    let bob = OnAClock::subscribe(&q, t, start).await;
+    let bob = OnAClock::subscribe(&q, t).await;
+    let start = bob.start;
     let ann = q.customer(t, "ann@x.test").await;
     let first = until_statuses(&q, t, &[RewardStatus::Held]).await;
     assert_eq!(first[0].held_until, Some(start + 14 * 86_400));

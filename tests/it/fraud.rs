@@ -9,7 +9,7 @@ use refloop::{
     db::{fraud, participants},
     domain::{
         commissions::CommissionForm,
-        fraud::{FraudSettings, Response, ReviewState},
+        fraud::{Finding, FraudSettings, Response, ReviewState, Signal},
         health::{CheckId, CheckState},
         participants::FlagCount,
         rewards::{RewardDecision, RewardStatus},
@@ -30,6 +30,8 @@ crate::on_both_backends!(
     a_rejected_referral_gets_nothing_more,
     set_to_refuse_the_join_is_refused_neutrally_and_the_reason_kept,
     colleagues_sharing_a_company_domain_are_not_flagged,
+    a_friend_on_a_disposable_domain_is_flagged_or_refused,
+    the_eleventh_friend_within_an_hour_is_flagged,
 );
 
 /// The friend `email`'s review, if flagged.
@@ -256,6 +258,7 @@ async fn set_to_refuse_the_join_is_refused_neutrally_and_the_reason_kept(t: &Tes
     let mut refuse = credit("10.00", true, false);
     refuse.fraud = FraudSettings {
         same_email: Response::Refuse,
+        ..FraudSettings::default()
     };
     let q = Qualifying::start(t, refuse).await;
     let code = join_ok(&t.db, request("spend", "ann@gmail.com", "Ann", None)).await;
@@ -307,4 +310,92 @@ async fn colleagues_sharing_a_company_domain_are_not_flagged(t: &TestDb) {
     )
     .await;
     assert_eq!(review(&q, t, "ann+x@acme.test").await, None);
+}
+
+async fn a_friend_on_a_disposable_domain_is_flagged_or_refused(t: &TestDb) {
+    // Off until chosen; here flagged.
+    assert_eq!(FraudSettings::default().disposable_email, Response::Off);
+    let mut flag = credit("10.00", true, false);
+    flag.fraud.disposable_email = Response::Flag;
+    let q = Qualifying::start(t, flag).await;
+    // Someone referring on a throwaway inbox is no referral to flag.
+    let code = join_ok(&t.db, request("spend", "ann@mailinator.com", "Ann", None)).await;
+    let ann = participants::by_email(t.db.pool(), &q.campaign, "ann@mailinator.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fraud::review_of(t.db.pool(), &q.alice.account_id, &ann.id)
+            .await
+            .unwrap(),
+        None
+    );
+    join_ok(
+        &t.db,
+        request("spend", "bob@guerrillamail.com", "Bob", Some(&code)),
+    )
+    .await;
+    let flagged = review(&q, t, "bob@guerrillamail.com").await.unwrap();
+    assert_eq!(
+        flagged.findings,
+        vec![Finding {
+            signal: Signal::DisposableEmail,
+            evidence: "bob@guerrillamail.com is at guerrillamail.com, a disposable email domain (the community list github.com/disposable/disposable)".into(),
+        }]
+    );
+    // An ordinary mailbox is not.
+    join_ok(
+        &t.db,
+        request("spend", "carol@gmail.com", "Carol", Some(&code)),
+    )
+    .await;
+    assert_eq!(review(&q, t, "carol@gmail.com").await, None);
+
+    let mut refuse = credit("10.00", true, false);
+    refuse.fraud.disposable_email = Response::Refuse;
+    refloop::campaigns::rewards::save(&t.db, &q.alice, &q.campaign, refuse)
+        .await
+        .unwrap();
+    let refused = join::join(
+        &t.db,
+        1000,
+        request("spend", "dan@mailinator.com", "Dan", Some(&code)),
+    )
+    .await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    let reasons = participants::refusal_counts(t.db.pool(), &q.alice.account_id, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(reasons, vec![("suspected_disposable_email".to_string(), 1)]);
+}
+
+async fn the_eleventh_friend_within_an_hour_is_flagged(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let code = join_ok(&t.db, request("spend", "ann@acme.test", "Ann", None)).await;
+    for n in 1..=11 {
+        let email = format!("friend{n}@acme.test");
+        join_ok(&t.db, request("spend", &email, "F", Some(&code))).await;
+        let flagged = review(&q, t, &email).await;
+        if n <= 10 {
+            assert_eq!(flagged, None, "{email}");
+        } else {
+            let flagged = flagged.expect("the 11th is flagged");
+            assert_eq!(flagged.findings[0].signal, Signal::Velocity);
+            assert_eq!(
+                flagged.findings[0].evidence,
+                "friend11@acme.test is the 11th friend of Ann's (ann@acme.test) to join within an hour; more than 10 is rare for a person sharing their link"
+            );
+        }
+    }
+    // An hour on, the pace is ordinary again.
+    sqlx::query("UPDATE participants SET created_at = created_at - 3700")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    join_ok(
+        &t.db,
+        request("spend", "friend12@acme.test", "F", Some(&code)),
+    )
+    .await;
+    assert_eq!(review(&q, t, "friend12@acme.test").await, None);
 }

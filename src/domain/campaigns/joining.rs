@@ -60,6 +60,8 @@ impl JoinRefusal {
             JoinRefusal::AccountFull => "account_full",
             JoinRefusal::Automated => "automated",
             JoinRefusal::Suspected(Signal::SameEmail) => "suspected_same_email",
+            JoinRefusal::Suspected(Signal::DisposableEmail) => "suspected_disposable_email",
+            JoinRefusal::Suspected(Signal::Velocity) => "suspected_velocity",
         }
     }
 
@@ -73,6 +75,8 @@ impl JoinRefusal {
             "account_full" => "Account participant limit reached",
             "automated" => "Automated submission (honeypot)",
             "suspected_same_email" => "Likely self-referral: same person by email",
+            "suspected_disposable_email" => "Likely self-referral: disposable email domain",
+            "suspected_velocity" => "Likely self-referral: many friends in an hour",
             _ => "Other",
         }
     }

@@ -8,7 +8,7 @@ use crate::{
     api::qualification::{DecideReward, SaveRewards},
     domain::{
         commissions::{CommissionForm, CommissionSpan},
-        fraud::{FraudSettings, Response, Signal},
+        fraud::{Response, Signal},
         permissions::{look_only, Permission},
         rewards::{
             CampaignRewards, OfferForm, Recipient, RewardDecision, RewardEntry, RewardForm,
@@ -134,7 +134,7 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
     } else {
         offer.currency
     });
-    let same_email = RwSignal::new(r.settings.fraud.same_email);
+    let fraud = RwSignal::new(r.settings.fraud);
     let error = action_error(save);
     let campaign_id = r.campaign_id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -149,9 +149,7 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                     value: offer_value.get_untracked(),
                     currency: offer_currency.get_untracked(),
                 },
-                fraud: FraudSettings {
-                    same_email: same_email.get_untracked(),
-                },
+                fraud: fraud.get_untracked(),
             },
         });
     };
@@ -339,18 +337,23 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                     <fieldset class="fraud-checks">
                         <legend>"Self-referrals"</legend>
                         <p class="hint">"A flagged referral qualifies as usual, but its rewards wait in the ledger below, with the evidence, for someone with “Manage rewards” to approve or reject them. A refused join is told only that it could not be added; the reason is kept for the team."</p>
-                        <label>{Signal::SameEmail.label()}" (a +tag, Gmail's dots, googlemail.com: the referrer's own mailbox or another friend's) "
-                            <select name="same_email" on:change=move |ev| {
-                                if let Some(r) = Response::from_key(&event_target_value(&ev)) {
-                                    same_email.set(r);
-                                }
-                            }>
-                                {Response::ALL
-                                    .into_iter()
-                                    .map(|r| view! { <option value=r.key() selected=move || same_email.get() == r>{r.label()}</option> })
-                                    .collect_view()}
-                            </select>
-                        </label>
+                        {Signal::ALL
+                            .into_iter()
+                            .map(|signal| view! {
+                                <label>{signal.label()}" ("{signal.hint()}") "
+                                    <select name=signal.key() on:change=move |ev| {
+                                        if let Some(r) = Response::from_key(&event_target_value(&ev)) {
+                                            fraud.update(|f| f.set(signal, r));
+                                        }
+                                    }>
+                                        {Response::ALL
+                                            .into_iter()
+                                            .map(|r| view! { <option value=r.key() selected=move || fraud.get().response(signal) == r>{r.label()}</option> })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                            })
+                            .collect_view()}
                     </fieldset>
                     <label class="choice"><input type="checkbox" name="auto_issue" prop:checked=move || auto_issue.get()
                         on:change=move |ev| auto_issue.set(event_target_checked(&ev)) />
