@@ -50,11 +50,22 @@ pub async fn review_of<'c>(
     .bind(participant_id)
     .fetch_optional(ex)
     .await?;
-    Ok(row.map(|(findings, state, decided_by)| Review {
-        findings: serde_json::from_str(&findings).unwrap_or_default(),
-        state: ReviewState::from_key(&state).unwrap_or(ReviewState::Waiting),
-        decided_by,
+    Ok(row.map(|(findings, state, decided_by)| {
+        let (findings, state) = decode(&findings, &state);
+        Review {
+            findings,
+            state,
+            decided_by,
+        }
     }))
+}
+
+/// A review's stored findings and state, read back.
+fn decode(findings: &str, state: &str) -> (Vec<Finding>, ReviewState) {
+    (
+        serde_json::from_str(findings).unwrap_or_default(),
+        ReviewState::from_key(state).unwrap_or(ReviewState::Waiting),
+    )
 }
 
 /// Records the team's decision on a review still waiting; true when it was.
@@ -96,12 +107,7 @@ pub async fn of_campaign<'c>(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(findings, state)| {
-            (
-                serde_json::from_str(&findings).unwrap_or_default(),
-                ReviewState::from_key(&state).unwrap_or(ReviewState::Waiting),
-            )
-        })
+        .map(|(findings, state)| decode(&findings, &state))
         .collect())
 }
 

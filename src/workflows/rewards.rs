@@ -356,7 +356,8 @@ pub async fn earn_commissions(
     let Some(referrer) = referral.referrer else {
         return Ok(queued);
     };
-    let review = db::fraud::review_of(&mut *conn, &friend.account_id, &friend.id).await?;
+    // Read for the first new entry only: most evaluations make none.
+    let mut review: Option<Option<Review>> = None;
     for rule in &settings.rules {
         let Some(terms) = &rule.commission else {
             continue;
@@ -402,12 +403,21 @@ pub async fn earn_commissions(
             &elsewhere,
         );
         for e in plan.new {
+            if review.is_none() {
+                review =
+                    Some(db::fraud::review_of(&mut *conn, &friend.account_id, &friend.id).await?);
+            }
             let Start {
                 status,
                 note,
                 held_until,
                 held_for,
-            } = start(settings, rule, (&e.charge_id, e.paid_at), review.as_ref());
+            } = start(
+                settings,
+                rule,
+                (&e.charge_id, e.paid_at),
+                review.as_ref().and_then(Option::as_ref),
+            );
             let row = RewardRow {
                 id: crate::db::new_id("rwd"),
                 account_id: friend.account_id.clone(),
