@@ -181,6 +181,7 @@ async fn run(name: &str, db: Db) {
                         referral_code: None,
                         honeypot: String::new(),
                         ip: format!("10.0.{}.{}", n / 250, n % 250),
+                        sighting: Default::default(),
                     };
                     campaigns::join::join(&db, 1_000_000, req).await.unwrap();
                 }

@@ -65,6 +65,7 @@ fn request(email: &str, code: Option<String>) -> join::JoinRequest {
         referral_code: code,
         honeypot: String::new(),
         ip: "203.0.113.9".into(),
+        sighting: Default::default(),
     }
 }
 

@@ -43,6 +43,7 @@ fn request(slug: &str, email: &str) -> join::JoinRequest {
         referral_code: None,
         honeypot: String::new(),
         ip: "203.0.113.9".into(),
+        sighting: Default::default(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Nothing grows forever: a recurring job deletes what has served its purpose (finished jobs
 //! after the retention period, expired sessions and password-reset links, old throttling
-//! counters, join attempts, referral-click marks, the sandbox's expired idempotency replies),
-//! a batch at a time so that no statement holds the database for long.
+//! counters, join attempts, referral-click marks, where people joined from once their
+//! campaign's qualification window has passed, the sandbox's expired idempotency replies), a
+//! batch at a time so that no statement holds the database for long.
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub struct Pruned {
     pub clicks: u64,
     pub password_resets: u64,
     pub sandbox_idempotency: u64,
+    pub sightings: u64,
 }
 
 async fn run_prune<C>(ctx: JobCtx<C>) -> Result<(), JobError> {
@@ -93,6 +95,14 @@ pub async fn prune(db: &Db, retention_days: u64) -> Result<Pruned, sqlx::Error> 
             "key",
             "created < $1",
             now - A_DAY_SECS,
+        )
+        .await?,
+        sightings: in_batches(
+            db,
+            "join_sightings",
+            "participant_id",
+            "keep_until < $1",
+            now,
         )
         .await?,
     })

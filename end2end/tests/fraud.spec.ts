@@ -92,3 +92,67 @@ test('a friend on the referrer’s own mailbox is refused, or flagged and their 
   await page.getByRole('link', { name: 'Bob' }).click();
   await expect(page.locator('.timeline li[data-kind="flagged"]')).toContainText('both reach the mailbox');
 });
+
+test('a friend who joins in the referrer’s browser and pays with the referrer’s card waits for review with the evidence of each, and approving issues the reward', async ({
+  page,
+  browser,
+}) => {
+  await signUp(page, 'Acme', 'Alice Example', uniqueEmail('alice'));
+  const slug = uniqueSlug('fraud');
+  await createLiveCampaign(page, 'Fraud', slug);
+  const builder = page.url().replace(/\?.*$/, '');
+  const dashboard = await connectSandbox(page);
+  await rewardSpend(page, builder, '50.00', '10.00');
+
+  /** Pays `amount` USD as `email` on the sandbox's dashboard with the test card `card`. */
+  const pay = async (email: string, amount: string, card: string) => {
+    await expect(async () => {
+      await page.goto(dashboard);
+      await page.getByLabel(`Amount for ${email}`).fill(amount, { timeout: 500 });
+    }).toPass({ timeout: 15_000 });
+    await page.getByLabel(`Card for ${email}`).selectOption({ label: card });
+    await page.getByRole('button', { name: `Pay as ${email}` }).click();
+    await expect(page.getByRole('status')).toContainText(`Payment of ${amount} USD by`);
+  };
+
+  // Ann joins, and pays the merchant with her Visa.
+  const annsBrowser = await browser.newContext();
+  const tab = await annsBrowser.newPage();
+  const ann = uniqueEmail('ann');
+  await join(tab, `/j/${slug}`, 'Ann', ann);
+  const link = await tab.locator('#referral-link').inputValue();
+  await pay(ann, '20.00', 'Visa ••4242');
+
+  // In the same browser, she opens her own link and joins again as ann+2, then pays with the
+  // same card.
+  const bob = ann.replace('@', '+2@');
+  await join(tab, new URL(link).pathname, 'Bob', bob);
+  await expect(tab.getByRole('heading', { level: 1 })).toHaveText("You're in, Bob!");
+  await annsBrowser.close();
+  await pay(bob, '60.00', 'Visa ••4242');
+  await expect(page.locator('tr[data-charge]', { hasText: '60.00 USD' })).toContainText('visa ••4242 (fingerprint ');
+
+  // Ann's reward waits for review, with the email, the browser and the card as evidence.
+  const row = page.locator('.reward-ledger tr[data-reward]', { hasText: bob });
+  await expect(async () => {
+    await page.goto(`${builder}?step=rewards`);
+    await expect(row).toHaveAttribute('data-status', 'awaiting_approval', { timeout: 500 });
+    await expect(row).toContainText('Same card:', { timeout: 500 });
+  }).toPass({ timeout: 20_000 });
+  await expect(row).toContainText(`Same person by email: ${bob} and Ann's ${ann} both reach the mailbox ${ann} (a +tag)`);
+  await expect(row).toContainText(`Same browser: ${bob} joined in the browser Ann (${ann}) joined in at `);
+  await expect(row).toContainText(new RegExp(`Same card: ${bob.replace(/[.+]/g, '\\$&')}'s card visa ••4242 \\(fingerprint \\w{16}\\) paid ch_\\w+ on .*, and Ann paid with it as customer cus_\\w+ on `));
+
+  // Approving issues it: Ann's credit in Stripe.
+  await hydrated(page);
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await expect(async () => {
+    await page.goto(`${builder}?step=rewards`);
+    await expect(row).toHaveAttribute('data-status', 'issued', { timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+  await expect(async () => {
+    await page.goto(dashboard);
+    const annRow = page.locator('tr[data-customer]', { has: page.locator('td:first-child', { hasText: ann }) });
+    await expect(annRow).toContainText('-10.00 USD', { timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+});

@@ -130,7 +130,8 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<Report, Strin
             let p = pruned.map_err(|e| format!("pruning failed: {e}"))?;
             Ok(format!(
                 "Pruned {} finished jobs (older than {} days), {} expired sessions, {} throttles, {} join attempts, \
-                 {} click records, {} password-reset links and {} sandbox idempotency keys.",
+                 {} click records, {} password-reset links, {} records of where people joined from \
+                 and {} sandbox idempotency keys.",
                 p.jobs,
                 config.job_retention_days,
                 p.sessions,
@@ -138,6 +139,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<Report, Strin
                 p.join_attempts,
                 p.clicks,
                 p.password_resets,
+                p.sightings,
                 p.sandbox_idempotency
             )
             .into())

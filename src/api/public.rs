@@ -23,7 +23,8 @@ use {
 #[cfg(feature = "ssr")]
 const REFERRER_COOKIE_SECS: i64 = 30 * 86_400;
 
-/// A random first-party id that tells a referral link's returning visitor from a new one.
+/// A random first-party id that tells a referral link's returning visitor from a new one, and
+/// the browser someone joins in (kept only as a keyed hash; see `join::Sighting`).
 #[cfg(feature = "ssr")]
 const VISITOR_COOKIE: &str = "refloop_visitor";
 #[cfg(feature = "ssr")]
@@ -106,12 +107,16 @@ pub async fn join_campaign(
     with_status(
         async {
             let state = state()?;
+            let ip = client_ip();
+            // The browser they join in, by the cookie a referral link gave it (or one given now).
+            let join::Visitor(device) = visitor(state.config.secure_cookies());
             let request = join::JoinRequest {
                 slug,
                 values,
                 referral_code: code.filter(|c| !c.is_empty()).or_else(remembered_code),
                 honeypot: website.unwrap_or_default(),
-                ip: client_ip(),
+                sighting: join::Sighting::of(&state.stripe.sealer, &device, &ip),
+                ip,
             };
             let token = join::join(&state.db, state.config.join_limit, request).await?;
             // Their Stripe customer is created by a job enqueued with them: start it now.

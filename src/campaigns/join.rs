@@ -110,6 +110,37 @@ pub struct JoinRequest {
     /// The hidden field people never see and bots fill in.
     pub honeypot: String,
     pub ip: String,
+    /// Where they join from, hashed (see `Sighting::of`).
+    pub sighting: Sighting,
+}
+
+/// Where someone joins from, as the self-referral checks compare it: their browser's device
+/// cookie and their address, each hashed with a key of this instance, so that neither is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sighting {
+    pub device: Option<String>,
+    pub network: Option<String>,
+}
+
+impl Sighting {
+    /// The hashes of a device cookie and an address (an IPv6 address by its /64, which one
+    /// household or phone keeps while the rest changes); an unknown address is none.
+    pub fn of(sealer: &crate::secrets::Sealer, device: &str, ip: &str) -> Sighting {
+        let network = ip.parse::<std::net::IpAddr>().ok().map(|ip| match ip {
+            std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().expect("mapped").to_string(),
+            v4 => v4.to_string(),
+        });
+        let hash =
+            |what: &str, value: &str| sealer.derive(&format!("{what} {value}"))[..32].to_string();
+        Sighting {
+            device: (!device.is_empty()).then(|| hash("device", device)),
+            network: network.map(|n| hash("network", &n)),
+        }
+    }
 }
 
 /// Joins someone to a campaign; returns their personal page's token. Every refusal is
@@ -190,7 +221,7 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
         return refuse(refusal).await;
     }
     let flags = match &referrer {
-        Some(r) => match fraud_check(&mut tx, &c, r, &email).await? {
+        Some(r) => match fraud_check(&mut tx, &c, r, &email, &req.sighting, now).await? {
             Ok(flags) => flags,
             Err(finding) => {
                 drop(tx);
@@ -218,31 +249,62 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
     if let (Some(r), false) = (&referrer, flags.is_empty()) {
         flag(&mut tx, r, &person, &flags, now).await?;
     }
+    let window_days = crate::db::qualification::settings(&mut *tx, &c.account_id, &c.id)
+        .await?
+        .map_or(DEFAULT_KEEP_DAYS, |s| s.window_days.max(1));
+    crate::db::fraud::record_sighting(
+        &mut *tx,
+        &person,
+        req.sighting.device.as_deref(),
+        req.sighting.network.as_deref(),
+        now,
+        now + i64::from(window_days) * 86_400,
+    )
+    .await?;
     tx.commit().await?;
     Ok(person.page_token)
 }
 
-/// The signs that a friend joining with `email` through `referrer` is them, as the campaign's
-/// settings answer them: the findings to flag, or the one that refuses the join.
+/// How long where someone joined from is kept when their campaign has no qualification
+/// window yet.
+const DEFAULT_KEEP_DAYS: u32 = 30;
+
+/// The signs that a friend joining with `email` from `sighting` through `referrer` is them, as
+/// the campaign's settings answer them: the findings to flag, or the one that refuses the join.
 async fn fraud_check(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     c: &CampaignRow,
     referrer: &ParticipantRow,
     email: &str,
+    sighting: &Sighting,
+    now: i64,
 ) -> Result<Result<Vec<Finding>, Finding>, AppError> {
     let settings = crate::db::rewards::settings(&mut **tx, &c.account_id, &c.id)
         .await?
         .unwrap_or_default()
         .fraud;
     let friends = participants::referred_by(&mut **tx, &c.account_id, &referrer.id).await?;
+    let seen =
+        crate::db::fraud::sightings_around(&mut **tx, &c.account_id, &referrer.id, now).await?;
+    let seen_of = |id: &str| {
+        seen.get(id)
+            .map(|(device, network)| (device.as_deref(), network.as_deref()))
+            .unwrap_or_default()
+    };
     let known: Vec<Known> = friends
         .iter()
-        .map(|f| Known {
-            name: &f.first_name,
-            email: &f.email,
-            joined_at: f.joined_at,
+        .map(|f| {
+            let (device, network) = seen_of(&f.id);
+            Known {
+                name: &f.first_name,
+                email: &f.email,
+                joined_at: f.joined_at,
+                device,
+                network,
+            }
         })
         .collect();
+    let (device, network) = seen_of(&referrer.id);
     let them = Known {
         name: if referrer.first_name.is_empty() {
             &referrer.email
@@ -251,16 +313,32 @@ async fn fraud_check(
         },
         email: &referrer.email,
         joined_at: referrer.created_at,
+        device,
+        network,
+    };
+    let address = match &sighting.network {
+        Some(network) => {
+            crate::db::fraud::address_use(
+                &mut **tx,
+                &c.account_id,
+                &c.id,
+                network,
+                &referrer.id,
+                now,
+            )
+            .await?
+        }
+        None => fraud::AddressUse::default(),
+    };
+    let joining = fraud::Joining {
+        email,
+        device: sighting.device.as_deref(),
+        network: sighting.network.as_deref(),
+        disposable: disposable_emails::is_disposable_email(email),
     };
     Ok(fraud::decide(
         &settings,
-        fraud::findings(
-            email,
-            &them,
-            &known,
-            disposable_emails::is_disposable_email(email),
-            crate::db::unix_now(),
-        ),
+        fraud::findings(&joining, &them, &known, address, now),
     ))
 }
 
@@ -281,26 +359,9 @@ async fn flag(
         now,
     )
     .await?;
-    let evidence = fraud::evidence_line(flags);
-    participants::add_event(
-        &mut **tx,
-        friend,
-        EventKind::Flagged,
-        &format!("Flagged for review: their rewards wait for it. {evidence}"),
-        now,
-    )
-    .await?;
-    participants::add_event(
-        &mut **tx,
-        referrer,
-        EventKind::Flagged,
-        &format!(
-            "Their friend {} was flagged for review; the referral's rewards wait for it. {evidence}",
-            friend.email
-        ),
-        now,
-    )
-    .await?;
+    let (friend_line, referrer_line) = fraud::flagged_lines(&friend.email, flags);
+    participants::add_event(&mut **tx, friend, EventKind::Flagged, &friend_line, now).await?;
+    participants::add_event(&mut **tx, referrer, EventKind::Flagged, &referrer_line, now).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use super::participants::ParticipantRow;
 use super::stripe_connections::CURRENT_STRIPE_ACCOUNT;
 
 use crate::domain::{
+    fraud::Card,
     participants::Qualification,
     qualification::{QualificationSettings, Settlement},
 };
@@ -277,6 +278,8 @@ pub struct ChargeUpdate {
     pub settled: Option<Settlement>,
     /// The invoice it paid, if any (a subscription's).
     pub invoice: Option<String>,
+    /// The card it was paid with, if a card.
+    pub card: Option<Card>,
 }
 
 /// Merges into the charge's row: what is known stays known, amounts only grow, so the
@@ -295,8 +298,8 @@ pub async fn merge_charge<'c>(
     }
     sqlx::query(&format!(
         "INSERT INTO stripe_charges (account_id, charge_id, customer_id, email, amount, currency, created, paid, refunded, disputed, updated_at, stripe_account, payment_intent, \
-         settled_amount, settled_currency, exchange_rate) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         settled_amount, settled_currency, exchange_rate, card_fingerprint, card_last4, card_brand) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
          ON CONFLICT (account_id, charge_id) DO UPDATE SET \
          customer_id = COALESCE(stripe_charges.customer_id, excluded.customer_id), \
          payment_intent = COALESCE(stripe_charges.payment_intent, excluded.payment_intent), \
@@ -305,6 +308,9 @@ pub async fn merge_charge<'c>(
          settled_amount = COALESCE(stripe_charges.settled_amount, excluded.settled_amount), \
          settled_currency = COALESCE(stripe_charges.settled_currency, excluded.settled_currency), \
          exchange_rate = COALESCE(stripe_charges.exchange_rate, excluded.exchange_rate), \
+         card_fingerprint = COALESCE(stripe_charges.card_fingerprint, excluded.card_fingerprint), \
+         card_last4 = COALESCE(stripe_charges.card_last4, excluded.card_last4), \
+         card_brand = COALESCE(stripe_charges.card_brand, excluded.card_brand), \
          {}, {}, {}, {}, {}, updated_at = excluded.updated_at",
         greatest("amount"),
         greatest("created"),
@@ -328,6 +334,9 @@ pub async fn merge_charge<'c>(
     .bind(c.settled.as_ref().map(|s| s.amount))
     .bind(c.settled.as_ref().map(|s| s.currency.clone()))
     .bind(c.settled.as_ref().map(|s| s.rate.clone()))
+    .bind(c.card.as_ref().map(|c| c.fingerprint.clone()))
+    .bind(c.card.as_ref().map(|c| c.last4.clone()))
+    .bind(c.card.as_ref().map(|c| c.brand.clone()))
     .execute(ex)
     .await?;
     Ok(())

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     commissions::{Commission, CommissionForm},
-    fraud::FraudSettings,
+    fraud::{FraudSettings, Response, Signal},
     money::{format_amount, format_plain, parse_amount},
 };
 
@@ -605,6 +605,17 @@ pub fn check_rewards(
         }
     }
     let friend_offer = check_offer(&f.offer, &mut errors);
+    for signal in Signal::ALL {
+        if !signal.at_join() && f.fraud.response(signal) == Response::Refuse {
+            errors.push((
+                signal.key().into(),
+                format!(
+                    "{} is seen when the friend pays, after they joined: flag it for review or turn it off.",
+                    signal.label()
+                ),
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(RewardSettings {
             auto_issue: f.auto_issue,

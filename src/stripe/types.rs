@@ -143,6 +143,27 @@ pub struct Charge {
     /// What the charge settled as in the account's balance (a `txn_` id).
     #[serde(default)]
     pub balance_transaction: Option<String>,
+    /// How it was paid (a card's brand, last four digits and fingerprint).
+    #[serde(default)]
+    pub payment_method_details: Option<PaymentMethodDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PaymentMethodDetails {
+    #[serde(default)]
+    pub card: Option<CardDetails>,
+}
+
+/// A card as a charge names it: `fingerprint` is the same for one card number within an
+/// account, whoever pays with it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct CardDetails {
+    #[serde(default)]
+    pub brand: String,
+    #[serde(default)]
+    pub last4: String,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// Money moving in or out of the account's balance: `amount` in the balance's `currency`,

@@ -456,6 +456,7 @@ async fn run(
                 &customer,
                 amount,
                 &currency,
+                "pm_card_visa",
                 req.created,
             )
             .await

@@ -98,6 +98,8 @@ struct Charge {
     status: String,
     currency: String,
     refundable: bool,
+    /// "visa ••4242 (fingerprint …)"
+    card: String,
 }
 
 struct Endpoint {
@@ -221,6 +223,15 @@ async fn gather(
             status: text(&ch["status"]),
             refundable: ch["status"] == "succeeded" && ch["refunded"] != true,
             currency,
+            card: match &ch["payment_method_details"]["card"] {
+                Value::Null => String::new(),
+                card => format!(
+                    "{} ••{} (fingerprint {})",
+                    text(&card["brand"]),
+                    text(&card["last4"]),
+                    text(&card["fingerprint"])
+                ),
+            },
         });
     }
     for e in store::list(&sb.db, &account, "webhook_endpoint", &q)
@@ -362,6 +373,11 @@ fn render(d: Dashboard) -> String {
                 .iter()
                 .map(|c| view! { <option>{*c}</option> })
                 .collect_view();
+            let pay_cards = super::cards::CARDS
+                .iter()
+                .filter(|c| !c.declines)
+                .map(|c| view! { <option value=c.method>{c.label()}</option> })
+                .collect_view();
             let id = c.id.clone();
             view! {
                 <tr data-customer=id>
@@ -374,6 +390,7 @@ fn render(d: Dashboard) -> String {
                             <input type="hidden" name="customer" value=c.id />
                             <input name="amount" aria-label=format!("Amount for {who}") placeholder="20.00" required maxlength="20" />
                             <select name="currency" aria-label="Currency">{pay_currencies}</select>
+                            <select name="card" aria-label=format!("Card for {who}")>{pay_cards}</select>
                             <button aria-label=format!("Pay as {who}")>"Pay"</button>
                         </form>
                     </td>
@@ -401,6 +418,7 @@ fn render(d: Dashboard) -> String {
                     <td><code>{ch.id.clone()}</code></td>
                     <td><code>{ch.customer}</code></td>
                     <td>{ch.amount}</td>
+                    <td>{ch.card}</td>
                     <td>{ch.refunded}</td>
                     <td>{ch.status}</td>
                     <td>{refund}</td>
@@ -491,7 +509,7 @@ fn render(d: Dashboard) -> String {
             <section>
                 <h2>"Payments"</h2>
                 <table>
-                    <thead><tr><th>"Charge"</th><th>"Customer"</th><th>"Amount"</th><th>"Refunded"</th><th>"Status"</th><th></th></tr></thead>
+                    <thead><tr><th>"Charge"</th><th>"Customer"</th><th>"Amount"</th><th>"Card"</th><th>"Refunded"</th><th>"Status"</th><th></th></tr></thead>
                     <tbody>{charges}</tbody>
                 </table>
             </section>
@@ -540,6 +558,8 @@ pub struct Action {
     email: Option<String>,
     name: Option<String>,
     codes: Option<String>,
+    /// A test card's payment method (`pm_card_visa`).
+    card: Option<String>,
 }
 
 /// The dashboard's buttons; each goes back to the dashboard with what happened. Inside a
@@ -570,7 +590,17 @@ pub async fn act(
             parse_amount(f.amount.as_deref().unwrap_or_default(), &currency),
         ) {
             (Some(customer), Ok(amount)) => {
-                payments::simulate_payment(&sb, &f.account, customer, amount, &currency, None)
+                let card = f.card.as_deref().unwrap_or("pm_card_visa");
+                if !super::cards::CARDS
+                    .iter()
+                    .any(|c| c.method == card && !c.declines)
+                {
+                    return back(
+                        &f.account,
+                        "Not done: choose one of the sandbox's test cards.",
+                    );
+                }
+                payments::simulate_payment(&sb, &f.account, customer, amount, &currency, card, None)
                     .await
                     .map(|ch| {
                         format!(

@@ -9,6 +9,7 @@
 mod access;
 mod balance;
 mod billing;
+mod cards;
 mod checkout;
 mod control;
 mod customers;

@@ -4,17 +4,14 @@
 use serde_json::{json, Value};
 
 use super::{
-    balance,
+    balance, cards,
     customers::{check_known, integer, list_body, list_query, live_customer},
     db_error, new_id, store, ApiError, Sandbox,
 };
 
 /// `pm_card_visa` and friends succeed; `pm_card_chargeDeclined` is declined.
 pub(super) fn declines(payment_method: &str) -> bool {
-    matches!(
-        payment_method,
-        "pm_card_chargeDeclined" | "pm_card_visa_chargeDeclined" | "tok_chargeDeclined"
-    )
+    cards::by_method(payment_method).declines
 }
 
 fn currency(params: &Value) -> Result<String, ApiError> {
@@ -207,6 +204,7 @@ async fn charge_for(
         "paid": !declined,
         "payment_intent": intent["id"],
         "payment_method": method,
+        "payment_method_details": cards::details(account, cards::by_method(method)),
         "refunded": false,
         "status": if declined { "failed" } else { "succeeded" },
     });
@@ -223,13 +221,15 @@ async fn charge_for(
     Ok(charge)
 }
 
-/// A payment that succeeded at `created` (the sandbox's "simulate a payment" control).
+/// A payment with the test card `method` that succeeded at `created` (the sandbox's
+/// "simulate a payment" control and its dashboard's Pay).
 pub async fn simulate_payment(
     sb: &Sandbox,
     account: &str,
     customer: &str,
     amount: i64,
     currency: &str,
+    method: &str,
     created: Option<i64>,
 ) -> Result<Value, ApiError> {
     let currency = checked_currency(currency)?;
@@ -240,7 +240,7 @@ pub async fn simulate_payment(
         "id": new_id("pi"), "object": "payment_intent", "amount": amount, "amount_received": amount,
         "created": at, "currency": currency, "customer": customer, "description": "Simulated payment",
         "invoice": null, "latest_charge": null, "livemode": false, "metadata": {},
-        "payment_method": "pm_card_visa", "receipt_email": null, "status": "succeeded",
+        "payment_method": method, "receipt_email": null, "status": "succeeded",
     });
     succeeded(sb, account, intent, at).await
 }
@@ -264,7 +264,8 @@ pub(super) async fn pay_invoice(
 
 /// A succeeded intent's charge at `at`, then the intent and its event; the charge.
 async fn succeeded(sb: &Sandbox, account: &str, intent: Value, at: i64) -> Result<Value, ApiError> {
-    let charge = charge_for(sb, account, &intent, "pm_card_visa", false, Some(at)).await?;
+    let method = intent["payment_method"].as_str().unwrap_or("pm_card_visa");
+    let charge = charge_for(sb, account, &intent, method, false, Some(at)).await?;
     let mut intent = intent;
     intent["latest_charge"] = charge["id"].clone();
     sb.create(

@@ -60,6 +60,7 @@ pub fn request(slug: &str, email: &str, name: &str, code: Option<&str>) -> JoinR
         referral_code: code.map(String::from),
         honeypot: String::new(),
         ip: "203.0.113.7".into(),
+        sighting: Default::default(),
     }
 }
 

@@ -32,7 +32,36 @@ crate::on_both_backends!(
     colleagues_sharing_a_company_domain_are_not_flagged,
     a_friend_on_a_disposable_domain_is_flagged_or_refused,
     the_eleventh_friend_within_an_hour_is_flagged,
+    a_friend_in_the_referrers_browser_is_flagged_and_their_own_phone_is_not,
+    a_friend_on_the_referrers_address_is_flagged_unless_others_use_it,
+    a_friend_paying_with_the_referrers_card_waits_for_review,
 );
+
+/// A join of `email` through `code` from the browser with `cookie` at `ip`.
+fn from(email: &str, code: Option<&str>, cookie: &str, ip: &str) -> join::JoinRequest {
+    join::JoinRequest {
+        sighting: join::Sighting::of(&SEALER, cookie, ip),
+        ip: ip.into(),
+        ..request("spend", email, &name_of(email), code)
+    }
+}
+
+/// "Ann" for ann@….
+fn name_of(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    local[..1].to_uppercase() + &local[1..]
+}
+
+static SEALER: std::sync::LazyLock<refloop::secrets::Sealer> =
+    std::sync::LazyLock::new(refloop::secrets::Sealer::random);
+
+/// The signs of the friend `email`'s review, if flagged.
+async fn signs(q: &Qualifying, t: &TestDb, email: &str) -> Vec<Signal> {
+    review(q, t, email)
+        .await
+        .map(|r| r.findings.iter().map(|f| f.signal).collect())
+        .unwrap_or_default()
+}
 
 /// The friend `email`'s review, if flagged.
 async fn review(q: &Qualifying, t: &TestDb, email: &str) -> Option<fraud::Review> {
@@ -398,4 +427,290 @@ async fn the_eleventh_friend_within_an_hour_is_flagged(t: &TestDb) {
     )
     .await;
     assert_eq!(review(&q, t, "friend12@acme.test").await, None);
+}
+
+async fn a_friend_in_the_referrers_browser_is_flagged_and_their_own_phone_is_not(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let code = join_ok(
+        &t.db,
+        from("ann@example.com", None, "ann-laptop", "198.51.100.1"),
+    )
+    .await;
+    // A friend who opened Ann's link in Ann's browser, from a phone's address.
+    join_ok(
+        &t.db,
+        from("bob@example.org", Some(&code), "ann-laptop", "192.0.2.77"),
+    )
+    .await;
+    let flagged = review(&q, t, "bob@example.org").await.unwrap();
+    assert_eq!(flagged.findings.len(), 1, "{:?}", flagged.findings);
+    assert_eq!(flagged.findings[0].signal, Signal::SameDevice);
+    assert!(
+        flagged.findings[0].evidence.starts_with(
+            "bob@example.org joined in the browser Ann (ann@example.com) joined in at "
+        ),
+        "{}",
+        flagged.findings[0].evidence
+    );
+    // A second fake in a third browser, on the first fake's browser.
+    join_ok(
+        &t.db,
+        from("carl@example.net", Some(&code), "ann-laptop", "192.0.2.78"),
+    )
+    .await;
+    assert_eq!(signs(&q, t, "carl@example.net").await, [Signal::SameDevice]);
+    // A friend on their own phone, and one whose browser keeps no cookie: nothing.
+    join_ok(
+        &t.db,
+        from("dana@example.org", Some(&code), "dana-phone", "192.0.2.80"),
+    )
+    .await;
+    join_ok(
+        &t.db,
+        from("erin@example.org", Some(&code), "", "192.0.2.81"),
+    )
+    .await;
+    assert_eq!(review(&q, t, "dana@example.org").await, None);
+    assert_eq!(review(&q, t, "erin@example.org").await, None);
+
+    // Kept hashed, neither cookie nor address, and only for the campaign's window.
+    let kept: Vec<(Option<String>, Option<String>, i64, i64)> =
+        sqlx::query_as("SELECT device, network, at, keep_until FROM join_sightings")
+            .fetch_all(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 5);
+    for (device, network, at, keep_until) in &kept {
+        for secret in [device, network].into_iter().flatten() {
+            assert!(
+                !secret.contains("ann") && !secret.contains("198.51") && !secret.contains("192.0")
+            );
+        }
+        assert_eq!(
+            keep_until - at,
+            30 * 86_400,
+            "the window of target_50_in_30_days"
+        );
+    }
+    let pruned = refloop::housekeeping::prune(&t.db, 14).await.unwrap();
+    assert_eq!(pruned.sightings, 0);
+    sqlx::query("UPDATE join_sightings SET keep_until = at - 1 WHERE device IS NOT NULL")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let pruned = refloop::housekeeping::prune(&t.db, 14).await.unwrap();
+    assert_eq!(pruned.sightings, 4);
+    // Once forgotten, the browser is no evidence.
+    join_ok(
+        &t.db,
+        from("fay@example.org", Some(&code), "ann-laptop", "192.0.2.82"),
+    )
+    .await;
+    assert_eq!(review(&q, t, "fay@example.org").await, None);
+}
+
+async fn a_friend_on_the_referrers_address_is_flagged_unless_others_use_it(t: &TestDb) {
+    // Off until chosen: a household or a small office shares one address.
+    assert_eq!(FraudSettings::default().same_network, Response::Off);
+    let mut watched = credit("10.00", true, false);
+    watched.fraud.same_network = Response::Flag;
+    let q = Qualifying::start(t, watched).await;
+    let home = "198.51.100.1";
+    let code = join_ok(&t.db, from("ann@example.com", None, "ann-laptop", home)).await;
+    // Another browser at Ann's address (a private window, a second laptop).
+    join_ok(
+        &t.db,
+        from("bob@example.org", Some(&code), "private-window", home),
+    )
+    .await;
+    let flagged = review(&q, t, "bob@example.org").await.unwrap();
+    assert_eq!(flagged.findings[0].signal, Signal::SameNetwork);
+    assert!(
+        flagged.findings[0]
+            .evidence
+            .ends_with("which no one else joined from within 7 days"),
+        "{}",
+        flagged.findings[0].evidence
+    );
+    // IPv6: one /64 is one household.
+    let code6 = join_ok(
+        &t.db,
+        from("gus@example.com", None, "gus-laptop", "2001:db8:1:2::10"),
+    )
+    .await;
+    join_ok(
+        &t.db,
+        from(
+            "hal@example.org",
+            Some(&code6),
+            "hal-window",
+            "2001:db8:1:2::99",
+        ),
+    )
+    .await;
+    assert_eq!(signs(&q, t, "hal@example.org").await, [Signal::SameNetwork]);
+
+    // A café: people unconnected to each other join from it, and a pair of friends there is
+    // not a sign.
+    let cafe = "203.0.113.50";
+    let carl = join_ok(&t.db, from("carl@example.com", None, "carl-phone", cafe)).await;
+    join_ok(&t.db, from("dana@example.com", None, "dana-phone", cafe)).await;
+    join_ok(
+        &t.db,
+        from("erin@example.org", Some(&carl), "erin-phone", cafe),
+    )
+    .await;
+    assert_eq!(review(&q, t, "erin@example.org").await, None);
+
+    // More than 10 joins from one address within an hour is a sign of its own.
+    for n in 0..9 {
+        join_ok(
+            &t.db,
+            from(&format!("p{n}@example.com"), None, &format!("d{n}"), cafe),
+        )
+        .await;
+    }
+    join_ok(
+        &t.db,
+        from("fay@example.org", Some(&carl), "fay-phone", cafe),
+    )
+    .await;
+    let busy = review(&q, t, "fay@example.org").await.unwrap();
+    assert_eq!(busy.findings[0].signal, Signal::Velocity);
+    assert_eq!(
+        busy.findings[0].evidence,
+        "fay@example.org is the 13th join from one internet address within an hour; more than 10 is rare but for a script or one person"
+    );
+
+    // Set to refuse, the join is refused with the neutral message and the reason kept.
+    let mut refuse = credit("10.00", true, false);
+    refuse.fraud.same_network = Response::Refuse;
+    refloop::campaigns::rewards::save(&t.db, &q.alice, &q.campaign, refuse)
+        .await
+        .unwrap();
+    let refused = join::join(
+        &t.db,
+        1000,
+        from("ivy@example.org", Some(&code), "ivy-window", home),
+    )
+    .await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    let reasons = participants::refusal_counts(t.db.pool(), &q.alice.account_id, &q.campaign)
+        .await
+        .unwrap();
+    assert_eq!(reasons, vec![("suspected_same_network".to_string(), 1)]);
+}
+
+async fn a_friend_paying_with_the_referrers_card_waits_for_review(t: &TestDb) {
+    let q = Qualifying::start(t, credit("10.00", true, false)).await;
+    let pay = |customer: String, method: &'static str| {
+        let q = &q;
+        async move {
+            let key = refloop::db::new_id("k");
+            q.stripe(t)
+                .await
+                .pay(&customer, 6_000, "usd", method, &key)
+                .await
+                .unwrap()
+        }
+    };
+    // Ann pays with her Visa; Bob, her friend, with a Mastercard: an honest pair.
+    let bob = q.pair(t, "ann@example.com", "bob@example.org").await;
+    let ann = q.customer(t, "ann@example.com").await;
+    pay(ann.clone(), "pm_card_visa").await;
+    pay(bob, "pm_card_mastercard").await;
+    q.until_reward(t, "ann@example.com", RewardStatus::Issued)
+        .await;
+    assert_eq!(review(&q, t, "bob@example.org").await, None);
+
+    // Carl, another friend of Ann's, pays with Ann's Visa.
+    let code = participants::by_email(t.db.pool(), &q.campaign, "ann@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .code;
+    join_ok(
+        &t.db,
+        request("spend", "carl@example.net", "Carl", Some(&code)),
+    )
+    .await;
+    let carl = q.customer(t, "carl@example.net").await;
+    let charge = pay(carl, "pm_card_visa").await.latest_charge.unwrap();
+    let waiting = q
+        .until_reward(t, "ann@example.com", RewardStatus::AwaitingApproval)
+        .await;
+    let flagged = review(&q, t, "carl@example.net").await.unwrap();
+    assert_eq!(flagged.state, ReviewState::Waiting);
+    assert_eq!(flagged.findings[0].signal, Signal::SameCard);
+    let evidence = &flagged.findings[0].evidence;
+    assert!(
+        evidence.starts_with("carl@example.net's card visa ••4242 (fingerprint ")
+            && evidence.contains(&format!(") paid {charge} on "))
+            && evidence.contains(&format!("and Ann paid with it as customer {ann} on ")),
+        "{evidence}"
+    );
+    assert_eq!(
+        waiting.note,
+        format!("Waiting for review, as its referral was flagged: Same card: {evidence}")
+    );
+    assert!(q.timeline(t, "ann@example.com").await.iter().any(|e| e
+        .starts_with("Their friend carl@example.net was flagged for review")
+        && e.contains(evidence.as_str())));
+    // Approving issues it; Ann holds both credits.
+    decide(
+        &t.db,
+        &q.alice.account_id,
+        &waiting.id,
+        RewardDecision::Approve,
+        "alice@acme.test",
+        "",
+    )
+    .await
+    .unwrap();
+    let issued = || async {
+        q.rewards_of(t, "ann@example.com")
+            .await
+            .iter()
+            .filter(|r| r.status == RewardStatus::Issued)
+            .count()
+    };
+    for _ in 0..100 {
+        if issued().await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(issued().await, 2);
+    assert_eq!(q.balance(t, &ann).await, -2_000);
+
+    // Turned off, a card says nothing.
+    let mut off = credit("10.00", true, false);
+    off.fraud.same_card = Response::Off;
+    refloop::campaigns::rewards::save(&t.db, &q.alice, &q.campaign, off.clone())
+        .await
+        .unwrap();
+    join_ok(
+        &t.db,
+        request("spend", "dan@example.net", "Dan", Some(&code)),
+    )
+    .await;
+    let dan = q.customer(t, "dan@example.net").await;
+    pay(dan, "pm_card_visa").await;
+    q.until(t, "dan@example.net", "qualified", |p| {
+        p.qualification == refloop::domain::participants::Qualification::Qualified
+    })
+    .await;
+    assert_eq!(review(&q, t, "dan@example.net").await, None);
+    // And it cannot refuse a join: the card is seen only when the friend pays.
+    off.fraud.same_card = Response::Refuse;
+    let Err(AppError::Invalid(errors)) =
+        refloop::campaigns::rewards::save(&t.db, &q.alice, &q.campaign, off).await
+    else {
+        panic!("refusing on a card is refused");
+    };
+    assert_eq!(errors[0].field, "same_card");
+    assert_eq!(
+        errors[0].message,
+        "Same card is seen when the friend pays, after they joined: flag it for review or turn it off."
+    );
 }

@@ -10,12 +10,7 @@ use refloop::{
 };
 use sqlx::migrate::Migrator;
 
-use crate::{
-    accounts::owner,
-    campaigns::{live_campaign, request},
-    process::refloop,
-    support::TestDb,
-};
+use crate::{accounts::owner, campaigns::live_campaign, process::refloop, support::TestDb};
 
 /// The previous release: commit be8b023, the last before the dashboard, whose schema ends with
 /// migration 0017. Migrations are forward-only and never edited (sqlx refuses to start on a
@@ -68,15 +63,26 @@ async fn upgrade(t: &TestDb) {
     // whose evaluation had already run.
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let campaign = live_campaign(&t.db, &alice, "spring").await;
-    // Joined without reading the personal page, whose reads are today's.
-    let joined = |email: &'static str, code: Option<String>| {
-        let campaign = campaign.clone();
+    // Joined as that release's join wrote them (today's join keeps what later releases added).
+    let joined = |id: &'static str, email: &'static str, referrer: Option<&'static str>| {
+        let (account, campaign) = (alice.account_id.clone(), campaign.clone());
         async move {
-            join::join(
-                &t.db,
-                1000,
-                request("spring", email, "Ann", code.as_deref()),
+            sqlx::query(
+                "INSERT INTO participants (id, account_id, campaign_id, email, first_name, fields, code, \
+                 page_token, referrer_id, source, qualification, referrals, search, created_at) \
+                 VALUES ($1, $2, $3, $4, 'Ann', '[]', $5, $6, $7, $8, $9, $10, $4, 1)",
             )
+            .bind(id)
+            .bind(&account)
+            .bind(&campaign)
+            .bind(email)
+            .bind(format!("code-{id}"))
+            .bind(format!("page-{id}"))
+            .bind(referrer)
+            .bind(if referrer.is_some() { "referral" } else { "join" })
+            .bind(if referrer.is_some() { "pending" } else { "none" })
+            .bind(if referrer.is_some() { 0 } else { 1 })
+            .execute(t.db.pool())
             .await
             .expect("joins");
             participants::by_email(t.db.pool(), &campaign, email)
@@ -85,8 +91,8 @@ async fn upgrade(t: &TestDb) {
                 .unwrap()
         }
     };
-    let code = joined("ann@x.test", None).await.code;
-    let friend = joined("bob@x.test", Some(code.clone())).await;
+    let code = joined("p_ann", "ann@x.test", None).await.code;
+    let friend = joined("p_bob", "bob@x.test", Some("p_ann")).await;
     // A reward of the release, in its ledger's shape.
     sqlx::query(
         "INSERT INTO rewards (id, account_id, campaign_id, rule_id, referral_id, recipient_id, kind, amount, \

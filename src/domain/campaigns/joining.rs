@@ -60,6 +60,9 @@ impl JoinRefusal {
             JoinRefusal::AccountFull => "account_full",
             JoinRefusal::Automated => "automated",
             JoinRefusal::Suspected(Signal::SameEmail) => "suspected_same_email",
+            JoinRefusal::Suspected(Signal::SameDevice) => "suspected_same_device",
+            JoinRefusal::Suspected(Signal::SameNetwork) => "suspected_same_network",
+            JoinRefusal::Suspected(Signal::SameCard) => "suspected_same_card",
             JoinRefusal::Suspected(Signal::DisposableEmail) => "suspected_disposable_email",
             JoinRefusal::Suspected(Signal::Velocity) => "suspected_velocity",
         }
@@ -75,8 +78,11 @@ impl JoinRefusal {
             "account_full" => "Account participant limit reached",
             "automated" => "Automated submission (honeypot)",
             "suspected_same_email" => "Likely self-referral: same person by email",
+            "suspected_same_device" => "Likely self-referral: same browser",
+            "suspected_same_network" => "Likely self-referral: same network",
+            "suspected_same_card" => "Likely self-referral: same card",
             "suspected_disposable_email" => "Likely self-referral: disposable email domain",
-            "suspected_velocity" => "Likely self-referral: many friends in an hour",
+            "suspected_velocity" => "Likely self-referral: many joins in an hour",
             _ => "Other",
         }
     }

@@ -348,9 +348,11 @@ fn RulesCard(r: CampaignRewards, save: ServerAction<SaveRewards>) -> impl IntoVi
                                     }>
                                         {Response::ALL
                                             .into_iter()
+                                            .filter(move |r| signal.at_join() || *r != Response::Refuse)
                                             .map(|r| view! { <option value=r.key() selected=move || fraud.get().response(signal) == r>{r.label()}</option> })
                                             .collect_view()}
                                     </select>
+                                    <FieldMessage error field=signal.key() />
                                 </label>
                             })
                             .collect_view()}

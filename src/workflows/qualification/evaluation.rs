@@ -8,13 +8,20 @@ use crate::workflows::{
     sending, Job,
 };
 use crate::{
-    db::{self, participants::Timeline, rewards::RewardRow, unix_now, Db},
+    db::{
+        self,
+        participants::{ParticipantRow, Timeline},
+        rewards::RewardRow,
+        unix_now, Db,
+    },
     domain::{
+        fraud::{self, Response},
         participants::{EventKind, Qualification},
         qualification::{
             explain_spend, new_standing, spend, standing, CustomerScope, NewStanding, Recorded,
             StandingChange,
         },
+        rewards::RewardSettings,
     },
     jobs::{queue, JobError},
 };
@@ -79,13 +86,16 @@ pub async fn evaluate(
     let rules = db::rewards::settings(&mut *conn, account_id, &p.campaign_id)
         .await?
         .unwrap_or_default();
+    // Every timeline entry of this evaluation, written in one statement at the end; the
+    // friend's entries echo on the referrer's timeline.
+    let mut timeline = Timeline::default();
+    if let Some(r) = &referrer {
+        check_cards(conn, &mut timeline, &rules, &p, r, email, now).await?;
+    }
     let irreversible = given
         .iter()
         .any(|r| r.status.given() && !rewards::reversible(r, &rules));
     let was_qualified = p.qualification == Qualification::Qualified;
-    // Every timeline entry of this evaluation, written in one statement at the end; the
-    // friend's entries echo on the referrer's timeline.
-    let mut timeline = Timeline::default();
     let tell_both = |timeline: &mut Timeline, kind: EventKind, text: &str| {
         timeline.echoed(&p, kind, text, referrer.as_ref(), EventKind::FriendUpdate)
     };
@@ -176,6 +186,49 @@ pub async fn evaluate(
     );
     timeline.write(conn, now).await?;
     Ok(granted)
+}
+
+/// A friend who paid with a card the referrer paid with is flagged for review (once), with
+/// the evidence on both timelines, before any reward of the referral is given.
+async fn check_cards(
+    conn: &mut AnyConnection,
+    timeline: &mut Timeline,
+    rules: &RewardSettings,
+    p: &ParticipantRow,
+    referrer: &ParticipantRow,
+    email: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if rules.fraud.same_card == Response::Off {
+        return Ok(());
+    }
+    let mine = db::fraud::cards_of(&mut *conn, &p.account_id, &p.id, email).await?;
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let theirs = db::fraud::cards_of(
+        &mut *conn,
+        &p.account_id,
+        &referrer.id,
+        Some(&referrer.email),
+    )
+    .await?;
+    let Some((theirs, mine)) = fraud::shared_card(&mine, &theirs) else {
+        return Ok(());
+    };
+    let name = if referrer.first_name.is_empty() {
+        &referrer.email
+    } else {
+        &referrer.first_name
+    };
+    let finding = fraud::same_card(&p.email, name, theirs, mine);
+    if db::fraud::add_finding(conn, p, &finding, now).await? {
+        let (friend_line, referrer_line) =
+            fraud::flagged_lines(&p.email, std::slice::from_ref(&finding));
+        timeline.add(p, EventKind::Flagged, friend_line);
+        timeline.add(referrer, EventKind::Flagged, referrer_line);
+    }
+    Ok(())
 }
 
 /// Everyone in a campaign whose standing may change with new settings.

@@ -7,6 +7,7 @@ use super::{evaluate, event_job, settlement};
 use crate::workflows::{rewards, sending, Job};
 use crate::{
     db::{self, qualification::ChargeUpdate, stripe_connections, unix_now, Db},
+    domain::fraud::Card,
     jobs::{queue, JobError},
     secrets::Sealer,
     stripe::{signature, types::Event},
@@ -133,6 +134,7 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
             balance_transaction: text(&o["balance_transaction"]),
             settled: None,
             invoice: text(&o["invoice"]),
+            card: card_of(&o["payment_method_details"]["card"]),
         }),
         "charge.dispute.closed" if o["status"] == "lost" => Some(ChargeUpdate {
             charge_id: text(&o["charge"])?,
@@ -141,6 +143,15 @@ pub(super) fn charge_update(event: &Event) -> Option<ChargeUpdate> {
         }),
         _ => None,
     }
+}
+
+/// The card a charge names, when it names its fingerprint.
+fn card_of(card: &Value) -> Option<Card> {
+    Some(Card {
+        fingerprint: card["fingerprint"].as_str()?.to_string(),
+        last4: card["last4"].as_str().unwrap_or_default().to_string(),
+        brand: card["brand"].as_str().unwrap_or_default().to_string(),
+    })
 }
 
 /// Merges what the event says into the ledger (with `update`, its charge as `charge_update`

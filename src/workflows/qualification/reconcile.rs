@@ -6,6 +6,7 @@ use super::{evaluate, reconcile_job, record, settlement, EVENTS, RECONCILE_FRIEN
 use crate::workflows::{Job, StripeAccess};
 use crate::{
     db::{self, qualification::ChargeUpdate, unix_now, Db},
+    domain::fraud::Card,
     jobs::{queue, JobError},
     stripe::{types::Event, types::ListFilter, StripeError},
 };
@@ -122,7 +123,18 @@ pub async fn reconcile(
                 .await?;
             let mut updates = Vec::with_capacity(charges.len());
             for c in charges {
+                let card = c
+                    .payment_method_details
+                    .and_then(|d| d.card)
+                    .and_then(|card| {
+                        Some(Card {
+                            fingerprint: card.fingerprint?,
+                            last4: card.last4,
+                            brand: card.brand,
+                        })
+                    });
                 let mut update = ChargeUpdate {
+                    card,
                     paid: c.status == "succeeded",
                     refunded: c.amount_refunded,
                     email: c.billing_details.and_then(|b| b.email),
