@@ -1,8 +1,8 @@
 //! Nothing grows forever: a recurring job deletes what has served its purpose (finished jobs
 //! after the retention period, expired sessions and password-reset links, old throttling
 //! counters, join attempts, referral-click marks, where people joined from once their
-//! campaign's qualification window has passed, the sandbox's expired idempotency replies), a
-//! batch at a time so that no statement holds the database for long.
+//! campaign's qualification window has passed, the sandbox's and the API's expired idempotency
+//! replies), a batch at a time so that no statement holds the database for long.
 
 use std::time::Duration;
 
@@ -45,6 +45,7 @@ pub struct Pruned {
     pub password_resets: u64,
     pub sandbox_idempotency: u64,
     pub sightings: u64,
+    pub api_idempotency: u64,
 }
 
 async fn run_prune<C>(ctx: JobCtx<C>) -> Result<(), JobError> {
@@ -103,6 +104,14 @@ pub async fn prune(db: &Db, retention_days: u64) -> Result<Pruned, sqlx::Error> 
             "participant_id",
             "keep_until < $1",
             now,
+        )
+        .await?,
+        api_idempotency: in_batches(
+            db,
+            "api_idempotency",
+            "idempotency_key",
+            "created_at < $1",
+            now - A_DAY_SECS,
         )
         .await?,
     })

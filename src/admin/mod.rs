@@ -130,8 +130,8 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<Report, Strin
             let p = pruned.map_err(|e| format!("pruning failed: {e}"))?;
             Ok(format!(
                 "Pruned {} finished jobs (older than {} days), {} expired sessions, {} throttles, {} join attempts, \
-                 {} click records, {} password-reset links, {} records of where people joined from \
-                 and {} sandbox idempotency keys.",
+                 {} click records, {} password-reset links, {} records of where people joined from, \
+                 {} sandbox idempotency keys and {} API idempotency keys.",
                 p.jobs,
                 config.job_retention_days,
                 p.sessions,
@@ -140,7 +140,8 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<Report, Strin
                 p.clicks,
                 p.password_resets,
                 p.sightings,
-                p.sandbox_idempotency
+                p.sandbox_idempotency,
+                p.api_idempotency
             )
             .into())
         }

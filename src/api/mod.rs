@@ -2,6 +2,7 @@
 //! check the caller's permission, call a plain-Rust service, return a shared type.
 
 pub mod activity;
+pub mod api_keys;
 pub mod auth;
 pub mod campaigns;
 #[cfg(feature = "ssr")]

@@ -11,8 +11,14 @@ use axum::{
 };
 
 /// Paths other systems post to (Stripe's webhooks, the Stripe sandbox's API, a mail client's
-/// one-click unsubscribe): they carry their own authentication and no session cookie.
-const EXEMPT_PREFIXES: [&str; 3] = ["/webhooks/", "/sandbox/stripe/v1/", "/unsubscribe/"];
+/// one-click unsubscribe, the developer API): they carry their own authentication and no
+/// session cookie.
+const EXEMPT_PREFIXES: [&str; 4] = [
+    "/webhooks/",
+    "/sandbox/stripe/v1/",
+    "/unsubscribe/",
+    "/api/v1/",
+];
 
 pub async fn same_origin_only(req: Request, next: Next) -> Response {
     if allowed(&req) {

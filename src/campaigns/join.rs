@@ -146,6 +146,18 @@ impl Sighting {
 /// Joins someone to a campaign; returns their personal page's token. Every refusal is
 /// recorded (so the team can see why someone is not in the campaign) and explained.
 pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, AppError> {
+    match admit_join(db, per_hour, req).await? {
+        Ok(person) => Ok(person.page_token),
+        Err(refusal) => Err(AppError::Conflict(refusal.message())),
+    }
+}
+
+/// `join`, answering with the new participant, or why they were refused (recorded).
+pub async fn admit_join(
+    db: &Db,
+    per_hour: u64,
+    req: JoinRequest,
+) -> Result<Result<ParticipantRow, JoinRefusal>, AppError> {
     let now = unix_now();
     let attempts = participants::note_attempt(db.pool(), &req.ip, now, now - 3600).await?;
     if attempts > per_hour as i64 {
@@ -201,7 +213,7 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
                 now,
             )
             .await?;
-            Err::<String, _>(AppError::Conflict(refusal.message()))
+            Ok::<_, AppError>(Err(refusal))
         }
     };
     if !req.honeypot.trim().is_empty() {
@@ -262,7 +274,7 @@ pub async fn join(db: &Db, per_hour: u64, req: JoinRequest) -> Result<String, Ap
     )
     .await?;
     tx.commit().await?;
-    Ok(person.page_token)
+    Ok(Ok(person))
 }
 
 /// How long where someone joined from is kept when their campaign has no qualification

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod api_keys;
 pub mod attribution;
 mod campaign_json;
 pub mod campaigns;

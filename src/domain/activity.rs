@@ -25,6 +25,8 @@ keyed!(
         StripeSyncStarted => "stripe.sync_started", "Stripe customers sync started",
         PasswordChanged => "account.password_changed", "Password changed",
         SignedOutEverywhere => "account.signed_out_everywhere", "Signed out everywhere",
+        ApiKeyCreated => "api.key_created", "API key created",
+        ApiKeyRevoked => "api.key_revoked", "API key revoked",
     }
 );
 

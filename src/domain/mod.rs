@@ -26,6 +26,7 @@ macro_rules! keyed {
 }
 
 pub mod activity;
+pub mod api_keys;
 pub mod attribution;
 pub mod campaigns;
 pub mod commissions;

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/export/dashboard.csv", get(export::dashboard_csv))
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
+        .nest("/api/v1", crate::rest::router())
         .route("/refloop.js", get(snippet::refloop_js))
         .route(
             "/unsubscribe/{participant}/{token}",

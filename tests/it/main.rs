@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod admin;
+mod api;
 mod attribution;
 mod campaigns;
 mod commissions;

@@ -156,7 +156,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 37] = [
+const FORM_MATRIX: [(&str, &[Role]); 40] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -170,6 +170,9 @@ const FORM_MATRIX: [(&str, &[Role]); 37] = [
     ("set_member_permission", &[Owner]),
     ("connect_stripe", &[Owner, Admin]),
     ("disconnect_stripe", &[Owner, Admin]),
+    ("api_keys", &[Owner, Admin]),
+    ("create_api_key", &[Owner, Admin]),
+    ("revoke_api_key", &[Owner, Admin]),
     ("campaigns", &[Owner, Admin, Manager, Viewer]),
     ("campaign", &[Owner, Admin, Manager, Viewer]),
     ("create_campaign", &[Owner, Admin, Manager]),
@@ -318,6 +321,15 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                     vec![]
                 }
                 "transfer_ownership" => vec![("member_id", team.admin.0.user_id.clone())],
+                "create_api_key" => vec![("name", format!("Key {n}")), ("scope", "read".into())],
+                "revoke_api_key" => vec![(
+                    "id",
+                    refloop::rest::keys::create(&t.db, &team.owner.0, "Matrix", "read", vec![])
+                        .await
+                        .unwrap()
+                        .key
+                        .id,
+                )],
                 "retry_job" => vec![("job_id", dead_job(&t, &team.owner.0.account_id).await)],
                 "campaign" => vec![("id", campaign.clone())],
                 "campaign_sending"

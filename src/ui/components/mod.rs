@@ -2,6 +2,7 @@
 //! tabs, charts.
 
 pub mod alerts;
+pub mod api_keys;
 pub mod campaign;
 pub mod chart;
 pub mod copy;

@@ -1,4 +1,4 @@
-//! `/app/integrations`: connecting Stripe.
+//! `/app/integrations`: connecting Stripe, sending people to it, and the API's keys.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,6 +10,7 @@ use crate::{
     },
     domain::{integrations::key_creation_link, permissions::Permission, time::format_utc},
     ui::components::{
+        api_keys::ApiKeys,
         campaign::PromoteSwitch,
         form::{action_error, successes, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
@@ -132,6 +133,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                         </p>
                         {sending}
                     </section>
+                    {can_manage.then(|| view! { <ApiKeys /> })}
                 }
                 .into_any()
             })}

@@ -1,0 +1,444 @@
+//! The developer API over real HTTP: keys (shown once, kept hashed, scoped, revocable, their
+//! last use), enrolling with the public join's rules, look-ups, cursor pagination, typed
+//! errors, idempotent POSTs, another account's data out of reach, and the rate limit.
+
+use refloop::{
+    config::Config,
+    db::participants,
+    rest::{auth::REQUESTS_PER_MINUTE, keys},
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{
+    accounts::owner,
+    campaigns::live_campaign,
+    support::{Served, TestDb},
+};
+
+crate::on_both_backends!(
+    a_key_is_shown_once_kept_hashed_and_stops_working_when_revoked,
+    enrolling_follows_the_join_rules_and_answers_refusals_with_their_code,
+    a_retried_post_with_its_idempotency_key_enrols_once,
+    lists_page_by_cursor_and_filter_by_email_and_code,
+    a_key_reaches_only_its_account_its_campaigns_and_its_scope,
+);
+
+/// `method path` with `key` (and a JSON body); the status and the JSON answer.
+async fn call(
+    s: &Served,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    idempotency: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = s
+        .http
+        .request(method, format!("{}{path}", s.base))
+        .header("authorization", format!("Bearer {key}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    if let Some(k) = idempotency {
+        req = req.header("idempotency-key", k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(s: &Served, key: &str, path: &str) -> (StatusCode, Value) {
+    call(s, key, Method::GET, path, None, None).await
+}
+
+async fn post(s: &Served, key: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        s,
+        key,
+        Method::POST,
+        "/api/v1/participants",
+        Some(body),
+        None,
+    )
+    .await
+}
+
+/// Acme with a live campaign "spring" and a read-write key; the key.
+async fn acme(t: &TestDb) -> (Served, refloop::auth::Ctx, String, String) {
+    let s = Served::start(t, Config::defaults()).await;
+    let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
+    let campaign = live_campaign(&t.db, &alice, "spring").await;
+    let key = keys::create(&t.db, &alice, "Signup backend", "read_write", vec![])
+        .await
+        .unwrap()
+        .secret;
+    (s, alice, campaign, key)
+}
+
+async fn a_key_is_shown_once_kept_hashed_and_stops_working_when_revoked(t: &TestDb) {
+    let (s, alice, _, key) = acme(t).await;
+    assert!(key.starts_with("rfk_") && key.len() > 40, "{key}");
+    // Only its hash and first characters are kept.
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT prefix, secret_hash FROM api_keys")
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0, format!("{}…", &key[..12]));
+    assert!(!stored[0].1.contains(&key[4..]));
+    let listed = keys::list(&t.db, &alice).await.unwrap();
+    assert_eq!(
+        (listed[0].name.as_str(), listed[0].last_used_at),
+        ("Signup backend", None)
+    );
+
+    let (status, page) = get(&s, &key, "/api/v1/participants").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["object"], "list");
+    assert!(keys::list(&t.db, &alice).await.unwrap()[0]
+        .last_used_at
+        .is_some());
+
+    // No key, a malformed header, a wrong key: 401 with the envelope.
+    let res = s
+        .http
+        .get(format!("{}/api/v1/participants", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "authentication_error");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer rfk_"));
+    let (status, body) = get(&s, "rfk_not-a-key", "/api/v1/participants").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["error"]["message"],
+        "This API key is wrong or has been revoked."
+    );
+
+    keys::revoke(&t.db, &alice, &listed[0].id).await.unwrap();
+    let (status, _) = get(&s, &key, "/api/v1/participants").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(keys::list(&t.db, &alice).await.unwrap()[0]
+        .revoked_at
+        .is_some());
+    // An unknown route answers in the API's own shape.
+    let (status, body) = get(&s, &key, "/api/v1/nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+}
+
+async fn enrolling_follows_the_join_rules_and_answers_refusals_with_their_code(t: &TestDb) {
+    let (s, _, campaign, key) = acme(t).await;
+    let (status, ann) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "email": " Ann@Example.com ", "first_name": "Ann" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ann}");
+    assert_eq!(ann["object"], "participant");
+    assert_eq!(ann["email"], "ann@example.com");
+    assert_eq!(ann["campaign"], json!({ "id": campaign, "slug": "spring" }));
+    let code = ann["referral_code"].as_str().unwrap();
+    assert!(ann["referral_link"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/r/{code}")));
+    assert!(ann["personal_page"].as_str().unwrap().contains("/p/"));
+
+    // A friend by the referrer's email, another by the code.
+    let (status, bob) = post(
+        &s,
+        &key,
+        json!({ "campaign": campaign, "first_name": "Pat", "email": "bob@example.org", "referrer_email": "ann@example.com" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{bob}");
+    assert_eq!(bob["referred_by"], ann["id"]);
+    assert_eq!(bob["qualification"], "pending");
+    let (_, carl) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "carl@example.org", "referral_code": code }),
+    )
+    .await;
+    assert_eq!(carl["referred_by"], ann["id"]);
+    let (_, ann_now) = get(
+        &s,
+        &key,
+        &format!("/api/v1/participants/{}", ann["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(ann_now["referrals"], 2);
+
+    // The join's refusals, typed with their code.
+    for (body, code_expected) in [
+        (
+            json!({ "campaign": "spring", "first_name": "Pat", "email": "ann@example.com" }),
+            "already_joined",
+        ),
+        (
+            json!({ "campaign": "spring", "first_name": "Pat", "email": "ann@example.com", "referral_code": code }),
+            "self_referral",
+        ),
+    ] {
+        let (status, e) = post(&s, &key, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["error"]["type"], "join_refused");
+        assert_eq!(e["error"]["code"], code_expected);
+    }
+    // Wrong input names its field.
+    for (body, field) in [
+        // The campaign's form asks for a first name.
+        (
+            json!({ "campaign": "spring", "email": "dan@example.org" }),
+            "first_name",
+        ),
+        (
+            json!({ "campaign": "spring", "first_name": "Pat", "email": "not an email" }),
+            "email",
+        ),
+        (
+            json!({ "campaign": "autumn", "first_name": "Pat", "email": "dan@example.org" }),
+            "campaign",
+        ),
+        (
+            json!({ "campaign": "spring", "first_name": "Pat", "email": "dan@example.org", "referral_code": "NOPE" }),
+            "referral_code",
+        ),
+        (
+            json!({ "campaign": "spring", "first_name": "Pat", "email": "dan@example.org", "referrer_email": "who@example.org" }),
+            "referrer_email",
+        ),
+    ] {
+        let (status, e) = post(&s, &key, body.clone()).await;
+        assert!(status.is_client_error(), "{body}: {status} {e}");
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+        assert!(!e["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (status, e) = post(
+        &s,
+        &key,
+        json!({ "first_name": "Pat", "email": "dan@example.org" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("campaign"),
+        "{e}"
+    );
+    assert!(
+        participants::by_email(t.db.pool(), &campaign, "dan@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_retried_post_with_its_idempotency_key_enrols_once(t: &TestDb) {
+    let (s, _, campaign, key) = acme(t).await;
+    let body = json!({ "campaign": "spring", "first_name": "Pat", "email": "ann@example.com" });
+    let send = |b: Value, k: &'static str| {
+        let (s, key) = (&s, &key);
+        async move {
+            call(
+                s,
+                key,
+                Method::POST,
+                "/api/v1/participants",
+                Some(b),
+                Some(k),
+            )
+            .await
+        }
+    };
+    let (first_status, first) = send(body.clone(), "enrol-ann-1").await;
+    assert_eq!(first_status, StatusCode::CREATED);
+    let (again_status, again) = send(body.clone(), "enrol-ann-1").await;
+    assert_eq!((again_status, &again), (StatusCode::CREATED, &first));
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE campaign_id = $1")
+        .bind(&campaign)
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    // The same key with another body is refused; a new key is a new request.
+    let (status, e) = send(
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "bob@example.org" }),
+        "enrol-ann-1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["type"], "idempotency_error");
+    let (status, e) = send(body, "enrol-ann-2").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(e["error"]["code"], "already_joined");
+}
+
+async fn lists_page_by_cursor_and_filter_by_email_and_code(t: &TestDb) {
+    let (s, _, _, key) = acme(t).await;
+    for n in 0..7 {
+        let (status, _) = post(
+            &s,
+            &key,
+            json!({ "campaign": "spring", "first_name": "Pat", "email": format!("p{n}@example.com") }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/participants?limit=3".to_string();
+    loop {
+        let (status, page) = get(&s, &key, &path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let data = page["data"].as_array().unwrap();
+        assert!(data.len() <= 3);
+        seen.extend(
+            data.iter()
+                .map(|p| p["email"].as_str().unwrap().to_string()),
+        );
+        if page["has_more"] == false {
+            break;
+        }
+        let last = data.last().unwrap()["id"].as_str().unwrap();
+        path = format!("/api/v1/participants?limit=3&starting_after={last}");
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen.len(), 7, "every participant once: {seen:?}");
+    assert_eq!(sorted.len(), 7);
+
+    let (_, one) = get(&s, &key, "/api/v1/participants?email=P3@example.com").await;
+    assert_eq!(one["data"].as_array().unwrap().len(), 1);
+    let code = one["data"][0]["referral_code"].as_str().unwrap();
+    let (_, by_code) = get(
+        &s,
+        &key,
+        &format!("/api/v1/participants?referral_code={code}"),
+    )
+    .await;
+    assert_eq!(by_code["data"][0]["email"], "p3@example.com");
+
+    for (path, field) in [
+        ("/api/v1/participants?limit=0", "limit"),
+        ("/api/v1/participants?limit=101", "limit"),
+        (
+            "/api/v1/participants?starting_after=pt_nobody",
+            "starting_after",
+        ),
+    ] {
+        let (status, e) = get(&s, &key, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(e["error"]["field"], field, "{path}");
+    }
+    let (status, e) = get(&s, &key, "/api/v1/participants?colour=red").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("colour"),
+        "{e}"
+    );
+}
+
+async fn a_key_reaches_only_its_account_its_campaigns_and_its_scope(t: &TestDb) {
+    let (s, alice, spring, key) = acme(t).await;
+    let (_, ann) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "ann@example.com" }),
+    )
+    .await;
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+    let autumn = live_campaign(&t.db, &alice, "autumn").await;
+
+    // Another account's key sees none of it, by id, list or slug.
+    let (olga, _) = owner(&t.db, "Other", "olga@other.test").await;
+    let other = keys::create(&t.db, &olga, "Theirs", "read_write", vec![])
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = get(&s, &other, &format!("/api/v1/participants/{ann_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = get(&s, &other, "/api/v1/participants").await;
+    assert_eq!(list["data"], json!([]));
+    let (status, e) = post(
+        &s,
+        &other,
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "x@example.com" }),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["field"].clone()),
+        (StatusCode::NOT_FOUND, json!("campaign"))
+    );
+    // Nor can a key be made for another account's campaign.
+    assert!(
+        keys::create(&t.db, &olga, "Sneaky", "read", vec![spring.clone()])
+            .await
+            .is_err()
+    );
+
+    // A read-only key reads, and may not enrol.
+    let reader = keys::create(&t.db, &alice, "Reports", "read", vec![])
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = get(&s, &reader, &format!("/api/v1/participants/{ann_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, e) = post(
+        &s,
+        &reader,
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "y@example.com" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["type"], "permission_error");
+
+    // A key for the autumn campaign only.
+    let autumn_key = keys::create(&t.db, &alice, "Autumn", "read_write", vec![autumn.clone()])
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = get(&s, &autumn_key, &format!("/api/v1/participants/{ann_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = get(&s, &autumn_key, "/api/v1/participants").await;
+    assert_eq!(list["data"], json!([]));
+    let (status, _) = post(
+        &s,
+        &autumn_key,
+        json!({ "campaign": "spring", "first_name": "Pat", "email": "z@example.com" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = post(
+        &s,
+        &autumn_key,
+        json!({ "campaign": "autumn", "first_name": "Pat", "email": "z@example.com" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Past its rate, a key is told to wait.
+    sqlx::query("UPDATE throttles SET count = $1 WHERE key LIKE 'api:%'")
+        .bind(REQUESTS_PER_MINUTE)
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let res = s
+        .http
+        .get(format!("{}/api/v1/participants", s.base))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "60");
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "rate_limit_error");
+}
