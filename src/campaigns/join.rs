@@ -318,11 +318,7 @@ async fn fraud_check(
         .collect();
     let (device, network) = seen_of(&referrer.id);
     let them = Known {
-        name: if referrer.first_name.is_empty() {
-            &referrer.email
-        } else {
-            &referrer.first_name
-        },
+        name: referrer.first_name_or_email(),
         email: &referrer.email,
         joined_at: referrer.created_at,
         device,

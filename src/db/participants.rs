@@ -43,6 +43,15 @@ pub struct ParticipantRow {
 }
 
 impl ParticipantRow {
+    /// Their first name, or their email when they gave none (as evidence names people).
+    pub fn first_name_or_email(&self) -> &str {
+        if self.first_name.is_empty() {
+            &self.email
+        } else {
+            &self.first_name
+        }
+    }
+
     pub fn kind(&self) -> ParticipantKind {
         if self.referrer_id.is_some() {
             ParticipantKind::Invited

@@ -216,12 +216,7 @@ async fn check_cards(
     let Some((theirs, mine)) = fraud::shared_card(&mine, &theirs) else {
         return Ok(());
     };
-    let name = if referrer.first_name.is_empty() {
-        &referrer.email
-    } else {
-        &referrer.first_name
-    };
-    let finding = fraud::same_card(&p.email, name, theirs, mine);
+    let finding = fraud::same_card(&p.email, referrer.first_name_or_email(), theirs, mine);
     if db::fraud::add_finding(conn, p, &finding, now).await? {
         let (friend_line, referrer_line) =
             fraud::flagged_lines(&p.email, std::slice::from_ref(&finding));
