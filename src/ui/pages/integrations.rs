@@ -133,10 +133,10 @@ pub fn IntegrationsPage() -> impl IntoView {
                         </p>
                         {sending}
                     </section>
-                    {can_manage.then(|| view! { <ApiKeys /> })}
                 }
                 .into_any()
             })}
         </Transition>
+        <ApiKeys />
     }
 }
