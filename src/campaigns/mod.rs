@@ -1,6 +1,7 @@
 //! Campaigns and their people: the builder's use cases, the public join pages, and the
 //! Users tab. Plain Rust over the database, called by the thin server functions in `api`.
 
+pub mod attribution;
 pub mod dashboard;
 pub mod emails;
 pub mod join;

@@ -1,23 +1,33 @@
 //! The team's view of a campaign's people: the Users tab, a participant's page, CSV export
-//! and import, the account's participant limit, and the campaign's numbers.
+//! and import, changing or removing one person, the account's participant limit, and the
+//! campaign's numbers.
+
+use std::collections::BTreeMap;
 
 use crate::{
     accounts,
     auth::Ctx,
-    db::{campaigns, participants, unix_now, Db},
+    db::{
+        campaigns,
+        participants::{self, ParticipantRow},
+        unix_now, Db,
+    },
     domain::{
         activity::ActivityKind,
-        campaigns::{limit_warning, CampaignStatus},
+        campaigns::{limit_warning, CampaignStatus, FieldKind},
         participants::{
-            csv_field, fill_days, parse_csv, CampaignStats, ImportReport, ImportRow,
+            csv_field, fill_days, parse_csv, CampaignStats, EventKind, ImportReport, ImportRow,
             ParticipantDetail, ParticipantPage, ParticipantQuery, PAGE_SIZE,
         },
         permissions::Permission,
         time::format_utc,
         validate,
     },
-    error::AppError,
-    workflows::admit::{self, Newcomer, Source},
+    error::{AppError, FieldError},
+    workflows::{
+        admit::{self, Newcomer, Source},
+        sending::refresh_metadata,
+    },
 };
 
 use super::load;
@@ -157,6 +167,121 @@ pub async fn export_csv(
     )
     .await?;
     Ok((format!("{}-participants.csv", c.slug), out))
+}
+
+/// Changes a participant's names and other form fields: `values` by the form's keys, each
+/// checked as the join form checks it (an empty value clears an optional field). The email
+/// stays: it is who they are in the campaign and in Stripe. `by` says who changed them, on
+/// their timeline.
+pub async fn change_details(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    values: &BTreeMap<String, String>,
+    by: &str,
+) -> Result<ParticipantRow, AppError> {
+    let p = participants::get(db.pool(), account_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Participant".into()))?;
+    let c = campaigns::get(db.pool(), account_id, &p.campaign_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Campaign".into()))?;
+    let form = if p.referrer_id.is_some() {
+        &c.friend_form
+    } else {
+        &c.referrer_form
+    };
+    let mut next = p.clone();
+    let mut errors = Vec::new();
+    let mut changed = Vec::new();
+    for (key, raw) in values {
+        let Some(f) = form.iter().find(|f| &f.key == key) else {
+            let keys: Vec<&str> = form.iter().map(|f| f.key.as_str()).collect();
+            errors.push(FieldError {
+                field: key.clone(),
+                message: format!(
+                    "The campaign's form has no field “{key}” (it has: {}).",
+                    keys.join(", ")
+                ),
+            });
+            continue;
+        };
+        let value = match (&f.kind, f.check(Some(raw))) {
+            (FieldKind::Email, _) => {
+                errors.push(FieldError {
+                    field: key.clone(),
+                    message: "The email cannot be changed: it is who they are in the campaign and in Stripe. Remove them and enrol the new address instead.".into(),
+                });
+                continue;
+            }
+            (_, Err(message)) => {
+                errors.push(FieldError {
+                    field: key.clone(),
+                    message,
+                });
+                continue;
+            }
+            (_, Ok(value)) => value,
+        };
+        match f.kind {
+            FieldKind::FirstName => next.first_name = value,
+            FieldKind::LastName => next.last_name = value,
+            _ => {
+                next.fields.retain(|(k, _)| k != key);
+                if !value.is_empty() {
+                    next.fields.push((key.clone(), value));
+                }
+            }
+        }
+        changed.push(f.label.clone());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    next.fields.sort();
+    let mut before = p.fields.clone();
+    before.sort();
+    if next.first_name == p.first_name && next.last_name == p.last_name && next.fields == before {
+        return Ok(p);
+    }
+    let mut tx = db.begin().await?;
+    participants::set_details(&mut *tx, &next).await?;
+    let text = format!("Details changed by {by}: {}", changed.join(", "));
+    participants::add_event(
+        &mut *tx,
+        &next,
+        EventKind::DetailsChanged,
+        &text,
+        unix_now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+/// Removes a participant who has no history (no friends joined through them, no rewards, no
+/// referred payments): a sign-up made by mistake or to test. Their Stripe customer stays in
+/// Stripe. Someone with history is kept, and the error says why.
+pub async fn remove(db: &Db, account_id: &str, id: &str) -> Result<ParticipantRow, AppError> {
+    let mut tx = db.begin().await?;
+    crate::db::accounts::lock_admissions(&mut *tx, account_id).await?;
+    let p = participants::get(&mut *tx, account_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Participant".into()))?;
+    if let Some(why) = participants::has_history(&mut tx, &p).await? {
+        return Err(AppError::Conflict(format!(
+            "{} cannot be removed: {why}, and Refloop keeps that record.",
+            p.email
+        )));
+    }
+    participants::remove(&mut tx, &p).await?;
+    if let Some(referrer_id) = &p.referrer_id {
+        if let Some(referrer) = participants::get(&mut *tx, account_id, referrer_id).await? {
+            refresh_metadata(&mut tx, &referrer).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(p)
 }
 
 /// The most rows one import takes.

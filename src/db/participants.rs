@@ -295,6 +295,95 @@ pub async fn add_referral<'c>(
     Ok(())
 }
 
+/// Writes a participant's names and other fields (and the search text they make).
+pub async fn set_details<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    p: &ParticipantRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE participants SET first_name = $1, last_name = $2, fields = $3, search = $4 \
+         WHERE id = $5 AND account_id = $6",
+    )
+    .bind(&p.first_name)
+    .bind(&p.last_name)
+    .bind(serde_json::to_string(&p.fields).expect("fields serialize"))
+    .bind(search_text(p))
+    .bind(&p.id)
+    .bind(&p.account_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Whether anything counts on `p` beyond their own sign-up: friends who joined through them,
+/// rewards earned by or for them, or payments counted as referred. Such a person is kept.
+pub async fn has_history(
+    conn: &mut AnyConnection,
+    p: &ParticipantRow,
+) -> Result<Option<&'static str>, sqlx::Error> {
+    let checks: [(&str, &'static str); 3] = [
+        (
+            "SELECT COUNT(*) FROM participants WHERE referrer_id = $1",
+            "friends joined through their link",
+        ),
+        (
+            "SELECT COUNT(*) FROM rewards WHERE referral_id = $1 OR recipient_id = $1",
+            "rewards were earned by or for them",
+        ),
+        (
+            "SELECT COUNT(*) FROM referred_payments WHERE participant_id = $1 OR referrer_id = $1",
+            "their payments count in the referred revenue",
+        ),
+    ];
+    for (sql, what) in checks {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(&p.id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if n > 0 {
+            return Ok(Some(what));
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes a participant without history (see `has_history`) and everything that is only
+/// theirs; their referrer counts one friend fewer. Records that outlive them (a checkout's
+/// attribution, a sync's outcome) keep no link to them.
+pub async fn remove(conn: &mut AnyConnection, p: &ParticipantRow) -> Result<(), sqlx::Error> {
+    for sql in [
+        "DELETE FROM participant_events WHERE participant_id = $1",
+        "DELETE FROM participant_customers WHERE participant_id = $1",
+        "DELETE FROM participant_emails WHERE participant_id = $1",
+        "DELETE FROM email_unsubscribes WHERE participant_id = $1",
+        "DELETE FROM offer_codes WHERE participant_id = $1",
+        "DELETE FROM referral_reviews WHERE participant_id = $1",
+        "DELETE FROM join_sightings WHERE participant_id = $1",
+        "DELETE FROM referral_clicks WHERE referrer_id = $1",
+        "UPDATE checkout_attributions SET participant_id = NULL WHERE participant_id = $1",
+        "UPDATE sync_outcomes SET participant_id = NULL WHERE participant_id = $1",
+    ] {
+        sqlx::query(sql).bind(&p.id).execute(&mut *conn).await?;
+    }
+    if let Some(referrer) = &p.referrer_id {
+        let qualified = i64::from(p.qualification == Qualification::Qualified);
+        sqlx::query(
+            "UPDATE participants SET referrals = referrals - 1, \
+             qualified_referrals = qualified_referrals - $1 WHERE id = $2",
+        )
+        .bind(qualified)
+        .bind(referrer)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM participants WHERE id = $1 AND account_id = $2")
+        .bind(&p.id)
+        .bind(&p.account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 const SUMMARY_COLUMNS: &str =
     "id, email, first_name, last_name, code, referrer_id, qualification, \
      stripe_status, stripe_note, referrals, qualified_referrals, created_at";
@@ -697,7 +786,8 @@ fn add_to(d: &mut DayCounts, kind: &str, n: i64) {
             | EventKind::StripeAccountChanged
             | EventKind::Emailed
             | EventKind::Attributed
-            | EventKind::Flagged,
+            | EventKind::Flagged
+            | EventKind::DetailsChanged,
         )
         | None => {}
     }

@@ -383,3 +383,67 @@ pub async fn held_by<'c>(
     .fetch_all(ex)
     .await
 }
+
+/// What the API's list of rewards is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct ApiFilter {
+    /// Campaign ids; empty: every campaign of the account.
+    pub campaigns: Vec<String>,
+    /// Rewards given to this participant.
+    pub recipient: Option<String>,
+    pub status: Option<String>,
+    /// After this reward (its time and id), newest first.
+    pub after: Option<(i64, String)>,
+}
+
+/// A page of the account's rewards, newest first: up to `limit`, and whether more follow.
+pub async fn api_page<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    filter: &ApiFilter,
+    limit: i64,
+) -> Result<(Vec<RewardRow>, bool), sqlx::Error> {
+    let mut sql = format!("SELECT {COLUMNS} FROM rewards WHERE account_id = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if !filter.campaigns.is_empty() {
+        let list: Vec<String> = filter.campaigns.iter().map(|_| next()).collect();
+        sql.push_str(&format!(" AND campaign_id IN ({})", list.join(", ")));
+    }
+    if filter.recipient.is_some() {
+        sql.push_str(&format!(" AND recipient_id = {}", next()));
+    }
+    if filter.status.is_some() {
+        sql.push_str(&format!(" AND status = {}", next()));
+    }
+    if filter.after.is_some() {
+        let (at, at_again, id) = (next(), next(), next());
+        sql.push_str(&format!(
+            " AND (created_at < {at} OR (created_at = {at_again} AND id < {id}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        next()
+    ));
+    let mut q = sqlx::query_as::<_, RewardRow>(&sql).bind(account_id);
+    for c in &filter.campaigns {
+        q = q.bind(c);
+    }
+    if let Some(r) = &filter.recipient {
+        q = q.bind(r);
+    }
+    if let Some(s) = &filter.status {
+        q = q.bind(s);
+    }
+    if let Some((at, id)) = &filter.after {
+        q = q.bind(*at).bind(*at).bind(id);
+    }
+    let mut rows = q.bind(limit + 1).fetch_all(ex).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}

@@ -92,6 +92,27 @@ pub async fn link_customer(
     link_customers(conn, account_id, &[(participant_id, customer_id)], how, now).await
 }
 
+/// Who in a campaign a Stripe customer of the connected account counts for.
+pub async fn customer_holders<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    campaign_id: &str,
+    customer_id: &str,
+) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM participants WHERE account_id = $1 AND campaign_id = $3 AND id IN \
+           (SELECT participant_id FROM participant_customers WHERE account_id = $1 AND customer_id = $2 \
+            AND stripe_account = {})",
+        super::participants::COLUMNS,
+        super::stripe_connections::CURRENT_STRIPE_ACCOUNT
+    ))
+    .bind(account_id)
+    .bind(customer_id)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
 /// Links (participant, customer) pairs, many a statement, as customers of the Stripe account
 /// connected now.
 pub async fn link_customers(

@@ -75,6 +75,7 @@ keyed!(
         Emailed => "emailed", "Email",
         Attributed => "attributed", "Attributed at checkout",
         Flagged => "flagged", "Flagged for review",
+        DetailsChanged => "details_changed", "Details changed",
     }
 );
 

@@ -1,11 +1,12 @@
 //! `/api/v1/participants`: enrol someone (the public join's rules and refusals), look one up,
-//! and list them with cursor pagination and filters.
+//! list them with cursor pagination and filters, change their details, remove them, and
+//! attribute a Stripe customer to them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{rejection::QueryRejection, Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
     Json,
@@ -13,9 +14,13 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{auth::ApiCaller, error::ApiError, idempotency};
+use super::{auth::ApiCaller, error::ApiError, idempotency, paging};
 use crate::{
-    campaigns::join::{self, JoinRequest},
+    campaigns::{
+        attribution,
+        join::{self, JoinRequest},
+        people,
+    },
     db::{
         campaigns::{self, CampaignRow},
         participants::{self, ApiFilter, ParticipantRow},
@@ -23,10 +28,6 @@ use crate::{
     domain::participants::referral_link,
     state::AppState,
 };
-
-/// The most a page holds, and what it holds without `limit`.
-const LIMIT_MAX: i64 = 100;
-const LIMIT_DEFAULT: i64 = 10;
 
 /// A participant as the API shows them.
 pub fn to_json(p: &ParticipantRow, slug: &str, public_url: &str) -> Value {
@@ -55,7 +56,7 @@ pub fn to_json(p: &ParticipantRow, slug: &str, public_url: &str) -> Value {
 }
 
 /// The campaign named by id or slug, if the key reaches it.
-async fn campaign_of(
+pub async fn campaign_of(
     state: &AppState,
     caller: &ApiCaller,
     named: &str,
@@ -132,13 +133,7 @@ async fn enrol_now(
     body: &[u8],
 ) -> Result<(StatusCode, Value), ApiError> {
     caller.may_write()?;
-    let e: Enrol = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            format!("The body must be a JSON object of the participant: {e}."),
-        )
-    })?;
+    let e: Enrol = body_of(body, "the participant")?;
     let c = campaign_of(state, caller, &e.campaign).await?;
     let referral_code = match (&e.referral_code, &e.referrer_email) {
         (Some(_), Some(_)) => {
@@ -199,13 +194,13 @@ async fn enrol_now(
     }
 }
 
-/// `GET /api/v1/participants/{id}`.
-pub async fn retrieve(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let p = participants::get(state.db.pool(), caller.account_id(), &id)
+/// The participant `id` of the caller's account, if the key reaches their campaign.
+pub async fn reached(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+) -> Result<ParticipantRow, ApiError> {
+    participants::get(state.db.pool(), caller.account_id(), id)
         .await?
         .filter(|p| caller.reaches(&p.campaign_id))
         .ok_or_else(|| {
@@ -214,9 +209,144 @@ pub async fn retrieve(
                 "not_found_error",
                 format!("No participant {id}."),
             )
-        })?;
+        })
+}
+
+/// The body of a POST, as `T`, or what is wrong with it.
+pub fn body_of<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            format!("The body must be a JSON object of {what}: {e}."),
+        )
+    })
+}
+
+/// Who made a change through the API, as timelines say it.
+fn actor(caller: &ApiCaller) -> String {
+    format!("the API key “{}”", caller.key.name)
+}
+
+/// `GET /api/v1/participants/{id}`.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = reached(&state, &caller, &id).await?;
     let slug = slug_of(&state, &p).await?;
-    Ok(Json(to_json(&p, &slug, &state.config.public_url())))
+    let mut body = to_json(&p, &slug, &state.config.public_url());
+    let earned =
+        crate::db::rewards::for_recipient(state.db.pool(), caller.account_id(), &p.id).await?;
+    body["rewards"] = earned.iter().map(super::rewards::to_json).collect();
+    Ok(Json(body))
+}
+
+/// What `POST /api/v1/participants/{id}` takes: any of the names and the form's other fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// Taken only to say that it cannot change.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/participants/{id}`: changes their details; 200 with the participant.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("POST /api/v1/participants/{id}");
+    let answer = async {
+        caller.may_write()?;
+        let p = reached(&state, &caller, &id).await?;
+        let change: Change = body_of(&body, "the fields to change")?;
+        let mut values = change.fields;
+        values.extend(change.first_name.map(|v| ("first_name".to_string(), v)));
+        values.extend(change.last_name.map(|v| ("last_name".to_string(), v)));
+        values.extend(change.email.map(|v| ("email".to_string(), v)));
+        let p = people::change_details(
+            &state.db,
+            caller.account_id(),
+            &p.id,
+            &values,
+            &actor(&caller),
+        )
+        .await?;
+        let slug = slug_of(&state, &p).await?;
+        Ok((
+            StatusCode::OK,
+            to_json(&p, &slug, &state.config.public_url()),
+        ))
+    };
+    idempotency::once(&state.db, &caller, &headers, &path, &body, answer).await
+}
+
+/// `DELETE /api/v1/participants/{id}`: removes someone without history (409 with the reason
+/// otherwise); `{"id", "object": "participant", "deleted": true}`.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.may_write()?;
+    let p = reached(&state, &caller, &id).await?;
+    let gone = people::remove(&state.db, caller.account_id(), &p.id).await?;
+    state.queue.wake();
+    Ok(Json(
+        json!({ "id": gone.id, "object": "participant", "deleted": true }),
+    ))
+}
+
+/// What `POST /api/v1/participants/{id}/customers` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    /// The Stripe customer's id, `cus_…`.
+    pub customer: String,
+}
+
+/// `POST /api/v1/participants/{id}/customers`: attributes a Stripe customer of the connected
+/// account to them: its payments count for them from then on, past ones included.
+pub async fn attribute(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("POST /api/v1/participants/{id}/customers");
+    let answer = async {
+        caller.may_write()?;
+        let p = reached(&state, &caller, &id).await?;
+        let a: Attribute = body_of(&body, "the Stripe customer")?;
+        let p = attribution::attribute_customer(
+            &state.db,
+            &state.stripe,
+            caller.account_id(),
+            &p.id,
+            &a.customer,
+            &actor(&caller),
+        )
+        .await?;
+        state.queue.wake();
+        let slug = slug_of(&state, &p).await?;
+        Ok((
+            StatusCode::OK,
+            to_json(&p, &slug, &state.config.public_url()),
+        ))
+    };
+    idempotency::once(&state.db, &caller, &headers, &path, &body, answer).await
 }
 
 /// The list's query: `limit`, `starting_after` (a participant id), and filters.
@@ -234,28 +364,10 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            e.body_text(),
-        )
-    })?;
-    let limit = match q.limit.as_deref() {
-        None => LIMIT_DEFAULT,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=LIMIT_MAX).contains(l))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    format!("`limit` is a whole number from 1 to {LIMIT_MAX}."),
-                )
-            })?,
-    };
+    let q = paging::query_of(query)?;
+    let limit = paging::limit_of(q.limit.as_deref())?;
     let mut filter = ApiFilter {
         campaigns: caller.key.campaigns.clone(),
         email: q.email,
@@ -294,10 +406,5 @@ pub async fn list(
             to_json(p, slug, &public_url)
         })
         .collect();
-    Ok(Json(json!({
-        "object": "list",
-        "url": "/api/v1/participants",
-        "data": data,
-        "has_more": has_more,
-    })))
+    Ok(Json(paging::page("/api/v1/participants", data, has_more)))
 }

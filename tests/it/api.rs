@@ -2,10 +2,21 @@
 //! last use), enrolling with the public join's rules, look-ups, cursor pagination, typed
 //! errors, idempotent POSTs, another account's data out of reach, and the rate limit.
 
+use std::time::Duration;
+
 use refloop::{
+    campaigns::{qualification, rewards as reward_rules},
     config::Config,
     db::participants,
+    domain::{
+        integrations::StripeMode,
+        rewards::{RewardForm, RewardRuleForm},
+    },
+    integrations,
+    jobs::{Worker, WorkerConfig},
     rest::{auth::REQUESTS_PER_MINUTE, keys},
+    stripe::types::CustomerParams,
+    workflows,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -13,6 +24,7 @@ use serde_json::{json, Value};
 use crate::{
     accounts::owner,
     campaigns::live_campaign,
+    qualification::target_50_in_30_days,
     support::{Served, TestDb},
 };
 
@@ -22,6 +34,8 @@ crate::on_both_backends!(
     a_retried_post_with_its_idempotency_key_enrols_once,
     lists_page_by_cursor_and_filter_by_email_and_code,
     a_key_reaches_only_its_account_its_campaigns_and_its_scope,
+    details_change_as_the_form_allows_and_only_people_without_history_are_removed,
+    an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_fulfilled,
 );
 
 /// `method path` with `key` (and a JSON body); the status and the JSON answer.
@@ -441,4 +455,396 @@ async fn a_key_reaches_only_its_account_its_campaigns_and_its_scope(t: &TestDb) 
     assert_eq!(res.headers()["retry-after"], "60");
     let e: Value = res.json().await.unwrap();
     assert_eq!(e["error"]["type"], "rate_limit_error");
+}
+
+async fn details_change_as_the_form_allows_and_only_people_without_history_are_removed(t: &TestDb) {
+    let (s, alice, _, key) = acme(t).await;
+    let enrol = |body: Value| post(&s, &key, body);
+    let (_, ann) =
+        enrol(json!({ "campaign": "spring", "first_name": "Ann", "email": "ann@example.com" }))
+            .await;
+    let code = ann["referral_code"].as_str().unwrap().to_string();
+    let (_, bob) = enrol(json!({ "campaign": "spring", "first_name": "Bob", "email": "bob@example.com", "referral_code": code })).await;
+    let ann_at = format!("/api/v1/participants/{}", ann["id"].as_str().unwrap());
+    let bob_at = format!("/api/v1/participants/{}", bob["id"].as_str().unwrap());
+    let change = |path: String, body: Value| {
+        let (s, key) = (&s, &key);
+        async move { call(s, key, Method::POST, &path, Some(body), None).await }
+    };
+
+    let (status, ann_now) = change(
+        ann_at.clone(),
+        json!({ "first_name": " Annie ", "last_name": "Smith" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ann_now}");
+    assert_eq!(
+        (
+            &ann_now["first_name"],
+            &ann_now["last_name"],
+            &ann_now["email"]
+        ),
+        (&json!("Annie"), &json!("Smith"), &json!("ann@example.com"))
+    );
+    let (_, read) = get(&s, &key, &ann_at).await;
+    assert_eq!(read["first_name"], "Annie");
+    let said: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM participant_events WHERE participant_id = $1 AND kind = 'details_changed'",
+    )
+    .bind(ann["id"].as_str().unwrap())
+    .fetch_all(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        said,
+        vec!["Details changed by the API key “Signup backend”: First name, Last name".to_string()]
+    );
+
+    // Each wrong value is named, and nothing changes.
+    for (body, field, words) in [
+        (
+            json!({ "first_name": "" }),
+            "first_name",
+            "Fill in First name.",
+        ),
+        (
+            json!({ "email": "new@example.com" }),
+            "email",
+            "The email cannot be changed",
+        ),
+        (
+            json!({ "fields": { "company": "Acme" } }),
+            "company",
+            "has no field “company”",
+        ),
+    ] {
+        let (status, e) = change(ann_at.clone(), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(e["error"]["field"], field, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(words),
+            "{e}"
+        );
+    }
+    let (status, e) = change(ann_at.clone(), json!({ "nickname": "A" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `nickname`"),
+        "{e}"
+    );
+    assert_eq!(get(&s, &key, &ann_at).await.1["first_name"], "Annie");
+
+    // Ann has a friend: she is kept, and told why.
+    let (status, e) = call(&s, &key, Method::DELETE, &ann_at, None, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("friends joined through their link"),
+        "{e}"
+    );
+    // A read-only key and another account's key may not remove Bob.
+    let reader = keys::create(&t.db, &alice, "Reports", "read", vec![])
+        .await
+        .unwrap()
+        .secret;
+    assert_eq!(
+        call(&s, &reader, Method::DELETE, &bob_at, None, None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &s,
+            &reader,
+            Method::POST,
+            &bob_at,
+            Some(json!({ "first_name": "B" })),
+            None
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (olga, _) = owner(&t.db, "Other", "olga@other.test").await;
+    let other = keys::create(&t.db, &olga, "Theirs", "read_write", vec![])
+        .await
+        .unwrap()
+        .secret;
+    assert_eq!(
+        call(&s, &other, Method::DELETE, &bob_at, None, None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(
+            &s,
+            &other,
+            Method::POST,
+            &bob_at,
+            Some(json!({ "first_name": "B" })),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Bob, with no history, is removed; Ann counts one friend fewer; he may join again.
+    let (status, gone) = call(&s, &key, Method::DELETE, &bob_at, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!(
+        gone,
+        json!({ "id": bob["id"], "object": "participant", "deleted": true })
+    );
+    assert_eq!(get(&s, &key, &bob_at).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&s, &key, &ann_at).await.1["referrals"], 0);
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM participant_events WHERE participant_id = $1")
+            .bind(bob["id"].as_str().unwrap())
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+    let (status, again) = enrol(json!({ "campaign": "spring", "first_name": "Bob", "email": "bob@example.com", "referral_code": code })).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_ne!(again["id"], bob["id"]);
+}
+
+async fn an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_fulfilled(
+    t: &TestDb,
+) {
+    let (s, alice, campaign, key) = acme(t).await;
+    let state = &s.state;
+    integrations::connect_stripe(&t.db, &state.stripe, &alice, StripeMode::Sandbox, "")
+        .await
+        .unwrap();
+    qualification::save(
+        &t.db,
+        &state.stripe,
+        &state.queue,
+        &alice,
+        &campaign,
+        target_50_in_30_days(),
+    )
+    .await
+    .unwrap();
+    let gift = RewardForm {
+        auto_issue: true,
+        rules: vec![RewardRuleForm {
+            recipient: "referrer".into(),
+            kind: "manual".into(),
+            description: "A 50 USD gift card".into(),
+            every: "1".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    reward_rules::save(&t.db, &alice, &campaign, gift)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = WorkerConfig {
+        concurrency: 2,
+        poll_ms: 20,
+        retry_base_ms: 20,
+        ..Default::default()
+    };
+    tokio::spawn(
+        Worker::new(
+            state.queue.clone(),
+            workflows::registry(state.stripe.clone()),
+            config,
+        )
+        .run(stopped),
+    );
+
+    let (_, ann) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "first_name": "Ann", "email": "ann@example.com" }),
+    )
+    .await;
+    let code = ann["referral_code"].as_str().unwrap();
+    let (_, bob) = post(&s, &key, json!({ "campaign": "spring", "first_name": "Bob", "email": "bob@example.com", "referral_code": code })).await;
+    let (_, carl) = post(&s, &key, json!({ "campaign": "spring", "first_name": "Carl", "email": "carl@example.com", "referral_code": code })).await;
+    // Bob pays as a customer his sign-up's email does not name: nothing ties him to it yet.
+    let stripe = state
+        .stripe
+        .connected(&t.db, &alice.account_id)
+        .await
+        .unwrap()
+        .client;
+    let customer = stripe
+        .create_customer(
+            &CustomerParams {
+                email: Some("billing@bobs-firm.example".into()),
+                ..Default::default()
+            },
+            "api-test-customer",
+        )
+        .await
+        .unwrap()
+        .id;
+    stripe
+        .pay(&customer, 6_000, "usd", "pm_card_visa", "api-test-pay")
+        .await
+        .unwrap();
+
+    let bob_customers = format!(
+        "/api/v1/participants/{}/customers",
+        bob["id"].as_str().unwrap()
+    );
+    let attribute = |path: String, k: String, body: Value| {
+        let s = &s;
+        async move { call(s, &k, Method::POST, &path, Some(body), None).await }
+    };
+    for (given, words) in [
+        ("abc", "is not a Stripe customer id"),
+        ("cus_nobody", "has no customer cus_nobody"),
+    ] {
+        let (status, e) = attribute(
+            bob_customers.clone(),
+            key.clone(),
+            json!({ "customer": given }),
+        )
+        .await;
+        assert_eq!(
+            (status, &e["error"]["field"]),
+            (StatusCode::BAD_REQUEST, &json!("customer")),
+            "{e}"
+        );
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(words),
+            "{e}"
+        );
+    }
+    let (status, linked) = attribute(
+        bob_customers.clone(),
+        key.clone(),
+        json!({ "customer": customer }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{linked}");
+    assert_eq!(linked["stripe"]["status"], "sent");
+    assert_eq!(linked["stripe"]["customer"], json!(customer));
+    // It counts for Bob alone in the campaign.
+    let carl_customers = format!(
+        "/api/v1/participants/{}/customers",
+        carl["id"].as_str().unwrap()
+    );
+    let (status, e) = attribute(carl_customers, key.clone(), json!({ "customer": customer })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already counts for bob@example.com"),
+        "{e}"
+    );
+
+    // His payment, made before, now qualifies him, and Ann's gift card waits to be given.
+    let rewards_of_ann = format!(
+        "/api/v1/rewards?participant={}",
+        ann["id"].as_str().unwrap()
+    );
+    let mut page = Value::Null;
+    for _ in 0..500 {
+        page = get(&s, &key, &rewards_of_ann).await.1;
+        if page["data"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let reward = page["data"][0].clone();
+    assert_eq!(
+        (
+            &reward["object"],
+            &reward["status"],
+            &reward["description"],
+            &reward["referral"]
+        ),
+        (
+            &json!("reward"),
+            &json!("to_fulfil"),
+            &json!("A 50 USD gift card"),
+            &bob["id"]
+        ),
+        "{page}"
+    );
+    let (_, bob_now) = get(
+        &s,
+        &key,
+        &format!("/api/v1/participants/{}", bob["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(bob_now["qualification"], "qualified");
+    let (_, ann_now) = get(
+        &s,
+        &key,
+        &format!("/api/v1/participants/{}", ann["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(ann_now["rewards"][0]["id"], reward["id"]);
+
+    // Listing filters by status and refuses an unknown one.
+    let (_, waiting) = get(&s, &key, "/api/v1/rewards?status=to_fulfil").await;
+    assert_eq!(waiting["data"].as_array().unwrap().len(), 1);
+    let (_, given) = get(&s, &key, "/api/v1/rewards?status=fulfilled").await;
+    assert_eq!(given["data"], json!([]));
+    let (status, e) = get(&s, &key, "/api/v1/rewards?status=paid").await;
+    assert_eq!(
+        (status, &e["error"]["field"]),
+        (StatusCode::BAD_REQUEST, &json!("status"))
+    );
+
+    // Fulfilling: not with a read-only key, not from another account, once with this one.
+    let fulfil_at = format!("/api/v1/rewards/{}/fulfil", reward["id"].as_str().unwrap());
+    let reader = keys::create(&t.db, &alice, "Reports", "read", vec![])
+        .await
+        .unwrap()
+        .secret;
+    assert_eq!(
+        attribute(fulfil_at.clone(), reader, json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (olga, _) = owner(&t.db, "Other", "olga@other.test").await;
+    let other = keys::create(&t.db, &olga, "Theirs", "read_write", vec![])
+        .await
+        .unwrap()
+        .secret;
+    assert_eq!(
+        attribute(fulfil_at.clone(), other.clone(), json!({}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&s, &other, "/api/v1/rewards").await.1["data"],
+        json!([])
+    );
+    let (status, done) = attribute(
+        fulfil_at.clone(),
+        key.clone(),
+        json!({ "reference": "GC-1234" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(
+        (&done["status"], &done["payout_reference"]),
+        (&json!("fulfilled"), &json!("GC-1234"))
+    );
+    let (status, e) = attribute(fulfil_at, key.clone(), json!({})).await;
+    assert_eq!(
+        (status, &e["error"]["type"]),
+        (StatusCode::CONFLICT, &json!("conflict_error")),
+        "{e}"
+    );
+    stop.send(true).unwrap();
 }
