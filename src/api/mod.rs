@@ -19,6 +19,7 @@ pub mod qualification;
 pub mod sending;
 pub mod sync;
 pub mod team;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

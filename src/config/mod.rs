@@ -179,6 +179,12 @@ pub struct Config {
     #[arg(long, env = "REFLOOP_SANDBOX_CONTROLS", default_value_t = false)]
     pub sandbox_controls: bool,
 
+    /// Lets outbound webhook endpoints be private addresses (loopback, 10.0.0.0/8, …): for an
+    /// endpoint inside the operator's own network, and for tests. Off, an endpoint whose name
+    /// resolves only to private addresses is refused and never sent to.
+    #[arg(long, env = "REFLOOP_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
+
     /// Requests per second Refloop sends to one Stripe account in test mode, and in live mode
     /// (Stripe's limits are 25 and 100).
     #[arg(long, env = "REFLOOP_STRIPE_TEST_RATE", default_value_t = 25.0, value_parser = parse_rate)]

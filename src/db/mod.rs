@@ -28,6 +28,7 @@ pub mod settings;
 pub mod stripe_connections;
 pub mod sync;
 pub mod throttles;
+pub mod webhooks;
 
 use std::{path::Path, str::FromStr, sync::Once, time::Duration};
 

@@ -11,6 +11,8 @@ pub enum Place {
     StripeKey,
     /// `stripe_webhooks.sealed_secret`, by endpoint.
     WebhookSecret,
+    /// `webhook_endpoints.sealed_secret`: the merchant's outbound endpoints, by endpoint.
+    OutboundSecret,
     /// A queued job's JSON payload whose `text` is sealed, by job.
     JobPayload,
 }
@@ -39,6 +41,10 @@ pub async fn all(
             "SELECT id, sealed_secret FROM stripe_webhooks ORDER BY id",
         ),
         (
+            Place::OutboundSecret,
+            "SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id",
+        ),
+        (
             Place::JobPayload,
             "SELECT id, payload FROM jobs WHERE kind = $1 ORDER BY id",
         ),
@@ -63,6 +69,7 @@ pub async fn replace(
     let sql = match row.place {
         Place::StripeKey => "UPDATE stripe_connections SET sealed_key = $1 WHERE account_id = $2",
         Place::WebhookSecret => "UPDATE stripe_webhooks SET sealed_secret = $1 WHERE id = $2",
+        Place::OutboundSecret => "UPDATE webhook_endpoints SET sealed_secret = $1 WHERE id = $2",
         Place::JobPayload => "UPDATE jobs SET payload = $1 WHERE id = $2",
     };
     sqlx::query(sql)

@@ -27,6 +27,8 @@ keyed!(
         SignedOutEverywhere => "account.signed_out_everywhere", "Signed out everywhere",
         ApiKeyCreated => "api.key_created", "API key created",
         ApiKeyRevoked => "api.key_revoked", "API key revoked",
+        WebhookEndpointAdded => "webhooks.endpoint_added", "Webhook endpoint added",
+        WebhookEndpointChanged => "webhooks.endpoint_changed", "Webhook endpoint enabled or removed",
     }
 );
 

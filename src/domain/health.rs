@@ -53,6 +53,7 @@ keyed!(
         WriteBack => "write_back", "Referral links written to Stripe",
         OngoingSync => "ongoing_sync", "Ongoing sync of new Stripe customers",
         Emails => "emails", "Emails to participants",
+        OutboundWebhooks => "outbound_webhooks", "Your webhook endpoints",
     }
 );
 

@@ -46,3 +46,4 @@ pub mod sync;
 pub mod team;
 pub mod time;
 pub mod validate;
+pub mod webhooks;

@@ -12,6 +12,18 @@ pub fn format_utc(secs: i64) -> String {
     )
 }
 
+/// "2026-11-24T15:41:07Z" (RFC 3339), as machines read a time.
+pub fn format_rfc3339(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// "2 min 5 s"
 pub fn format_duration(secs: i64) -> String {
     match secs {

@@ -6,6 +6,7 @@ mod attribution;
 mod connection;
 mod emails;
 mod fraud;
+mod outbound;
 mod qualification;
 mod sending;
 mod sync;
@@ -89,6 +90,7 @@ pub async fn run(
         sync::write_back(&s).await?,
         sync::ongoing(&s).await?,
         emails::delivery(&s).await?,
+        outbound::endpoints(&s).await?,
     ];
     Ok(IntegrationHealth {
         checks,

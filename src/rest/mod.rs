@@ -11,6 +11,7 @@ pub mod keys;
 pub mod paging;
 pub mod participants;
 pub mod rewards;
+pub mod webhooks;
 
 use axum::{
     routing::{get, post},

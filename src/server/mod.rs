@@ -32,8 +32,12 @@ pub fn job_registry(
     stripe: StripeAccess,
     mailer: Mailer,
 ) -> Registry<StripeAccess> {
+    let outbound = crate::workflows::outbound::Outbound::new(config.webhooks_allow_private);
     crate::housekeeping::register(
-        crate::notifications::register(crate::workflows::registry(stripe), mailer),
+        crate::workflows::outbound::register(
+            crate::notifications::register(crate::workflows::registry(stripe), mailer),
+            outbound,
+        ),
         config.job_retention_days,
     )
 }

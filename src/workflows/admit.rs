@@ -18,6 +18,7 @@ use crate::{
     domain::{
         campaigns::{may_join, CampaignStatus, JoinContext, JoinRefusal},
         participants::{EventKind, ParticipantKind, Qualification, StripeStatus},
+        webhooks::WebhookEvent,
     },
     error::AppError,
     notifications,
@@ -166,6 +167,7 @@ pub async fn admit_all(
         if let Some(settings) = &emails {
             notifications::after_arrival(tx, settings, person, referrer).await?;
         }
+        super::outbound::about_participant(tx, WebhookEvent::ParticipantJoined, person).await?;
     }
     Ok(admitted)
 }

@@ -6,6 +6,7 @@
 
 pub mod admit;
 pub mod offers;
+pub mod outbound;
 pub mod qualification;
 pub mod rewards;
 pub mod sending;

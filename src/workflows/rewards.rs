@@ -35,7 +35,8 @@ use crate::{
     stripe::StripeError,
 };
 
-use super::{Job, StripeAccess};
+use super::{outbound, Job, StripeAccess};
+use crate::domain::webhooks::WebhookEvent;
 
 pub const ISSUE: &str = "reward.issue";
 pub const REVERSE: &str = "reward.reverse";
@@ -631,6 +632,15 @@ async fn settle(
             {
                 crate::notifications::after_reward(&mut tx, recipient, &row).await?;
             }
+            match row.status {
+                RewardStatus::Issued => {
+                    outbound::about_reward(&mut tx, WebhookEvent::RewardIssued, &row).await?
+                }
+                RewardStatus::Reversed => {
+                    outbound::about_reward(&mut tx, WebhookEvent::RewardReversed, &row).await?
+                }
+                _ => {}
+            }
         }
     }
     match finish {
@@ -1079,6 +1089,9 @@ pub async fn decide(
     }
     if status == RewardStatus::Queued {
         queue::enqueue(&mut tx, &issue_job(&row.account_id, &row.id)).await?;
+    }
+    if status == RewardStatus::Fulfilled {
+        outbound::about_reward(&mut tx, WebhookEvent::RewardIssued, &row).await?;
     }
     tx.commit().await?;
     Ok(row)

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, Executor};
 
 use super::{Connected, Job, StripeAccess, WorkflowError};
+use crate::domain::webhooks::WebhookEvent;
 use crate::{
     db::{
         campaigns::{self, CampaignRow},
@@ -437,6 +438,19 @@ async fn settle(ctx: &Job, p: &ParticipantRow, s: Option<Settled>) -> Result<(),
         }
         if s.watch {
             queue::enqueue(&mut tx, &watch_job(&p.account_id)).await?;
+        }
+        if s.outcome.status == StripeStatus::Sent {
+            let sent = ParticipantRow {
+                stripe_status: StripeStatus::Sent,
+                stripe_customer_id: s.outcome.customer.clone(),
+                ..p.clone()
+            };
+            super::outbound::about_participant(
+                &mut tx,
+                WebhookEvent::ParticipantSentToStripe,
+                &sent,
+            )
+            .await?;
         }
         if !s.customers.is_empty() {
             // Their payments may already be in the ledger, and rewards may wait for them.

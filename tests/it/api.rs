@@ -16,7 +16,6 @@ use refloop::{
     jobs::{Worker, WorkerConfig},
     rest::{auth::REQUESTS_PER_MINUTE, keys},
     stripe::types::CustomerParams,
-    workflows,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -24,6 +23,7 @@ use serde_json::{json, Value};
 use crate::{
     accounts::owner,
     campaigns::live_campaign,
+    outbound_webhooks::{receiver, until},
     qualification::target_50_in_30_days,
     support::{Served, TestDb},
 };
@@ -80,7 +80,12 @@ async fn post(s: &Served, key: &str, body: Value) -> (StatusCode, Value) {
 
 /// Acme with a live campaign "spring" and a read-write key; the key.
 async fn acme(t: &TestDb) -> (Served, refloop::auth::Ctx, String, String) {
-    let s = Served::start(t, Config::defaults()).await;
+    // Private webhook endpoints allowed: the test's receiver is on a loopback port.
+    let config = Config {
+        webhooks_allow_private: true,
+        ..Config::defaults()
+    };
+    let s = Served::start(t, config).await;
     let (alice, _) = owner(&t.db, "Acme", "alice@acme.test").await;
     let campaign = live_campaign(&t.db, &alice, "spring").await;
     let key = keys::create(&t.db, &alice, "Signup backend", "read_write", vec![])
@@ -649,6 +654,19 @@ async fn an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_
     reward_rules::save(&t.db, &alice, &campaign, gift)
         .await
         .unwrap();
+    // The merchant's backend takes the events of a referral.
+    let (hooks, got) = receiver(vec![]).await;
+    let events: Vec<String> = [
+        "participant.sent_to_stripe",
+        "referral.qualified",
+        "reward.issued",
+    ]
+    .map(String::from)
+    .to_vec();
+    let endpoint =
+        refloop::rest::webhooks::create(&t.db, &state.stripe.sealer, true, &alice, &hooks, &events)
+            .await
+            .unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = WorkerConfig {
         concurrency: 2,
@@ -659,7 +677,11 @@ async fn an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_
     tokio::spawn(
         Worker::new(
             state.queue.clone(),
-            workflows::registry(state.stripe.clone()),
+            refloop::server::job_registry(
+                &state.config,
+                state.stripe.clone(),
+                state.mailer.clone(),
+            ),
             config,
         )
         .run(stopped),
@@ -846,5 +868,38 @@ async fn an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_
         (StatusCode::CONFLICT, &json!("conflict_error")),
         "{e}"
     );
+
+    // Each step reached the merchant's endpoint, signed, in order.
+    until(&got, "three events", |r| r.len() == 3).await;
+    let verifier = standardwebhooks::Webhook::new(&endpoint.secret).unwrap();
+    let received: Vec<Value> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, body)| {
+            verifier.verify(body, headers).unwrap();
+            serde_json::from_slice(body).unwrap()
+        })
+        .collect();
+    let types: Vec<&str> = received
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "participant.sent_to_stripe",
+            "referral.qualified",
+            "reward.issued"
+        ]
+    );
+    assert_eq!(
+        received[0]["data"]["participant"]["stripe"]["customer"],
+        json!(customer)
+    );
+    assert_eq!(received[1]["data"]["friend"]["id"], bob["id"]);
+    assert_eq!(received[1]["data"]["referrer"]["id"], ann["id"]);
+    assert_eq!(received[2]["data"]["reward"]["status"], "fulfilled");
+    assert_eq!(received[2]["data"]["reward"]["payout_reference"], "GC-1234");
     stop.send(true).unwrap();
 }

@@ -65,7 +65,7 @@ async fn at_depth(
     )
     .await
     .unwrap();
-    assert_eq!(health.checks.len(), 18);
+    assert_eq!(health.checks.len(), 19);
     health.check(id).unwrap().clone()
 }
 

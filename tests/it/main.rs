@@ -21,6 +21,7 @@ mod housekeeping;
 mod http;
 mod jobs;
 mod mail;
+mod outbound_webhooks;
 mod passwords;
 mod permissions;
 mod process;

@@ -156,7 +156,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 40] = [
+const FORM_MATRIX: [(&str, &[Role]); 45] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -173,6 +173,11 @@ const FORM_MATRIX: [(&str, &[Role]); 40] = [
     ("api_keys", &[Owner, Admin]),
     ("create_api_key", &[Owner, Admin]),
     ("revoke_api_key", &[Owner, Admin]),
+    ("webhook_endpoints", &[Owner, Admin]),
+    ("create_webhook_endpoint", &[Owner, Admin]),
+    ("enable_webhook_endpoint", &[Owner, Admin]),
+    ("replay_webhook", &[Owner, Admin]),
+    ("delete_webhook_endpoint", &[Owner, Admin]),
     ("campaigns", &[Owner, Admin, Manager, Viewer]),
     ("campaign", &[Owner, Admin, Manager, Viewer]),
     ("create_campaign", &[Owner, Admin, Manager]),
@@ -330,6 +335,14 @@ async fn each_role_may_call_exactly_what_its_permissions_allow() {
                         .key
                         .id,
                 )],
+                "create_webhook_endpoint" => vec![
+                    ("url", "https://93.184.216.34/hooks".into()),
+                    ("events[participant.joined]", "on".into()),
+                ],
+                "enable_webhook_endpoint" | "delete_webhook_endpoint" => {
+                    vec![("id", fresh_endpoint(&t, &team.owner.0).await)]
+                }
+                "replay_webhook" => vec![("id", fresh_message(&t, &team.owner.0).await)],
                 "retry_job" => vec![("job_id", dead_job(&t, &team.owner.0.account_id).await)],
                 "campaign" => vec![("id", campaign.clone())],
                 "campaign_sending"
@@ -921,4 +934,46 @@ async fn the_payouts_download_needs_manage_rewards_and_the_account_s_own_campaig
         get(Some(other.session(Role::Owner))).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A webhook endpoint of the account (at a public address).
+async fn fresh_endpoint(t: &TestDb, owner: &Ctx) -> String {
+    let events = ["participant.joined".to_string()];
+    refloop::rest::webhooks::create(
+        &t.db,
+        &refloop::secrets::Sealer::random(),
+        false,
+        owner,
+        "https://93.184.216.34/hooks",
+        &events,
+    )
+    .await
+    .unwrap()
+    .endpoint
+    .id
+}
+
+/// A message to a fresh endpoint of the account.
+async fn fresh_message(t: &TestDb, owner: &Ctx) -> String {
+    use refloop::{
+        db::webhooks,
+        domain::webhooks::{DeliveryStatus, WebhookEvent},
+    };
+    let endpoint = fresh_endpoint(t, owner).await;
+    let d = webhooks::DeliveryRow {
+        id: refloop::db::new_id("msg"),
+        account_id: owner.account_id.clone(),
+        endpoint_id: endpoint,
+        event: WebhookEvent::ParticipantJoined,
+        payload: "{}".into(),
+        status: DeliveryStatus::Failed,
+        attempts: 10,
+        response_status: Some(500),
+        response_body: String::new(),
+        created_at: 0,
+        last_attempt_at: Some(0),
+        next_attempt_at: None,
+    };
+    webhooks::insert_delivery(t.db.pool(), &d).await.unwrap();
+    d.id
 }

@@ -12,3 +12,4 @@ pub mod dashboard_html;
 pub mod error_view;
 pub mod form;
 pub mod layout;
+pub mod webhooks;

@@ -14,6 +14,7 @@ use crate::{
         campaign::PromoteSwitch,
         form::{action_error, successes, Explanation, FieldMessage, FormProblem},
         layout::{loaded, require_user, UserResource},
+        webhooks::Webhooks,
     },
 };
 
@@ -138,5 +139,6 @@ pub fn IntegrationsPage() -> impl IntoView {
             })}
         </Transition>
         <ApiKeys />
+        <Webhooks />
     }
 }

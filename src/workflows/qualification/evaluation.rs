@@ -3,7 +3,9 @@
 use sqlx::AnyConnection;
 
 use super::evaluate_job;
+use crate::domain::webhooks::WebhookEvent;
 use crate::workflows::{
+    outbound,
     rewards::{self, Referral},
     sending, Job,
 };
@@ -157,6 +159,7 @@ pub async fn evaluate(
                         .await?;
                 sending::refresh_metadata(conn, r).await?;
                 crate::notifications::after_qualified(conn, &p, r).await?;
+                outbound::about_referral(conn, WebhookEvent::ReferralQualified, &p, r).await?;
             }
         }
         StandingChange::BackToPending => {
@@ -165,6 +168,7 @@ pub async fn evaluate(
             if let Some(r) = &referrer {
                 db::qualification::add_qualified(&mut *conn, &r.id, -1).await?;
                 sending::refresh_metadata(conn, r).await?;
+                outbound::about_referral(conn, WebhookEvent::ReferralUnqualified, &p, r).await?;
             }
             rewards::undo(conn, &mut timeline, referral, &rules, &given, now).await?;
         }

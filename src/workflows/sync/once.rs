@@ -34,6 +34,9 @@ pub(super) fn job_run(ctx: &Job) -> (String, String) {
 pub(super) async fn fail(ctx: &Job, run: &RunRow, why: String) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
     db::sync::set_status(&mut *tx, &run.id, RunStatus::Failed, &why, Some(unix_now())).await?;
+    if let Some(failed) = db::sync::run(&mut *tx, &run.account_id, &run.id).await? {
+        crate::workflows::outbound::sync_finished(&mut tx, &failed).await?;
+    }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;
     Ok(())
@@ -200,6 +203,11 @@ pub(super) async fn commit_pages(
             String::new()
         };
         db::sync::set_status(&mut *tx, &run.id, status, &note, finished).await?;
+        if status == RunStatus::Done {
+            if let Some(done) = db::sync::run(&mut *tx, &run.account_id, &run.id).await? {
+                crate::workflows::outbound::sync_finished(&mut tx, &done).await?;
+            }
+        }
     }
     ctx.complete_in(&mut tx).await?;
     tx.commit().await?;

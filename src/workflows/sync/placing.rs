@@ -258,6 +258,17 @@ pub(crate) async fn link_existing(
             since: None,
         };
         sending::set_outcome(&mut **tx, &p.account_id, &p.id, &outcome).await?;
+        let sent = participants::ParticipantRow {
+            stripe_status: StripeStatus::Sent,
+            stripe_customer_id: Some(customer.to_string()),
+            ..p.clone()
+        };
+        crate::workflows::outbound::about_participant(
+            tx,
+            crate::domain::webhooks::WebhookEvent::ParticipantSentToStripe,
+            &sent,
+        )
+        .await?;
     }
     participants::add_event(&mut **tx, p, EventKind::SentToStripe, &text, now).await?;
     Ok(())

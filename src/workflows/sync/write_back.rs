@@ -98,6 +98,9 @@ pub(super) async fn run_write(ctx: Job) -> Result<(), JobError> {
         .map(|r| r.status);
     if !more && status == Some(RunStatus::Writing) {
         db::sync::set_status(&mut *tx, &run.id, RunStatus::Done, &run.note, Some(now)).await?;
+        if let Some(done) = db::sync::run(&mut *tx, &account, &run.id).await? {
+            crate::workflows::outbound::sync_finished(&mut tx, &done).await?;
+        }
     }
     if let Some(why) = retry {
         // What was written stays written; the rest is tried again after the backoff.
