@@ -43,6 +43,11 @@ impl ApiCaller {
         ))
     }
 
+    /// Who made a change through the API, as timelines say it.
+    pub fn actor(&self) -> String {
+        format!("the API key “{}”", self.key.name)
+    }
+
     /// Whether the key reaches the campaign `id`.
     pub fn reaches(&self, campaign_id: &str) -> bool {
         self.key.campaigns.is_empty() || self.key.campaigns.iter().any(|c| c == campaign_id)

@@ -223,11 +223,6 @@ pub fn body_of<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Resul
     })
 }
 
-/// Who made a change through the API, as timelines say it.
-fn actor(caller: &ApiCaller) -> String {
-    format!("the API key “{}”", caller.key.name)
-}
-
 /// `GET /api/v1/participants/{id}`.
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -280,7 +275,7 @@ pub async fn update(
             caller.account_id(),
             &p.id,
             &values,
-            &actor(&caller),
+            &caller.actor(),
         )
         .await?;
         let slug = slug_of(&state, &p).await?;
@@ -336,7 +331,7 @@ pub async fn attribute(
             caller.account_id(),
             &p.id,
             &a.customer,
-            &actor(&caller),
+            &caller.actor(),
         )
         .await?;
         state.queue.wake();

@@ -159,13 +159,12 @@ pub async fn fulfil(
         } else {
             body_of(&body, "the payout's reference")?
         };
-        let by = format!("the API key “{}”", caller.key.name);
         let row = workflows::rewards::decide(
             &state.db,
             caller.account_id(),
             &r.id,
             RewardDecision::MarkFulfilled,
-            &by,
+            &caller.actor(),
             &f.reference,
         )
         .await?;

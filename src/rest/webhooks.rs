@@ -19,7 +19,7 @@ use crate::{
     error::AppError,
     jobs::queue,
     secrets::Sealer,
-    workflows::outbound::{deliver_job, new_secret},
+    workflows::outbound::{deliver_job, host_of, new_secret},
 };
 
 /// The latest messages shown with each endpoint.
@@ -71,16 +71,7 @@ pub async fn create(
 
 /// Whether `url`'s host is a public address, or a name with one.
 async fn reachable(url: &str) -> Result<(), String> {
-    let host = url
-        .split('/')
-        .nth(2)
-        .unwrap_or_default()
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or_else(|| url.split('/').nth(2).unwrap_or_default(), |(h, _)| h)
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let host = host_of(url).unwrap_or_default();
     let addresses: Vec<std::net::IpAddr> = match host.parse() {
         Ok(ip) => vec![ip],
         Err(_) => tokio::net::lookup_host((host.as_str(), 443))

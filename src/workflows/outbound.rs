@@ -170,15 +170,20 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-/// Why `url` may not be sent to, before any request: a private address written as an IP.
-fn refused_address(url: &str, allow_private: bool) -> Option<String> {
+/// The host an endpoint's address names (an IPv6 address without its brackets).
+pub fn host_of(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let host = parsed.host_str()?;
-    let ip: std::net::IpAddr = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
+    Some(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
+}
+
+/// Why `url` may not be sent to, before any request: a private address written as an IP.
+fn refused_address(url: &str, allow_private: bool) -> Option<String> {
+    let ip: std::net::IpAddr = host_of(url)?.parse().ok()?;
     (!allow_private && !crate::domain::webhooks::is_public(ip))
         .then(|| format!("{ip} is a private address"))
 }
