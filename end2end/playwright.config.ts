@@ -89,8 +89,9 @@ export default defineConfig({
         { name: 'no-javascript', testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
       ],
   webServer: [
-    // No mail server: links to copy instead of emails, and "not sent" on the timelines.
-    refloop(env.REFLOOP_E2E_PORT, env.REFLOOP_E2E_DATA),
+    // No mail server: links to copy instead of emails, and "not sent" on the timelines. Webhook
+    // endpoints on loopback allowed: the merchant app's stub (merchant-app.spec.ts) listens there.
+    refloop(env.REFLOOP_E2E_PORT, env.REFLOOP_E2E_DATA, { REFLOOP_WEBHOOKS_ALLOW_PRIVATE: 'true' }),
     {
       command: `node_modules/.bin/maildev --smtp ${env.REFLOOP_E2E_SMTP_PORT} --web ${env.REFLOOP_E2E_MAILDEV_PORT} --ip 127.0.0.1 --silent`,
       url: `${maildevURL}/healthz`,

@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=StaticSegment("integrations") view={Lazy::<routes::Integrations>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("integrations"), StaticSegment("api")) view={Lazy::<routes::ApiReference>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("team") view={Lazy::<routes::Team>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("activity") view={Lazy::<routes::Activity>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("operations") view={Lazy::<routes::Operations>::new()} ssr=SsrMode::Async />
@@ -148,6 +149,7 @@ mod routes {
     use crate::ui::pages::{
         accept_invite::AcceptInvitePage,
         activity::ActivityPage,
+        api_reference::ApiReferencePage,
         builder::CampaignBuilderPage,
         campaigns::{CampaignPage, CampaignsPage},
         dashboard::DashboardPage,
@@ -193,6 +195,7 @@ mod routes {
         Referral => ReferralPage,
         PersonalPage => PersonalPageView,
         Dashboard => DashboardPage,
+        ApiReference => ApiReferencePage,
         Campaigns => CampaignsPage,
         Campaign => CampaignPage,
         CampaignBuilder => CampaignBuilderPage,

@@ -73,6 +73,7 @@ for (const width of [1280, 360]) {
         `${campaign}/sync`,
         ...steps,
         '/app/integrations',
+        '/app/integrations/api',
         '/app/team',
         '/app/activity',
         '/app/operations',

@@ -4,15 +4,35 @@
 use leptos::prelude::*;
 
 use crate::{
-    domain::api_keys::{ApiKey, NewApiKey},
+    domain::{
+        api_keys::{ApiKey, NewApiKey},
+        api_reference::ApiReference,
+    },
     error::AppError,
 };
 
 #[cfg(feature = "ssr")]
 use {
     super::{state, with_status},
-    crate::{api::context::require, domain::permissions::Permission, rest::keys},
+    crate::{
+        api::context::{require, require_member},
+        domain::permissions::Permission,
+        rest::{keys, openapi},
+    },
 };
+
+/// The API's reference (Integrations → API reference), from its OpenAPI document: any
+/// teammate may read it.
+#[server(endpoint = "api_reference")]
+pub async fn get_api_reference() -> Result<ApiReference, AppError> {
+    with_status(
+        async {
+            require_member().await?;
+            Ok(openapi::reference(&state()?.config.public_url()))
+        }
+        .await,
+    )
+}
 
 #[server(endpoint = "api_keys")]
 pub async fn list_api_keys() -> Result<Vec<ApiKey>, AppError> {

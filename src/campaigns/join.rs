@@ -379,10 +379,20 @@ pub async fn personal_page(
     public_url: &str,
     token: &str,
 ) -> Result<PersonalPage, AppError> {
-    let not_found = || AppError::NotFound("This page".into());
     let p = participants::by_page_token(db.pool(), token)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| AppError::NotFound("This page".into()))?;
+    personal_view(db, public_url, p).await
+}
+
+/// What someone's personal page (and the merchant's widget) shows them: their link and code,
+/// their friends' counts, what they have earned, who invited them.
+pub async fn personal_view(
+    db: &Db,
+    public_url: &str,
+    p: ParticipantRow,
+) -> Result<PersonalPage, AppError> {
+    let not_found = || AppError::NotFound("This page".into());
     let c = campaigns::get(db.pool(), &p.account_id, &p.campaign_id)
         .await?
         .ok_or_else(not_found)?;

@@ -27,6 +27,7 @@ macro_rules! keyed {
 
 pub mod activity;
 pub mod api_keys;
+pub mod api_reference;
 pub mod attribution;
 pub mod campaigns;
 pub mod commissions;

@@ -3,7 +3,7 @@
 
 use axum::{
     extract::FromRequestParts,
-    http::{header, request::Parts, StatusCode},
+    http::{header, request::Parts, HeaderValue, StatusCode},
 };
 
 use super::error::ApiError;
@@ -70,11 +70,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                 "No API key: send it as `Authorization: Bearer rfk_…` (Integrations → API keys).",
             ));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let token = bearer(value)
             .filter(|t| t.starts_with(super::keys::KEY_PREFIX) && t.len() < 200)
             .ok_or_else(|| {
                 unauthenticated(
@@ -85,20 +81,47 @@ impl FromRequestParts<AppState> for ApiCaller {
         let key = api_keys::use_key(state.db.pool(), &session::hash(token), now)
             .await?
             .ok_or_else(|| unauthenticated("This API key is wrong or has been revoked."))?;
-        let used = throttles::bump(state.db.pool(), &format!("api:{}", key.id), now, 60).await?;
-        if used > REQUESTS_PER_MINUTE {
-            return Err(ApiError {
-                // The minute began at the first of its requests: at most 60 seconds ago.
-                retry_after: Some(60),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limit_error",
-                    format!(
-                        "This key made more than {REQUESTS_PER_MINUTE} requests in a minute. Wait and try again."
-                    ),
-                )
-            });
-        }
+        within_rate(
+            state,
+            &format!("api:{}", key.id),
+            now,
+            REQUESTS_PER_MINUTE,
+            &format!("This key made more than {REQUESTS_PER_MINUTE} requests in a minute."),
+        )
+        .await?;
         Ok(ApiCaller { key })
     }
+}
+
+/// The token of `Authorization: Bearer …`.
+pub fn bearer(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Counts a request against `bucket`'s minute: past `limit`, 429 with `Retry-After` and
+/// `too_many` said.
+pub async fn within_rate(
+    state: &AppState,
+    bucket: &str,
+    now: i64,
+    limit: i64,
+    too_many: &str,
+) -> Result<(), ApiError> {
+    let used = throttles::bump(state.db.pool(), bucket, now, 60).await?;
+    if used <= limit {
+        return Ok(());
+    }
+    Err(ApiError {
+        // The minute began at the first of its requests: at most 60 seconds ago.
+        retry_after: Some(60),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            format!("{too_many} Wait and try again."),
+        )
+    })
 }

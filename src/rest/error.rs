@@ -6,7 +6,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 
@@ -15,7 +16,7 @@ use crate::error::AppError;
 pub struct ApiError {
     pub status: StatusCode,
     /// `invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`,
-    /// `conflict_error`, `rate_limit_error`, `idempotency_error` or `api_error`.
+    /// `conflict_error`, `join_refused`, `rate_limit_error`, `idempotency_error` or `api_error`.
     pub kind: &'static str,
     /// A stable code where there is one (a join refusal's reason).
     pub code: Option<String>,
@@ -45,16 +46,40 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        let mut error = json!({ "type": self.kind, "message": self.message });
-        if let Some(code) = &self.code {
-            error["code"] = json!(code);
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind.into(),
+                code: self.code.clone(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
         }
-        if let Some(field) = &self.field {
-            error["field"] = json!(field);
-        }
-        json!({ "error": error })
     }
+}
+
+/// What every error answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, and where.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`,
+    /// `conflict_error`, `join_refused`, `rate_limit_error`, `idempotency_error` or `api_error`.
+    #[serde(rename = "type")]
+    #[schema(example = "invalid_request_error")]
+    pub kind: String,
+    /// A stable code where there is one: a join refusal's reason (`already_joined`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// What is wrong, for a person to read.
+    pub message: String,
+    /// The parameter that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl From<AppError> for ApiError {

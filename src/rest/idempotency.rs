@@ -21,6 +21,16 @@ use crate::{
 /// The longest Idempotency-Key taken.
 const KEY_MAX: usize = 255;
 
+/// The header, as the API's document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// Any unique value (a UUID): a retry with the same key and body gets the first answer
+    /// (`Idempotent-Replayed: true`) instead of doing it twice, for a day.
+    #[param(rename = "Idempotency-Key", max_length = 255)]
+    pub idempotency_key: Option<String>,
+}
+
 /// Answers `body` sent to `path` with `answer`, once per Idempotency-Key (if the request has
 /// one).
 pub async fn once<F>(
@@ -103,7 +113,7 @@ where
         Ok((status, body)) => Some((status.as_u16() as i64, body.to_string())),
         // Refloop's own failures are not kept: a retry tries afresh.
         Err(e) if e.status.is_server_error() => None,
-        Err(e) => Some((e.status.as_u16() as i64, e.body().to_string())),
+        Err(e) => Some((e.status.as_u16() as i64, super::json(&e.body()).to_string())),
     };
     let settled = api_keys::settle(
         db.pool(),

@@ -8,10 +8,12 @@ pub mod auth;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod openapi;
 pub mod paging;
 pub mod participants;
 pub mod rewards;
 pub mod webhooks;
+pub mod widget;
 
 use axum::{
     routing::{get, post},
@@ -20,9 +22,15 @@ use axum::{
 
 use crate::state::AppState;
 
+/// An answer's JSON.
+pub fn json<T: serde::Serialize>(object: &T) -> serde_json::Value {
+    serde_json::to_value(object).expect("plain data")
+}
+
 /// The API's routes, to nest at `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::serve))
         .route(
             "/participants",
             get(participants::list).post(participants::enrol),
@@ -37,6 +45,8 @@ pub fn router() -> Router<AppState> {
             "/participants/{id}/customers",
             post(participants::attribute),
         )
+        .route("/participants/{id}/widget_tokens", post(widget::mint))
+        .route("/widget", get(widget::show).options(widget::preflight))
         .route("/rewards", get(rewards::list))
         .route("/rewards/{id}", get(rewards::retrieve))
         .route("/rewards/{id}/fulfil", post(rewards::fulfil))

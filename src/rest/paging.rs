@@ -5,7 +5,8 @@ use axum::{
     extract::{rejection::QueryRejection, Query},
     http::StatusCode,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 
@@ -41,7 +42,24 @@ pub fn limit_of(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+/// A page of a list, newest first: ask for the next with `starting_after` the last one's id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Always `list`.
+    pub object: String,
+    /// The list's path.
+    pub url: String,
+    pub data: Vec<T>,
+    /// Whether there are more after this page.
+    pub has_more: bool,
+}
+
 /// A page as the API answers it.
-pub fn page(url: &str, data: Vec<Value>, has_more: bool) -> Value {
-    json!({ "object": "list", "url": url, "data": data, "has_more": has_more })
+pub fn page<T>(url: &str, data: Vec<T>, has_more: bool) -> Page<T> {
+    Page {
+        object: "list".into(),
+        url: url.into(),
+        data,
+        has_more,
+    }
 }

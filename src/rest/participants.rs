@@ -11,10 +11,20 @@ use axum::{
     response::Response,
     Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::{auth::ApiCaller, error::ApiError, idempotency, paging};
+use utoipa::IntoParams;
+
+use super::{
+    auth::ApiCaller,
+    error::{ApiError, ErrorBody},
+    idempotency::{self, IdempotencyKey},
+    json,
+    paging::{self, Page},
+    rewards::Reward,
+};
 use crate::{
     campaigns::{
         attribution,
@@ -29,30 +39,97 @@ use crate::{
     state::AppState,
 };
 
+/// The campaign a participant is in.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignRef {
+    #[schema(example = "cmp_4f2a9c")]
+    pub id: String,
+    #[schema(example = "spring")]
+    pub slug: String,
+}
+
+/// Where a participant stands with the connected Stripe account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParticipantStripe {
+    /// `not_sent`, `queued`, `waiting`, `sent`, `skipped` or `failed`.
+    #[schema(example = "sent")]
+    pub status: String,
+    /// Their Stripe customer, `cus_…`, once sent or attributed.
+    pub customer: Option<String>,
+    /// Why the status is what it is ("policy: most recent", "email is empty").
+    pub note: String,
+}
+
+/// A person in a campaign: someone referring, or a friend they invited.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Participant {
+    #[schema(example = "par_8d1e0b")]
+    pub id: String,
+    /// Always `participant`.
+    pub object: String,
+    pub campaign: CampaignRef,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The campaign's other form fields, by key.
+    pub fields: BTreeMap<String, String>,
+    #[schema(example = "ann7k2q9")]
+    pub referral_code: String,
+    #[schema(example = "https://refloop.example/r/ann7k2q9")]
+    pub referral_link: String,
+    /// Their personal page: link, share buttons, friends' counts and rewards.
+    pub personal_page: String,
+    /// The participant who referred them.
+    pub referred_by: Option<String>,
+    /// Friends who joined through them.
+    pub referrals: i64,
+    /// Friends who reached the campaign's target.
+    pub qualified_referrals: i64,
+    /// A friend's qualification: `pending` or `qualified`; `none` for someone referring.
+    #[schema(example = "pending")]
+    pub qualification: String,
+    pub stripe: ParticipantStripe,
+    /// When they joined, in seconds since 1970 (UTC).
+    pub created: i64,
+    /// What they have earned (only when one participant is retrieved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewards: Option<Vec<Reward>>,
+}
+
+impl Participant {
+    pub fn of(p: &ParticipantRow, slug: &str, public_url: &str) -> Participant {
+        Participant {
+            id: p.id.clone(),
+            object: "participant".into(),
+            campaign: CampaignRef {
+                id: p.campaign_id.clone(),
+                slug: slug.into(),
+            },
+            email: p.email.clone(),
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            fields: p.fields.iter().cloned().collect(),
+            referral_code: p.code.clone(),
+            referral_link: referral_link(public_url, &p.code),
+            personal_page: format!("{public_url}/p/{}", p.page_token),
+            referred_by: p.referrer_id.clone(),
+            referrals: p.referrals,
+            qualified_referrals: p.qualified_referrals,
+            qualification: p.qualification.key().into(),
+            stripe: ParticipantStripe {
+                status: p.stripe_status.key().into(),
+                customer: p.stripe_customer_id.clone(),
+                note: p.stripe_note.clone(),
+            },
+            created: p.created_at,
+            rewards: None,
+        }
+    }
+}
+
 /// A participant as the API shows them.
 pub fn to_json(p: &ParticipantRow, slug: &str, public_url: &str) -> Value {
-    json!({
-        "id": p.id,
-        "object": "participant",
-        "campaign": { "id": p.campaign_id, "slug": slug },
-        "email": p.email,
-        "first_name": p.first_name,
-        "last_name": p.last_name,
-        "fields": p.fields.iter().cloned().collect::<HashMap<_, _>>(),
-        "referral_code": p.code,
-        "referral_link": referral_link(public_url, &p.code),
-        "personal_page": format!("{public_url}/p/{}", p.page_token),
-        "referred_by": p.referrer_id,
-        "referrals": p.referrals,
-        "qualified_referrals": p.qualified_referrals,
-        "qualification": p.qualification.key(),
-        "stripe": {
-            "status": p.stripe_status.key(),
-            "customer": p.stripe_customer_id,
-            "note": p.stripe_note,
-        },
-        "created": p.created_at,
-    })
+    json(&Participant::of(p, slug, public_url))
 }
 
 /// The campaign named by id or slug, if the key reaches it.
@@ -89,11 +166,13 @@ async fn slug_of(state: &AppState, p: &ParticipantRow) -> Result<String, ApiErro
 }
 
 /// What `POST /api/v1/participants` takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Enrol {
     /// The campaign's id or slug.
+    #[schema(example = "spring")]
     pub campaign: String,
+    #[schema(example = "ann@example.com")]
     pub email: String,
     #[serde(default)]
     pub first_name: Option<String>,
@@ -110,6 +189,27 @@ pub struct Enrol {
 }
 
 /// `POST /api/v1/participants`: 201 with the participant, or the refusal as a typed error.
+#[utoipa::path(
+    post,
+    path = "/participants",
+    tag = "Participants",
+    summary = "Enrol someone",
+    description = "Adds someone to a campaign with the public join form's rules: its fields, its \
+        refusals (a second join with one email, a disposable address where refused, a closed \
+        campaign) answered as `join_refused` with the reason's `code`. A friend names who referred \
+        them by `referral_code` or `referrer_email`.",
+    params(IdempotencyKey),
+    request_body = Enrol,
+    responses(
+        (status = 201, description = "Enrolled.", body = Participant),
+        (status = 400, description = "A parameter is wrong: `field` names it.", body = ErrorBody),
+        (status = 401, description = "No API key, or a revoked one.", body = ErrorBody),
+        (status = 403, description = "A read-only key.", body = ErrorBody),
+        (status = 404, description = "No campaign this key reaches.", body = ErrorBody),
+        (status = 409, description = "The join was refused (`join_refused`, with its `code`).", body = ErrorBody),
+        (status = 429, description = "Too many requests: wait `Retry-After` seconds.", body = ErrorBody),
+    )
+)]
 pub async fn enrol(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -224,22 +324,36 @@ pub fn body_of<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Resul
 }
 
 /// `GET /api/v1/participants/{id}`.
+#[utoipa::path(
+    get,
+    path = "/participants/{id}",
+    tag = "Participants",
+    summary = "Retrieve a participant",
+    description = "Their link, code, personal page, friends' counts, Stripe status, qualification and rewards.",
+    params(("id" = String, Path, description = "The participant's id, `par_…`.")),
+    responses(
+        (status = 200, description = "The participant, with `rewards`.", body = Participant),
+        (status = 401, description = "No API key, or a revoked one.", body = ErrorBody),
+        (status = 404, description = "No such participant in a campaign this key reaches.", body = ErrorBody),
+    )
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Participant>, ApiError> {
     let p = reached(&state, &caller, &id).await?;
     let slug = slug_of(&state, &p).await?;
-    let mut body = to_json(&p, &slug, &state.config.public_url());
     let earned =
         crate::db::rewards::for_recipient(state.db.pool(), caller.account_id(), &p.id).await?;
-    body["rewards"] = earned.iter().map(super::rewards::to_json).collect();
-    Ok(Json(body))
+    Ok(Json(Participant {
+        rewards: Some(earned.iter().map(Reward::of).collect()),
+        ..Participant::of(&p, &slug, &state.config.public_url())
+    }))
 }
 
 /// What `POST /api/v1/participants/{id}` takes: any of the names and the form's other fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// Taken only to say that it cannot change.
@@ -254,6 +368,22 @@ pub struct Change {
 }
 
 /// `POST /api/v1/participants/{id}`: changes their details; 200 with the participant.
+#[utoipa::path(
+    post,
+    path = "/participants/{id}",
+    tag = "Participants",
+    summary = "Change a participant's details",
+    description = "Their names and the campaign's other form fields, checked as the form checks them. \
+        The email cannot change: it is who they are in Stripe and in the campaign.",
+    params(("id" = String, Path, description = "The participant's id."), IdempotencyKey),
+    request_body = Change,
+    responses(
+        (status = 200, description = "Changed.", body = Participant),
+        (status = 400, description = "A field is wrong, or the email was given.", body = ErrorBody),
+        (status = 403, description = "A read-only key.", body = ErrorBody),
+        (status = 404, description = "No such participant.", body = ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -287,32 +417,77 @@ pub async fn update(
     idempotency::once(&state.db, &caller, &headers, &path, &body, answer).await
 }
 
+/// What `DELETE /api/v1/participants/{id}` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    pub id: String,
+    /// Always `participant`.
+    pub object: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
 /// `DELETE /api/v1/participants/{id}`: removes someone without history (409 with the reason
 /// otherwise); `{"id", "object": "participant", "deleted": true}`.
+#[utoipa::path(
+    delete,
+    path = "/participants/{id}",
+    tag = "Participants",
+    summary = "Remove a participant",
+    description = "Only someone without history: no friends, rewards or payments counted for a referral. \
+        Otherwise 409, with the reason.",
+    params(("id" = String, Path, description = "The participant's id.")),
+    responses(
+        (status = 200, description = "Removed.", body = Deleted),
+        (status = 403, description = "A read-only key.", body = ErrorBody),
+        (status = 404, description = "No such participant.", body = ErrorBody),
+        (status = 409, description = "They have history.", body = ErrorBody),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     caller.may_write()?;
     let p = reached(&state, &caller, &id).await?;
     let gone = people::remove(&state.db, caller.account_id(), &p.id).await?;
     state.queue.wake();
-    Ok(Json(
-        json!({ "id": gone.id, "object": "participant", "deleted": true }),
-    ))
+    Ok(Json(Deleted {
+        id: gone.id,
+        object: "participant".into(),
+        deleted: true,
+    }))
 }
 
 /// What `POST /api/v1/participants/{id}/customers` takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attribute {
     /// The Stripe customer's id, `cus_…`.
+    #[schema(example = "cus_PmQ2x8")]
     pub customer: String,
 }
 
 /// `POST /api/v1/participants/{id}/customers`: attributes a Stripe customer of the connected
 /// account to them: its payments count for them from then on, past ones included.
+#[utoipa::path(
+    post,
+    path = "/participants/{id}/customers",
+    tag = "Referrals",
+    summary = "Attribute a Stripe customer to a participant",
+    description = "A customer of the connected Stripe account (checked with Stripe) becomes theirs: its \
+        payments count towards their qualification, past ones included. Refused if the customer \
+        is someone else's in the campaign.",
+    params(("id" = String, Path, description = "The participant's id."), IdempotencyKey),
+    request_body = Attribute,
+    responses(
+        (status = 200, description = "Attributed.", body = Participant),
+        (status = 400, description = "Not a customer of the connected account.", body = ErrorBody),
+        (status = 404, description = "No such participant.", body = ErrorBody),
+        (status = 409, description = "The customer is someone else's in the campaign.", body = ErrorBody),
+    )
+)]
 pub async fn attribute(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -345,22 +520,42 @@ pub async fn attribute(
 }
 
 /// The list's query: `limit`, `starting_after` (a participant id), and filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// How many to answer, 1 to 100 (10 without it).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// The last participant of the previous page: the page after it.
     pub starting_after: Option<String>,
+    /// Only this campaign's (its id or slug).
     pub campaign: Option<String>,
+    /// Only the participant with this email.
     pub email: Option<String>,
+    /// Only the participant with this referral code.
     pub referral_code: Option<String>,
 }
 
 /// `GET /api/v1/participants`: `{"object": "list", "data": [...], "has_more"}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/participants",
+    tag = "Participants",
+    summary = "List participants",
+    description = "Newest first, a page at a time, in the campaigns this key reaches.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page.", body = Page<Participant>),
+        (status = 400, description = "A parameter is wrong.", body = ErrorBody),
+        (status = 401, description = "No API key, or a revoked one.", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Participant>>, ApiError> {
     let q = paging::query_of(query)?;
     let limit = paging::limit_of(q.limit.as_deref())?;
     let mut filter = ApiFilter {
@@ -392,13 +587,13 @@ pub async fn list(
     let (rows, has_more) =
         participants::api_page(state.db.pool(), caller.account_id(), &filter, limit).await?;
     let public_url = state.config.public_url();
-    let data: Vec<Value> = rows
+    let data = rows
         .iter()
         .map(|p| {
             let slug = campaign_slugs
                 .get(&p.campaign_id)
                 .map_or("", String::as_str);
-            to_json(p, slug, &public_url)
+            Participant::of(p, slug, &public_url)
         })
         .collect();
     Ok(Json(paging::page("/api/v1/participants", data, has_more)))

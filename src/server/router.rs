@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/stripe/{id}", post(webhooks::stripe))
         .nest("/api/v1", crate::rest::router())
         .route("/refloop.js", get(snippet::refloop_js))
+        .route("/widget.js", get(snippet::widget_js))
         .route(
             "/unsubscribe/{participant}/{token}",
             get(unsubscribe::page).post(unsubscribe::unsubscribe),

@@ -14,7 +14,11 @@ use refloop::{
     },
     integrations,
     jobs::{Worker, WorkerConfig},
-    rest::{auth::REQUESTS_PER_MINUTE, keys},
+    rest::{
+        auth::REQUESTS_PER_MINUTE,
+        keys,
+        widget::{token_for, WidgetHolder, TOKEN_SECONDS},
+    },
     stripe::types::CustomerParams,
 };
 use reqwest::{Method, StatusCode};
@@ -36,6 +40,7 @@ crate::on_both_backends!(
     a_key_reaches_only_its_account_its_campaigns_and_its_scope,
     details_change_as_the_form_allows_and_only_people_without_history_are_removed,
     an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_fulfilled,
+    a_widget_token_shows_one_person_to_any_origin_for_an_hour,
 );
 
 /// `method path` with `key` (and a JSON body); the status and the JSON answer.
@@ -902,4 +907,175 @@ async fn an_attributed_customer_s_payments_qualify_the_friend_and_the_reward_is_
     assert_eq!(received[2]["data"]["reward"]["status"], "fulfilled");
     assert_eq!(received[2]["data"]["reward"]["payout_reference"], "GC-1234");
     stop.send(true).unwrap();
+}
+
+/// `GET /api/v1/widget` with a widget token, as the widget in the merchant's page asks it.
+async fn widget(s: &Served, token: &str) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    let res = s
+        .http
+        .get(format!("{}/api/v1/widget", s.base))
+        .header("origin", "https://shop.example")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    (status, res.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn a_widget_token_shows_one_person_to_any_origin_for_an_hour(t: &TestDb) {
+    let (s, alice, _, key) = acme(t).await;
+    let (_, ann) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "first_name": "Ann", "email": "ann@example.com" }),
+    )
+    .await;
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+    let (_, bob) = post(
+        &s,
+        &key,
+        json!({ "campaign": "spring", "first_name": "Bob", "email": "bob@example.org", "referrer_email": "ann@example.com" }),
+    )
+    .await;
+
+    // A read-only key may ask for a token: the token only reads.
+    let reader = keys::create(&t.db, &alice, "Widget backend", "read", vec![])
+        .await
+        .unwrap()
+        .secret;
+    let path = format!("/api/v1/participants/{ann_id}/widget_tokens");
+    let (status, minted) = call(&s, &reader, Method::POST, &path, None, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    assert_eq!(minted["object"], "widget_token");
+    assert_eq!(minted["participant"], ann["id"]);
+    let token = minted["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("rfw_"), "{token}");
+    let expires = minted["expires_at"].as_i64().unwrap();
+    let now = refloop::db::unix_now();
+    assert!((now + TOKEN_SECONDS - 5..=now + TOKEN_SECONDS).contains(&expires));
+
+    // The widget reads Ann's page with it, from any origin, without a cookie.
+    let (status, view, headers) = widget(&s, &token).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(view["object"], "widget");
+    assert_eq!(view["first_name"], "Ann");
+    assert_eq!(view["referral_link"], ann["referral_link"]);
+    assert_eq!(view["referral_code"], ann["referral_code"]);
+    assert_eq!(view["friends_joined"], 1);
+    assert_eq!(
+        view["friends"],
+        json!([{ "name": "Bob", "status": "pending", "status_label": "Joined", "joined": bob["created"] }])
+    );
+    assert_eq!(view["rewards"], json!([]));
+    // Bob's email is not shown to Ann.
+    assert!(!view.to_string().contains("bob@example.org"));
+    // The browser's preflight from the merchant's page is answered.
+    let res = s
+        .http
+        .request(Method::OPTIONS, format!("{}/api/v1/widget", s.base))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        res.headers()["access-control-allow-headers"],
+        "authorization"
+    );
+
+    // Another account's key, and a key for another campaign, get no token for Ann.
+    let (olga, _) = owner(&t.db, "Other", "olga@other.test").await;
+    let other = keys::create(&t.db, &olga, "Theirs", "read_write", vec![])
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = call(&s, &other, Method::POST, &path, None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let autumn = live_campaign(&t.db, &alice, "autumn").await;
+    let autumn_key = keys::create(&t.db, &alice, "Autumn", "read", vec![autumn])
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = call(&s, &autumn_key, Method::POST, &path, None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&s, "", Method::POST, &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A token altered to name Bob, an expired one, an API key, nothing: refused.
+    let bob_id = bob["id"].as_str().unwrap();
+    let altered = token.replace(&ann_id, bob_id);
+    let sealer = &s.state.stripe.sealer;
+    let holder = WidgetHolder {
+        account_id: alice.account_id.clone(),
+        participant_id: ann_id.clone(),
+    };
+    let expired = token_for(sealer, &holder, now - 1);
+    for (bad, said) in [
+        (altered.as_str(), "not made by this Refloop"),
+        (expired.as_str(), "expired"),
+        (key.as_str(), "not a widget token"),
+        ("", "No widget token"),
+    ] {
+        let (status, e, headers) = widget(&s, bad).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(e["error"]["type"], "authentication_error");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(said),
+            "{e}"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*");
+    }
+    // Nor is a widget token an API key.
+    let (status, _) = get(&s, &token, "/api/v1/participants").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Once Bob is removed from the campaign, his own token stops working.
+    let bob_token = token_for(
+        sealer,
+        &WidgetHolder {
+            account_id: alice.account_id.clone(),
+            participant_id: bob_id.to_string(),
+        },
+        now + 60,
+    );
+    assert_eq!(widget(&s, &bob_token).await.0, StatusCode::OK);
+    let (status, _) = call(
+        &s,
+        &key,
+        Method::DELETE,
+        &format!("/api/v1/participants/{bob_id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, e, _) = widget(&s, &bob_token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no longer in the campaign"));
+
+    // The widget's script is served to any page.
+    let res = s
+        .http
+        .get(format!("{}/widget.js", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("customElements.define(\"refloop-referral\""));
 }

@@ -156,7 +156,7 @@ use Role::*;
 
 /// Server functions taking form fields: (endpoint, the roles allowed); every other role gets
 /// 403 and nobody signed in 401.
-const FORM_MATRIX: [(&str, &[Role]); 45] = [
+const FORM_MATRIX: [(&str, &[Role]); 46] = [
     ("current_user", &[Owner, Admin, Manager, Viewer]),
     ("team", &[Owner, Admin, Manager, Viewer]),
     ("stripe_connection", &[Owner, Admin, Manager, Viewer]),
@@ -173,6 +173,7 @@ const FORM_MATRIX: [(&str, &[Role]); 45] = [
     ("api_keys", &[Owner, Admin]),
     ("create_api_key", &[Owner, Admin]),
     ("revoke_api_key", &[Owner, Admin]),
+    ("api_reference", &[Owner, Admin, Manager, Viewer]),
     ("webhook_endpoints", &[Owner, Admin]),
     ("create_webhook_endpoint", &[Owner, Admin]),
     ("enable_webhook_endpoint", &[Owner, Admin]),

@@ -44,6 +44,12 @@ pub fn ApiKeys() -> impl IntoView {
                     " with a key, as " <code>"Authorization: Bearer rfk_…"</code>
                     ": to enrol people when they sign up and to look them up. A key is shown once, when it is made; Refloop keeps only its hash."
                 </p>
+                <p>
+                    <a href="/app/integrations/api">"API reference"</a>
+                    " · the referral widget for your own app: "
+                    <code>"<script src=\"/widget.js\">"</code>" and "<code>"<refloop-referral token=…>"</code>
+                    " with a token from " <code>"POST /api/v1/participants/{id}/widget_tokens"</code>"."
+                </p>
                 {move || made().map(|new| view! {
                     <div class="notice notice-ok" role="status">
                         <p><strong>{format!("Key “{}” made. ", new.key.name)}</strong>"Copy it now: it is not shown again."</p>

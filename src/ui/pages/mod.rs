@@ -2,6 +2,7 @@
 
 pub mod accept_invite;
 pub mod activity;
+pub mod api_reference;
 pub mod builder;
 pub mod campaigns;
 pub mod dashboard;
